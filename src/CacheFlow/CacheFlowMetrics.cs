@@ -1,0 +1,81 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+
+namespace CacheFlow;
+
+/// <summary>
+/// The cache's counters: lock-free per key family, readable as a snapshot for <c>/cache/stats</c> and exported
+/// through the <c>CacheFlow</c> meter as observable counters tagged with the family.
+/// </summary>
+internal sealed class CacheFlowMetrics : IDisposable
+{
+    public const string MeterName = "CacheFlow";
+
+    private readonly ConcurrentDictionary<string, FamilyCounters> _families = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, FamilyCounters>.AlternateLookup<ReadOnlySpan<char>> _byFamilySpan;
+    private readonly Meter _meter;
+    private readonly Histogram<double> _loadDuration;
+
+    public CacheFlowMetrics(IMeterFactory? meterFactory)
+    {
+        _byFamilySpan = _families.GetAlternateLookup<ReadOnlySpan<char>>();
+        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        Observe("cacheflow.hits", "Reads answered from the cache.", c => c.Hits);
+        Observe("cacheflow.misses", "Reads that missed and loaded from the source.", c => c.Misses);
+        Observe("cacheflow.loads", "Factory calls (source-of-truth reads) made by the cache.", c => c.Loads);
+        Observe("cacheflow.load_failures", "Factory calls that threw.", c => c.LoadFailures);
+        Observe("cacheflow.bypasses", "Reads served from the source because Redis was unreachable.", c => c.Bypasses);
+        Observe("cacheflow.errors", "Redis operations that failed.", c => c.Errors);
+        _loadDuration = _meter.CreateHistogram<double>("cacheflow.load.duration", "s", "How long factory calls take.");
+    }
+
+    public FamilyCounters For(string key)
+    {
+        var family = KeyFamily.Of(key);
+        return _byFamilySpan.TryGetValue(family, out var counters)
+            ? counters
+            : _families.GetOrAdd(family.ToString(), static _ => new FamilyCounters());
+    }
+
+    public void RecordLoad(FamilyCounters counters, string key, TimeSpan elapsed)
+    {
+        counters.AddLoad();
+        if (_loadDuration.Enabled)
+            _loadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("family", KeyFamily.Of(key).ToString()));
+    }
+
+    public CacheStatistics Snapshot()
+    {
+        var families = _families.ToDictionary(f => f.Key, f => f.Value.Snapshot(), StringComparer.Ordinal);
+        return new CacheStatistics(CacheFamilyStatistics.Sum(families.Values), families);
+    }
+
+    public void Dispose() => _meter.Dispose();
+
+    private void Observe(string name, string description, Func<FamilyCounters, long> read) =>
+        _meter.CreateObservableCounter(name, () => _families.Select(f =>
+            new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key))), unit: "{operation}", description);
+}
+
+/// <summary>The counters of one key family; incremented without locks.</summary>
+internal sealed class FamilyCounters
+{
+    private long _hits, _misses, _loads, _loadFailures, _bypasses, _errors;
+
+    public long Hits => Volatile.Read(ref _hits);
+    public long Misses => Volatile.Read(ref _misses);
+    public long Loads => Volatile.Read(ref _loads);
+    public long LoadFailures => Volatile.Read(ref _loadFailures);
+    public long Bypasses => Volatile.Read(ref _bypasses);
+    public long Errors => Volatile.Read(ref _errors);
+
+    public void AddHit() => Interlocked.Increment(ref _hits);
+    public void AddMiss() => Interlocked.Increment(ref _misses);
+    public void AddLoad() => Interlocked.Increment(ref _loads);
+    public void AddLoadFailure() => Interlocked.Increment(ref _loadFailures);
+    public void AddBypass() => Interlocked.Increment(ref _bypasses);
+    public void AddError() => Interlocked.Increment(ref _errors);
+
+    public CacheFamilyStatistics Snapshot() => new(Hits, Misses, Loads, LoadFailures, Bypasses, Errors);
+}

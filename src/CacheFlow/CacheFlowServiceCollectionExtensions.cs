@@ -1,0 +1,25 @@
+using CacheFlow;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Registers CacheFlow in a service collection.</summary>
+public static class CacheFlowServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds <see cref="ICacheFlow"/> over the <see cref="StackExchange.Redis.IConnectionMultiplexer"/> registered in
+    /// <paramref name="services"/>, with its options validated on start.
+    /// </summary>
+    /// <param name="services">The service collection.</param>
+    /// <param name="configure">Configures <see cref="CacheFlowOptions"/>.</param>
+    /// <returns>The service collection, for chaining.</returns>
+    public static IServiceCollection AddCacheFlow(this IServiceCollection services, Action<CacheFlowOptions>? configure = null)
+    {
+        var options = services.AddOptions<CacheFlowOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configure is not null)
+            options.Configure(configure);
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddSingleton<ICacheFlow, CacheFlowCache>();
+        return services;
+    }
+}

@@ -1,0 +1,6 @@
+namespace CacheFlow;
+
+/// <summary>A snapshot of the cache's counters, in total and by key family.</summary>
+/// <param name="Total">The sums over all families.</param>
+/// <param name="Families">The counters of each key family seen so far.</param>
+public sealed record CacheStatistics(CacheFamilyStatistics Total, IReadOnlyDictionary<string, CacheFamilyStatistics> Families);

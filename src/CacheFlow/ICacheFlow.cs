@@ -1,0 +1,68 @@
+namespace CacheFlow;
+
+/// <summary>
+/// A cache over Redis. Reads are cache-aside (<see cref="GetOrCreateJsonAsync{T}"/>), writes are write-through
+/// (<see cref="SetAsync{T}"/>), and entries are removed by key, tag or key prefix. Redis failures never reach the
+/// caller: they are logged and counted, and the value comes from the factory (<see cref="CacheOutcome.Bypass"/>).
+/// </summary>
+public interface ICacheFlow
+{
+    /// <summary>
+    /// Returns the cached value of <paramref name="key"/> as response-ready JSON, or runs
+    /// <paramref name="factory"/>, caches its result and returns it. A hit is not deserialized.
+    /// A null result is returned but not cached.
+    /// </summary>
+    /// <typeparam name="T">The type of the value; the serializer options must know it.</typeparam>
+    /// <param name="key">The cache key, such as <c>user:42</c>.</param>
+    /// <param name="factory">Loads the value from the source of truth.</param>
+    /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the wait; the factory gets it too.</param>
+    ValueTask<CacheResult> GetOrCreateJsonAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Like <see cref="GetOrCreateJsonAsync{T}"/> for a factory that produces UTF-8 JSON itself, or
+    /// <see langword="null"/> when its result must not be cached (an error response, say).
+    /// </summary>
+    /// <param name="key">The cache key.</param>
+    /// <param name="factory">Produces the value as UTF-8 JSON, or null for "do not cache".</param>
+    /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the wait; the factory gets it too.</param>
+    ValueTask<CacheResult> GetOrCreateRawAsync(string key, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>?>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Returns the cached value of <paramref name="key"/>, or runs <paramref name="factory"/> and caches its result.</summary>
+    /// <typeparam name="T">The type of the value; the serializer options must know it.</typeparam>
+    /// <param name="key">The cache key, such as <c>user:42</c>.</param>
+    /// <param name="factory">Loads the value from the source of truth.</param>
+    /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the wait; the factory gets it too.</param>
+    ValueTask<CacheResult<T?>> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> (write-through). Returns false if Redis failed.</summary>
+    /// <typeparam name="T">The type of the value; the serializer options must know it.</typeparam>
+    /// <param name="key">The cache key.</param>
+    /// <param name="value">The value, as the source of truth now holds it.</param>
+    /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes the entry of <paramref name="key"/>. Returns false if Redis failed.</summary>
+    /// <param name="key">The cache key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>Removes every entry that carries <paramref name="tag"/>. Returns how many were removed, or -1 if Redis failed.</summary>
+    /// <param name="tag">The tag, such as <c>users:list</c>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<long> RemoveByTagAsync(string tag, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Removes every entry whose key starts with <paramref name="keyPrefix"/> (matched literally: glob characters
+    /// in it match only themselves), paging with SCAN on every primary. Returns how many were removed, or -1 if Redis failed.
+    /// </summary>
+    /// <param name="keyPrefix">The start of the keys, such as <c>user:42:</c>.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<long> RemoveByPrefixAsync(string keyPrefix, CancellationToken cancellationToken = default);
+
+    /// <summary>A snapshot of the cache's counters since the process started.</summary>
+    CacheStatistics GetStatistics();
+}

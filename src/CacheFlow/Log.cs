@@ -1,0 +1,22 @@
+using Microsoft.Extensions.Logging;
+
+namespace CacheFlow;
+
+/// <summary>The library's log messages. Event ids are public once shipped: 1000-1099 are cache operations.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Warning, Message = "Cache read failed for key family {Family}; the value is loaded from the source without caching")]
+    public static partial void ReadFailed(ILogger logger, Exception exception, string family);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Cache write failed for key family {Family}; the value was served but not cached")]
+    public static partial void WriteFailed(ILogger logger, Exception exception, string family);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Warning, Message = "Cache removal failed for key family {Family}")]
+    public static partial void RemoveFailed(ILogger logger, Exception exception, string family);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Cache removal by tag failed after removing {Removed} entries")]
+    public static partial void RemoveByTagFailed(ILogger logger, Exception exception, long removed);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Cache removal by prefix failed for key family {Family} after removing {Removed} entries")]
+    public static partial void RemoveByPrefixFailed(ILogger logger, Exception exception, string family, long removed);
+}
