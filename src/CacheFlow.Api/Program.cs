@@ -1,4 +1,9 @@
 var builder = WebApplication.CreateBuilder(args);
+builder.AddCacheFlowApi();
+
 var app = builder.Build();
-app.MapGet("/health/live", () => "ok");
+app.MapCacheFlowApi();
 app.Run();
+
+/// <summary>The entry point, visible to the API tests' <c>WebApplicationFactory</c>.</summary>
+public partial class Program;

@@ -1,0 +1,42 @@
+using System.Globalization;
+using CacheFlow.Api.Redis;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StackExchange.Redis;
+
+namespace CacheFlow.Api.CacheAdmin;
+
+/// <summary><c>GET /cache/stats</c>: what the cache did, and the Redis server's own figures.</summary>
+public static class CacheStatsApi
+{
+    /// <summary>Maps the endpoint.</summary>
+    public static IEndpointRouteBuilder MapCacheStatsApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGroup("/cache").WithTags("Cache")
+            .MapGet("/stats", GetStats)
+            .WithSummary("Cache counters (hits, misses, hit ratio, loads) in total and by key family, and Redis INFO figures.");
+        return app;
+    }
+
+    private static async Task<Ok<CacheStatsResponse>> GetStats(ICacheFlow cache, IConnectionMultiplexer redis)
+    {
+        var statistics = cache.GetStatistics();
+        return TypedResults.Ok(new CacheStatsResponse(
+            CacheCounters.From(statistics.Total),
+            statistics.Families.ToDictionary(f => f.Key, f => CacheCounters.From(f.Value)),
+            await RedisServerStats.ReadAsync(redis)));
+    }
+}
+
+/// <summary>The body of <c>GET /cache/stats</c>.</summary>
+/// <param name="CacheStats">The totals.</param>
+/// <param name="Families">The counters of each key family.</param>
+/// <param name="RedisStats">The Redis server's figures.</param>
+public sealed record CacheStatsResponse(CacheCounters CacheStats, IReadOnlyDictionary<string, CacheCounters> Families, RedisServerStats RedisStats);
+
+/// <summary>The cache's counters as the API shows them.</summary>
+public sealed record CacheCounters(long Hits, long Misses, string HitRatio, long Total, long Loads, long LoadFailures, long Bypasses, long Errors)
+{
+    /// <summary>Shows a statistics snapshot, the hit ratio as "NN.NN%".</summary>
+    public static CacheCounters From(CacheFamilyStatistics s) => new(
+        s.Hits, s.Misses, (s.HitRatio * 100).ToString("F2", CultureInfo.InvariantCulture) + "%", s.Reads, s.Loads, s.LoadFailures, s.Bypasses, s.Errors);
+}

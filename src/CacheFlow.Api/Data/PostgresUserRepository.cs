@@ -1,0 +1,35 @@
+using System.Data.Common;
+using FluentMigrator.Runner;
+using Npgsql;
+
+namespace CacheFlow.Api.Data;
+
+/// <summary>Users in PostgreSQL.</summary>
+public sealed class PostgresUserRepository(NpgsqlDataSource dataSource, TimeProvider time) : SqlUserRepository(time)
+{
+    /// <inheritdoc />
+    public override string Description
+    {
+        get
+        {
+            var builder = new NpgsqlConnectionStringBuilder(dataSource.ConnectionString);
+            return $"PostgreSQL at {builder.Host}:{builder.Port}/{builder.Database}";
+        }
+    }
+
+    /// <inheritdoc />
+    protected override string ConnectionString => dataSource.ConnectionString;
+
+    /// <inheritdoc />
+    protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken) =>
+        await dataSource.OpenConnectionAsync(cancellationToken);
+
+    /// <inheritdoc />
+    protected override IMigrationRunnerBuilder AddRunner(IMigrationRunnerBuilder runner) => runner.AddPostgres();
+
+    /// <inheritdoc />
+    protected override string? DuplicateField(DbException exception) =>
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } e
+            ? (e.ConstraintName?.Contains("email", StringComparison.Ordinal) == true ? "email" : "username")
+            : null;
+}

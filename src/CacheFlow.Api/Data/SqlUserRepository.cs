@@ -1,0 +1,129 @@
+using System.Data.Common;
+using CacheFlow.Api.Data.Migrations;
+using CacheFlow.Api.Users;
+using Dapper;
+using FluentMigrator.Runner;
+
+namespace CacheFlow.Api.Data;
+
+/// <summary>
+/// The users table through Dapper. The SQL is the same on PostgreSQL and SQLite; the subclasses open connections,
+/// pick the migration runner and recognise a unique-constraint error.
+/// </summary>
+public abstract class SqlUserRepository(TimeProvider time) : IUserRepository
+{
+    private const string Columns = "id, username, email, is_active, login_count, created_at";
+
+    static SqlUserRepository() => DefaultTypeMap.MatchNamesWithUnderscores = true;
+
+    /// <inheritdoc />
+    public abstract string Description { get; }
+
+    /// <summary>The connection string.</summary>
+    protected abstract string ConnectionString { get; }
+
+    /// <summary>Opens a connection.</summary>
+    protected abstract ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken);
+
+    /// <summary>Adds this database's FluentMigrator runner.</summary>
+    protected abstract IMigrationRunnerBuilder AddRunner(IMigrationRunnerBuilder runner);
+
+    /// <summary>The clashing field if <paramref name="exception"/> is a unique-constraint violation.</summary>
+    protected abstract string? DuplicateField(DbException exception);
+
+    /// <inheritdoc />
+    public async Task InitializeAsync(int seedUsers, CancellationToken cancellationToken)
+    {
+        using (var migrations = new ServiceCollection()
+            .AddFluentMigratorCore()
+            .ConfigureRunner(runner => AddRunner(runner).WithGlobalConnectionString(ConnectionString).ScanIn(typeof(M0001_CreateUsers).Assembly).For.Migrations())
+            .BuildServiceProvider(validateScopes: false))
+        {
+            migrations.GetRequiredService<IMigrationRunner>().MigrateUp();
+        }
+
+        await using var connection = await OpenAsync(cancellationToken);
+        if (seedUsers <= 0 || await connection.ExecuteScalarAsync<long>("SELECT COUNT(*) FROM users") > 0)
+            return;
+        await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
+        await connection.ExecuteAsync(
+            "INSERT INTO users (username, email, is_active, login_count, created_at) VALUES (@Username, @Email, @IsActive, @LoginCount, @CreatedAt)",
+            DemoUsers.Create(seedUsers, UtcNow()), transaction);
+        await transaction.CommitAsync(cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public async Task PingAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        await connection.ExecuteScalarAsync<int>(new CommandDefinition("SELECT 1", cancellationToken: cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public async Task<User?> GetAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var user = await connection.QuerySingleOrDefaultAsync<User>(
+            new CommandDefinition($"SELECT {Columns} FROM users WHERE id = @id", new { id }, cancellationToken: cancellationToken));
+        return user is null ? null : AsUtc(user);
+    }
+
+    /// <inheritdoc />
+    public async Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var users = await connection.QueryAsync<User>(new CommandDefinition(
+            $"SELECT {Columns} FROM users ORDER BY id LIMIT @limit OFFSET @offset",
+            new { limit, offset = (long)(page - 1) * limit }, cancellationToken: cancellationToken));
+        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM users", cancellationToken: cancellationToken));
+        return new UsersPage([.. users.Select(AsUtc)], page, limit, total);
+    }
+
+    /// <inheritdoc />
+    public async Task<User> CreateAsync(string username, string email, bool isActive, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var row = new { username, email, isActive, createdAt = UtcNow() };
+        return AsUtc(await WithDuplicateCheck(() => connection.QuerySingleAsync<User>(new CommandDefinition(
+            $"INSERT INTO users (username, email, is_active, login_count, created_at) VALUES (@username, @email, @isActive, 0, @createdAt) RETURNING {Columns}",
+            row, cancellationToken: cancellationToken))));
+    }
+
+    /// <inheritdoc />
+    public async Task<User?> UpdateAsync(long id, string? username, string? email, bool? isActive, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var user = await WithDuplicateCheck(() => connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition(
+            $"""
+            UPDATE users SET username = COALESCE(@username, username), email = COALESCE(@email, email), is_active = COALESCE(@isActive, is_active)
+            WHERE id = @id RETURNING {Columns}
+            """,
+            new { id, username, email, isActive }, cancellationToken: cancellationToken)));
+        return user is null ? null : AsUtc(user);
+    }
+
+    /// <inheritdoc />
+    public async Task<bool> DeleteAsync(long id, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await connection.ExecuteAsync(new CommandDefinition("DELETE FROM users WHERE id = @id", new { id }, cancellationToken: cancellationToken)) > 0;
+    }
+
+    // The column is a plain timestamp holding UTC; Npgsql refuses a UTC-kind DateTime there, so the kind is dropped on the way in.
+    private DateTime UtcNow() => DateTime.SpecifyKind(time.GetUtcNow().UtcDateTime, DateTimeKind.Unspecified);
+
+    // Both databases hand the timestamp back with an unspecified kind; it is UTC.
+    private static User AsUtc(User user) => user with { CreatedAt = DateTime.SpecifyKind(user.CreatedAt, DateTimeKind.Utc) };
+
+    private async Task<T> WithDuplicateCheck<T>(Func<Task<T>> write)
+    {
+        try
+        {
+            return await write();
+        }
+        catch (DbException ex) when (DuplicateField(ex) is { } field)
+        {
+            throw new DuplicateUserException(field, ex);
+        }
+    }
+}

@@ -1,0 +1,83 @@
+using CacheFlow;
+using CacheFlow.Api.CacheAdmin;
+using CacheFlow.Api.Data;
+using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Redis;
+using CacheFlow.Api.Users;
+using Microsoft.AspNetCore.Http.Json;
+using Microsoft.Extensions.Options;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace Microsoft.AspNetCore.Builder;
+
+/// <summary>Wires the Users API: storage, Redis, the cache, JSON, errors, health, OpenAPI, endpoints.</summary>
+public static class CacheFlowApiExtensions
+{
+    /// <summary>The largest request body accepted: 64 KiB.</summary>
+    public const int MaxRequestBodySize = 64 * 1024;
+
+    /// <summary>Registers the API's services on embedded defaults or the configured servers.</summary>
+    public static WebApplicationBuilder AddCacheFlowApi(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        var configuration = builder.Configuration;
+        services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodySize);
+
+        services.AddSingleton(sp => RedisEndpoint.Create(configuration.GetConnectionString("Redis"), DataDirectory(sp)));
+        services.AddSingleton<IConnectionMultiplexer>(sp => sp.GetRequiredService<RedisEndpoint>().Connect());
+        services.AddSingleton<IUserRepository>(sp => configuration.GetConnectionString("Users") is { Length: > 0 } users
+            ? new PostgresUserRepository(NpgsqlDataSource.Create(users), TimeProvider.System)
+            : new SqliteUserRepository(Path.Combine(Directory.CreateDirectory(DataDirectory(sp)).FullName, "users.db"), TimeProvider.System));
+        services.AddHostedService<StorageInitializer>();
+
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
+        });
+        services.AddCacheFlow();
+        // The cache serializes with the HTTP options, so a cached value is the response body as it is.
+        services.AddOptions<CacheFlowOptions>().BindConfiguration("CacheFlow")
+            .Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
+
+        services.AddProblemDetails();
+        services.AddExceptionHandler<BadRequestExceptionHandler>();
+        // Bad input raises BadHttpRequestException in every environment, so the handler above answers it the same way.
+        services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
+        services.AddHealthChecks()
+            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+        services.AddOpenApi();
+        return builder;
+    }
+
+    /// <summary>Adds the middleware and maps every endpoint.</summary>
+    public static WebApplication MapCacheFlowApi(this WebApplication app)
+    {
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.Use((context, next) => context.Request.ContentLength > MaxRequestBodySize
+            ? throw new BadHttpRequestException($"The request body is larger than {MaxRequestBodySize} bytes.", StatusCodes.Status413PayloadTooLarge)
+            : next(context));
+
+        app.MapOpenApi();
+        app.UseSwaggerUI(ui =>
+        {
+            ui.RoutePrefix = "docs";
+            ui.SwaggerEndpoint("/openapi/v1.json", "CacheFlow Users API");
+        });
+        app.MapGet("/", () => TypedResults.Redirect("/docs")).ExcludeFromDescription();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
+
+        app.MapUsersApi();
+        app.MapCacheStatsApi();
+        return app;
+    }
+
+    private static string DataDirectory(IServiceProvider services) =>
+        Path.GetFullPath(services.GetRequiredService<IOptions<StorageOptions>>().Value.DataDirectory,
+            services.GetRequiredService<IHostEnvironment>().ContentRootPath);
+}

@@ -1,0 +1,39 @@
+using CacheFlow.Api.Data;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using StackExchange.Redis;
+
+namespace CacheFlow.Api.Hosting;
+
+/// <summary>Readiness: Redis answers PING.</summary>
+internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            var latency = await redis.GetDatabase().PingAsync();
+            return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:F1} ms");
+        }
+        catch (RedisException ex)
+        {
+            return HealthCheckResult.Unhealthy("Redis does not answer.", ex);
+        }
+    }
+}
+
+/// <summary>Readiness: the users database answers.</summary>
+internal sealed class DatabaseHealthCheck(IUserRepository users) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await users.PingAsync(cancellationToken);
+            return HealthCheckResult.Healthy();
+        }
+        catch (System.Data.Common.DbException ex)
+        {
+            return HealthCheckResult.Unhealthy("The database does not answer.", ex);
+        }
+    }
+}

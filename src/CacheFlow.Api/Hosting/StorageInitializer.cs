@@ -1,0 +1,30 @@
+using CacheFlow.Api.Data;
+using CacheFlow.Api.Redis;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.Options;
+using IServer = Microsoft.AspNetCore.Hosting.Server.IServer;
+using StackExchange.Redis;
+
+namespace CacheFlow.Api.Hosting;
+
+/// <summary>
+/// Before the server takes requests: migrates and seeds the database and connects to Redis (starting the embedded
+/// Garnet if that is the one). Once it listens: says which Redis and database it uses, and where the docs are.
+/// </summary>
+internal sealed class StorageInitializer(
+    IUserRepository users, RedisEndpoint redisEndpoint, IConnectionMultiplexer redis, IOptions<StorageOptions> storage,
+    IServer server, IHostApplicationLifetime lifetime, ILogger<StorageInitializer> logger) : IHostedService
+{
+    public async Task StartAsync(CancellationToken cancellationToken)
+    {
+        await users.InitializeAsync(storage.Value.SeedUsers, cancellationToken);
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "(test server)";
+            Log.Started(logger, redisEndpoint.Description, redis.IsConnected, users.Description, address);
+        });
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+}

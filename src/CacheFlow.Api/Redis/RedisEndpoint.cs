@@ -1,0 +1,49 @@
+using StackExchange.Redis;
+
+namespace CacheFlow.Api.Redis;
+
+/// <summary>The Redis the API uses: the configured server, or an embedded Garnet it owns.</summary>
+public sealed class RedisEndpoint : IDisposable
+{
+    private RedisEndpoint(string configuration, EmbeddedGarnet? embedded)
+    {
+        Configuration = configuration;
+        Embedded = embedded;
+    }
+
+    /// <summary>The StackExchange.Redis configuration string.</summary>
+    public string Configuration { get; }
+
+    /// <summary>The embedded server, when no Redis is configured.</summary>
+    public EmbeddedGarnet? Embedded { get; }
+
+    /// <summary>A short description for logs.</summary>
+    public string Description => Embedded is { } garnet
+        ? $"embedded Garnet at 127.0.0.1:{garnet.Port} (data in {garnet.Directory})"
+        : $"Redis at {ConfigurationOptions.Parse(Configuration).EndPoints.FirstOrDefault()}";
+
+    /// <summary>Uses <paramref name="connectionString"/> if set, otherwise starts an embedded Garnet under <paramref name="dataDirectory"/>.</summary>
+    public static RedisEndpoint Create(string? connectionString, string dataDirectory)
+    {
+        if (!string.IsNullOrWhiteSpace(connectionString))
+            return new RedisEndpoint(connectionString, null);
+        var garnet = EmbeddedGarnet.Start(dataDirectory);
+        return new RedisEndpoint($"127.0.0.1:{garnet.Port}", garnet);
+    }
+
+    /// <summary>Connects. The connection never gives up (it reconnects by itself) and fails fast while down, so a
+    /// dead Redis costs a request an exception, not a queued wait.</summary>
+    public ConnectionMultiplexer Connect()
+    {
+        var options = ConfigurationOptions.Parse(Configuration);
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ClientName ??= "cacheflow-api";
+        // INFO and DBSIZE (for /cache/stats) are admin commands to StackExchange.Redis.
+        options.AllowAdmin = true;
+        return ConnectionMultiplexer.Connect(options);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => Embedded?.Dispose();
+}

@@ -1,0 +1,122 @@
+using CacheFlow.Api.Data;
+using CacheFlow.AspNetCore;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace CacheFlow.Api.Users;
+
+/// <summary>
+/// The Users API. Reads are cache-aside (<c>user:{id}</c> in code, list pages through <c>CacheResponse</c>);
+/// creates are write-through; updates and deletes change the database first, then invalidate.
+/// </summary>
+public static class UsersApi
+{
+    /// <summary>Maps <c>/users</c>.</summary>
+    public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
+    {
+        var users = app.MapGroup("/users").WithTags("Users");
+        users.MapGet("/{id}", GetUser).WithSummary("One user (cache-aside, 300 s; X-Cache says HIT or MISS).");
+        users.MapGet("/", ListUsers).WithSummary("A page of users ordered by id (cached 60 s).")
+            .CacheResponse(UserCacheKeys.Lists, UserCacheKeys.ListDuration, UserCacheKeys.Lists);
+        users.MapPost("/", CreateUser).WithSummary("Creates a user: database first, then the cache (write-through).");
+        users.MapPatch("/{id}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.");
+        users.MapDelete("/{id}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.");
+        return users;
+    }
+
+    private static async Task<Results<CachedJsonResult<User>, ProblemHttpResult>> GetUser(
+        long id, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+    {
+        if (id < 1)
+            return InvalidId(id);
+        var result = await cache.GetOrCreateJsonAsync(UserCacheKeys.User(id), ct => new ValueTask<User?>(users.GetAsync(id, ct)), UserCacheKeys.UserEntry, cancellationToken);
+        return result.IsNull ? NotFound(id) : new CachedJsonResult<User>(result);
+    }
+
+    private static async Task<Results<Ok<UsersPage>, ValidationProblem>> ListUsers(
+        IUserRepository users, CancellationToken cancellationToken, int page = 1, int limit = 20)
+    {
+        var errors = new Dictionary<string, string[]>();
+        if (page < 1)
+            errors["page"] = ["page starts at 1."];
+        if (limit is < 1 or > 100)
+            errors["limit"] = ["limit is between 1 and 100."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        return TypedResults.Ok(await users.ListAsync(page, limit, cancellationToken));
+    }
+
+    private static async Task<Results<Created<User>, ValidationProblem, ProblemHttpResult>> CreateUser(
+        CreateUserRequest request, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+    {
+        var errors = UserValidation.Validate(request.Username, request.Email, required: true);
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        User user;
+        try
+        {
+            user = await users.CreateAsync(request.Username!, UserValidation.NormalizeEmail(request.Email!), request.IsActive ?? true, cancellationToken);
+        }
+        catch (DuplicateUserException ex)
+        {
+            return Conflict(ex);
+        }
+
+        // The database has committed; the cache gets the row as committed. A cache failure is logged, not returned.
+        await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
+        await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
+        return TypedResults.Created($"/users/{user.Id}", user);
+    }
+
+    private static async Task<Results<Ok<User>, ValidationProblem, ProblemHttpResult>> UpdateUser(
+        long id, UpdateUserRequest request, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+    {
+        if (id < 1)
+            return InvalidId(id);
+        var errors = UserValidation.Validate(request.Username, request.Email, required: false);
+        if (request is { Username: null, Email: null, IsActive: null })
+            errors[""] = ["Give at least one of username, email, is_active."];
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        User? user;
+        try
+        {
+            user = await users.UpdateAsync(id, request.Username, request.Email is null ? null : UserValidation.NormalizeEmail(request.Email), request.IsActive, cancellationToken);
+        }
+        catch (DuplicateUserException ex)
+        {
+            return Conflict(ex);
+        }
+
+        if (user is null)
+            return NotFound(id);
+        await InvalidateAsync(cache, id, cancellationToken);
+        return TypedResults.Ok(user);
+    }
+
+    private static async Task<Results<NoContent, ProblemHttpResult>> DeleteUser(
+        long id, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+    {
+        if (id < 1)
+            return InvalidId(id);
+        if (!await users.DeleteAsync(id, cancellationToken))
+            return NotFound(id);
+        await InvalidateAsync(cache, id, cancellationToken);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task InvalidateAsync(ICacheFlow cache, long id, CancellationToken cancellationToken)
+    {
+        await cache.RemoveAsync(UserCacheKeys.User(id), cancellationToken);
+        await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
+    }
+
+    private static ProblemHttpResult InvalidId(long id) =>
+        TypedResults.Problem($"A user id is a positive integer; {id} is not.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id");
+
+    private static ProblemHttpResult NotFound(long id) =>
+        TypedResults.Problem($"There is no user {id}.", statusCode: StatusCodes.Status404NotFound, title: "User not found");
+
+    private static ProblemHttpResult Conflict(DuplicateUserException ex) =>
+        TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: $"Duplicate {ex.Field}",
+            extensions: new Dictionary<string, object?> { ["field"] = ex.Field });
+}
