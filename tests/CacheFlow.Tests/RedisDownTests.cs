@@ -1,0 +1,49 @@
+using CacheFlow.Testing;
+using StackExchange.Redis;
+
+namespace CacheFlow.Tests;
+
+/// <summary>With Redis unreachable the cache serves from the factory and reports it; it never throws Redis errors at callers.</summary>
+public sealed class RedisDownTests : IAsyncLifetime
+{
+    private ConnectionMultiplexer _redis = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        // Nothing listens on a port just freed: the connection fails, and keeps trying in the background.
+        var options = ConfigurationOptions.Parse($"127.0.0.1:{ServerProcess.FreeLoopbackPort()}");
+        options.AbortOnConnectFail = false;
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ConnectTimeout = 200;
+        _redis = await ConnectionMultiplexer.ConnectAsync(options);
+    }
+
+    public async ValueTask DisposeAsync() => await _redis.DisposeAsync();
+
+    [Fact]
+    public async Task ReadsBypassTheCacheAndStillReturnTheValue()
+    {
+        using var cache = TestCaches.Create(_redis);
+        var loader = new CountingLoader<Item>(n => new Item(n, "from db"));
+
+        var first = await cache.GetOrCreateAsync("item:1", loader.LoadAsync, cancellationToken: CancellationToken.None);
+        var second = await cache.GetOrCreateAsync("item:1", loader.LoadAsync, cancellationToken: CancellationToken.None);
+
+        Assert.Equal((CacheOutcome.Bypass, "from db"), (first.Outcome, first.Value!.Name));
+        Assert.Equal(CacheOutcome.Bypass, second.Outcome);
+        var stats = cache.GetStatistics().Total;
+        Assert.Equal((2, 2, 0, 2), (stats.Bypasses, stats.Loads, stats.Misses, stats.Errors));
+    }
+
+    [Fact]
+    public async Task WritesAndRemovalsReportFailureInsteadOfThrowing()
+    {
+        using var cache = TestCaches.Create(_redis);
+
+        Assert.False(await cache.SetAsync("item:1", new Item(1, "x"), cancellationToken: CancellationToken.None));
+        Assert.False(await cache.RemoveAsync("item:1", CancellationToken.None));
+        Assert.Equal(-1, await cache.RemoveByTagAsync("tag", CancellationToken.None));
+        Assert.Equal(-1, await cache.RemoveByPrefixAsync("item:", CancellationToken.None));
+        Assert.Equal(4, cache.GetStatistics().Total.Errors);
+    }
+}
