@@ -1,0 +1,94 @@
+using CacheFlow.Testing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Mvc.Testing;
+
+namespace CacheFlow.Api.Tests;
+
+/// <summary>The API over one Redis and one database.</summary>
+public interface IApiStack
+{
+    /// <summary>The running API; skips (or, in CI, fails) the test if a server it needs is missing.</summary>
+    ApiFactory Api { get; }
+
+    /// <summary>What <c>redis_stats.server</c> should say.</summary>
+    string RedisServerName { get; }
+}
+
+/// <summary>The API in-process, configured like a user would: a data folder, optional connection strings.</summary>
+public sealed class ApiFactory(string dataDirectory, string? redis = null, string? users = null) : WebApplicationFactory<Program>
+{
+    public const int SeedUsers = 60;
+
+    protected override void ConfigureWebHost(IWebHostBuilder builder)
+    {
+        builder.UseSetting("Storage:DataDirectory", dataDirectory);
+        builder.UseSetting("Storage:SeedUsers", SeedUsers.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (redis is not null)
+            builder.UseSetting("ConnectionStrings:Redis", redis);
+        if (users is not null)
+            builder.UseSetting("ConnectionStrings:Users", users);
+    }
+}
+
+/// <summary>The embedded defaults: Garnet in-process and a SQLite file, in a temp data folder.</summary>
+public sealed class EmbeddedStack : IApiStack, IAsyncLifetime
+{
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-api-");
+
+    public ApiFactory Api { get; private set; } = null!;
+
+    public string RedisServerName => "garnet";
+
+    public ValueTask InitializeAsync()
+    {
+        Api = new ApiFactory(_data.FullName);
+        return ValueTask.CompletedTask;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Api.DisposeAsync();
+        _data.Delete(recursive: true);
+    }
+}
+
+/// <summary>Real servers: a throwaway redis-server and PostgreSQL cluster, when installed.</summary>
+public sealed class ServerStack : IApiStack, IAsyncLifetime
+{
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-api-");
+    private RedisServer? _redis;
+    private PostgresServer? _postgres;
+    private ApiFactory? _api;
+
+    public ApiFactory Api
+    {
+        get
+        {
+            if (_api is null)
+                ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
+            return _api!;
+        }
+    }
+
+    public string RedisServerName => "redis";
+
+    public async ValueTask InitializeAsync()
+    {
+        if (RedisServer.Binary is null || PostgresServer.BinDirectory is null)
+            return;
+        _redis = await RedisServer.StartAsync();
+        _postgres = await PostgresServer.StartAsync();
+        _api = new ApiFactory(_data.FullName, _redis.Configuration, await _postgres.CreateDatabaseAsync());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_api is not null)
+            await _api.DisposeAsync();
+        if (_postgres is not null)
+            await _postgres.DisposeAsync();
+        if (_redis is not null)
+            await _redis.DisposeAsync();
+        _data.Delete(recursive: true);
+    }
+}
