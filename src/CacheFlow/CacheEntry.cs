@@ -8,7 +8,7 @@ namespace CacheFlow;
 /// </summary>
 /// <remarks>
 /// Layout (little-endian): format (1 byte), flags (1), soft expiry as Unix ms (8), hard expiry as Unix ms (8),
-/// load duration in ms (4), version (8), payload. The soft expiry, load duration and version are there for
+/// load duration in ms (4), version (8, the lease token of the load that wrote it), payload. The soft expiry, load duration and version are there for
 /// stale-while-revalidate, probabilistic early refresh and lease-checked write-back.
 /// </remarks>
 internal readonly record struct CacheEntry(CacheEntryFlags Flags, long SoftExpiresAt, long HardExpiresAt, int LoadMilliseconds, long Version)
@@ -56,4 +56,7 @@ internal enum CacheEntryFlags : byte
 
     /// <summary>The value is null (a cached "not found").</summary>
     Null = 1,
+
+    /// <summary>The value is stale, kept after a failed refresh (fail-safe); it is served as stale even before its soft expiry.</summary>
+    Stale = 2,
 }

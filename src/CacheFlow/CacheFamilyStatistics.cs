@@ -1,22 +1,24 @@
 namespace CacheFlow;
 
 /// <summary>Counts of what the cache did for one key family (or for all of them) since the process started.</summary>
-/// <param name="Hits">Reads answered from the cache.</param>
-/// <param name="Misses">Reads the cache could not answer, so the factory ran and the value was cached.</param>
+/// <param name="Hits">Reads answered from the cache with a fresh value.</param>
+/// <param name="Misses">Reads that found no usable value and waited for a load (their own or a shared one).</param>
+/// <param name="Stale">Reads answered with a stale value (during a refresh, or kept after a failed one).</param>
 /// <param name="Loads">Factory calls (each one a call to the source of truth, such as the database).</param>
 /// <param name="LoadFailures">Factory calls that threw.</param>
 /// <param name="Bypasses">Reads served from the factory because Redis could not be reached.</param>
 /// <param name="Errors">Redis operations that failed (each logged as a warning).</param>
-public sealed record CacheFamilyStatistics(long Hits, long Misses, long Loads, long LoadFailures, long Bypasses, long Errors)
+/// <param name="LeaseLost">Write-backs refused because an invalidation revoked the load's lease (a stale set prevented).</param>
+public sealed record CacheFamilyStatistics(long Hits, long Misses, long Stale, long Loads, long LoadFailures, long Bypasses, long Errors, long LeaseLost)
 {
     /// <summary>Hits over hits plus misses, from 0 to 1; 0 before the first read.</summary>
     public double HitRatio => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
 
-    /// <summary>All reads: hits, misses and bypasses.</summary>
-    public long Reads => Hits + Misses + Bypasses;
+    /// <summary>All reads: hits, misses, stale reads and bypasses.</summary>
+    public long Reads => Hits + Misses + Stale + Bypasses;
 
     internal static CacheFamilyStatistics Sum(IEnumerable<CacheFamilyStatistics> all) =>
-        all.Aggregate(new CacheFamilyStatistics(0, 0, 0, 0, 0, 0), (a, b) => new(
-            a.Hits + b.Hits, a.Misses + b.Misses, a.Loads + b.Loads,
-            a.LoadFailures + b.LoadFailures, a.Bypasses + b.Bypasses, a.Errors + b.Errors));
+        all.Aggregate(new CacheFamilyStatistics(0, 0, 0, 0, 0, 0, 0, 0), (a, b) => new(
+            a.Hits + b.Hits, a.Misses + b.Misses, a.Stale + b.Stale, a.Loads + b.Loads,
+            a.LoadFailures + b.LoadFailures, a.Bypasses + b.Bypasses, a.Errors + b.Errors, a.LeaseLost + b.LeaseLost));
 }

@@ -12,13 +12,12 @@ public sealed partial class CacheFlowCache
         ArgumentException.ThrowIfNullOrEmpty(key);
         try
         {
-            await Database.KeyDeleteAsync(_keys.Entry(key)).ConfigureAwait(false);
+            await _guard.RunAsync(static s => DeleteWithLeaseAsync(s.Database, s.EntryKey), (Database, EntryKey: _keys.Entry(key))).ConfigureAwait(false);
             return true;
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            _metrics.For(key).AddError();
-            Log.RemoveFailed(_logger, ex, KeyFamily.Of(key).ToString());
+            OnRedisFailure(_metrics.For(key), ex, key, Log.RemoveFailed);
             return false;
         }
     }
@@ -34,18 +33,18 @@ public sealed partial class CacheFlowCache
         {
             // SPOP takes members out atomically: an entry tagged while this runs stays in the set for the next removal,
             // where deleting the whole set afterwards could drop its membership without removing the entry.
-            while (await db.SetPopAsync(tagKey, TagPopBatch).ConfigureAwait(false) is { Length: > 0 } members)
+            while (await _guard.RunAsync(static s => s.db.SetPopAsync(s.tagKey, TagPopBatch), (db, tagKey)).ConfigureAwait(false) is { Length: > 0 } members)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                removed += await DeleteAsync(db, members.Select(m => (RedisKey)(string)m!)).ConfigureAwait(false);
+                var deleted = await Task.WhenAll(members.Select(m => DeleteWithLeaseAsync(db, (string)m!))).ConfigureAwait(false);
+                removed += deleted.Count(d => d);
             }
 
             return removed;
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            _metrics.For(tag).AddError();
-            Log.RemoveByTagFailed(_logger, ex, removed);
+            OnRedisFailure(_metrics.For(tag), ex, tag, (logger, e, _) => Log.RemoveByTagFailed(logger, e, removed));
             return -1;
         }
     }
@@ -66,27 +65,37 @@ public sealed partial class CacheFlowCache
                 do
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    var page = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", _options.ScanPageSize).ConfigureAwait(false))!;
+                    var page = (RedisResult[])(await _guard.RunAsync(
+                        static s => s.server.ExecuteAsync("SCAN", s.cursor, "MATCH", s.pattern, "COUNT", s.count),
+                        (server, cursor, pattern, count: _options.ScanPageSize)).ConfigureAwait(false))!;
                     cursor = long.Parse((string)page[0]!, System.Globalization.CultureInfo.InvariantCulture);
-                    removed += await DeleteAsync(db, (RedisKey[])page[1]!).ConfigureAwait(false);
+                    // Leases match too, and are deleted with the entries: a load in progress must not write back.
+                    var keys = (RedisKey[])page[1]!;
+                    var deleted = await Task.WhenAll(keys.Select(k => db.KeyDeleteAsync(k))).ConfigureAwait(false);
+                    removed += keys.Where((k, i) => deleted[i] && CacheKeys.IsEntry(k!)).LongCount();
                 }
                 while (cursor != 0);
             }
 
             return removed;
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            _metrics.For(keyPrefix).AddError();
-            Log.RemoveByPrefixFailed(_logger, ex, KeyFamily.Of(keyPrefix).ToString(), removed);
+            OnRedisFailure(_metrics.For(keyPrefix), ex, keyPrefix, (logger, e, family) => Log.RemoveByPrefixFailed(logger, e, family, removed));
             return -1;
         }
     }
 
-    /// <summary>Deletes keys one command each, pipelined: keys in different cluster slots cannot share a DEL.</summary>
-    private static async Task<long> DeleteAsync(IDatabase db, IEnumerable<RedisKey> keys)
+    /// <summary>
+    /// Deletes an entry's lease, then the entry (in that order, pipelined). Deleting the lease revokes a load in
+    /// progress, whose write-back would otherwise put back a value read before this invalidation; a write-back that
+    /// commits before the lease is gone is deleted with the entry. True if the entry existed.
+    /// </summary>
+    private static async Task<bool> DeleteWithLeaseAsync(IDatabase db, string entryKey)
     {
-        var deleted = await Task.WhenAll(keys.Select(k => db.KeyDeleteAsync(k))).ConfigureAwait(false);
-        return deleted.Count(d => d);
+        var lease = db.KeyDeleteAsync(CacheKeys.Lease(entryKey));
+        var entry = db.KeyDeleteAsync(entryKey);
+        await Task.WhenAll(lease, entry).ConfigureAwait(false);
+        return entry.Result;
     }
 }

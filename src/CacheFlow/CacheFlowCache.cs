@@ -1,10 +1,12 @@
 using System.Buffers;
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using Polly.CircuitBreaker;
 using StackExchange.Redis;
 
 namespace CacheFlow;
@@ -13,6 +15,7 @@ namespace CacheFlow;
 public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 {
     private static readonly ReadOnlyMemory<byte> NullJson = "null"u8.ToArray();
+    private static readonly CacheEntryOptions DefaultEntryOptions = new();
 
     private readonly IConnectionMultiplexer _redis;
     private readonly CacheFlowOptions _options;
@@ -20,9 +23,12 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CacheFlowMetrics _metrics;
+    private readonly RedisGuard _guard;
+    private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposed = new();
 
     /// <summary>Creates the cache over a connected (or connecting) multiplexer.</summary>
-    /// <param name="redis">The Redis connection; created with <c>AbortOnConnectFail = false</c> so it reconnects by itself.</param>
+    /// <param name="redis">The Redis connection; create it with <c>AbortOnConnectFail = false</c> so it reconnects by itself.</param>
     /// <param name="options">The cache options.</param>
     /// <param name="time">The clock that expiries are computed with.</param>
     /// <param name="logger">Where cache errors are logged, as warnings.</param>
@@ -35,16 +41,22 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _time = time;
         _logger = logger;
         _metrics = new CacheFlowMetrics(meterFactory);
+        _guard = new RedisGuard(_options, time);
     }
 
+    /// <summary>The random source of TTL jitter and early refresh; tests seed it.</summary>
+    internal Random Random { get; set; } = Random.Shared;
+
     private IDatabase Database => _redis.GetDatabase();
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <inheritdoc />
     public ValueTask<CacheResult> GetOrCreateJsonAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
         GetOrCreateCoreAsync(key, (Cache: this, Factory: factory), static async (state, ct) =>
         {
             var value = await state.Factory(ct).ConfigureAwait(false);
-            return value is null ? Loaded.Null : new Loaded(state.Cache.Encode(value), IsNull: false);
+            return value is null ? Loaded.Null : new Loaded(state.Cache.Encode(value), LoadedKind.Value);
         }, options, cancellationToken);
 
     /// <inheritdoc />
@@ -52,7 +64,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         GetOrCreateCoreAsync(key, factory, static async (factory, ct) =>
         {
             var json = await factory(ct).ConfigureAwait(false);
-            return json is null ? Loaded.Null : new Loaded(WithHeaderRoom(json.Value), IsNull: false);
+            return json is null ? Loaded.NotCacheable : new Loaded(WithHeaderRoom(json.Value), LoadedKind.Value);
         }, options, cancellationToken);
 
     /// <inheritdoc />
@@ -66,101 +78,108 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     public async ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        var loaded = value is null ? new Loaded(WithHeaderRoom(NullJson), IsNull: true) : new Loaded(Encode(value), IsNull: false);
-        return await WriteAsync(key, _metrics.For(key), loaded, loadMilliseconds: 0, options).ConfigureAwait(false);
+        options ??= DefaultEntryOptions;
+        if (value is null && NullDuration(options) <= TimeSpan.Zero)
+            return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
+        var loaded = value is null ? new Loaded(WithHeaderRoom(NullJson), LoadedKind.Null) : new Loaded(Encode(value), LoadedKind.Value);
+        return await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null).ConfigureAwait(false) == true;
     }
 
     /// <inheritdoc />
     public CacheStatistics GetStatistics() => _metrics.Snapshot();
 
     /// <inheritdoc />
-    public void Dispose() => _metrics.Dispose();
+    public void Dispose()
+    {
+        _disposed.Cancel();
+        _disposed.Dispose();
+        _metrics.Dispose();
+    }
 
+    /// <summary>The read path: a GET, then a hit, a stale value with a refresh, or a load shared with other callers.</summary>
     private async ValueTask<CacheResult> GetOrCreateCoreAsync<TState>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<Loaded>> load, CacheEntryOptions? options, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        var counters = _metrics.For(key);
+        var entryKey = _keys.Entry(key);
+        var request = new LoadRequest<TState>(key, entryKey, CacheKeys.Lease(entryKey), state, load, options ?? DefaultEntryOptions, _metrics.For(key));
         var reachable = true;
         try
         {
-            var stored = await Database.StringGetAsync(_keys.Entry(key)).ConfigureAwait(false);
-            if (!stored.IsNull
-                && CacheEntry.TryRead((ReadOnlyMemory<byte>)stored, out var entry, out var json)
-                && entry.HardExpiresAt > _time.GetUtcNow().ToUnixTimeMilliseconds())
+            var value = await _guard.RunAsync(static s => s.Database.StringGetAsync(s.Key), (Database, Key: (RedisKey)entryKey)).ConfigureAwait(false);
+            if (StoredEntry.From(value) is { } stored)
             {
-                counters.AddHit();
-                return new CacheResult(CacheOutcome.Hit, json, entry.Flags.HasFlag(CacheEntryFlags.Null));
+                var now = NowMs;
+                switch (stored.At(now))
+                {
+                    case Freshness.Fresh:
+                        request.Counters.AddHit();
+                        if (ShouldRefreshEarly(stored.Header, now))
+                            StartRefresh(request, stored);
+                        return stored.Result(CacheOutcome.Hit);
+                    case Freshness.Throttled:
+                        request.Counters.AddStale();
+                        return stored.Result(CacheOutcome.Stale);
+                    case Freshness.Stale:
+                        return await ServeStaleAsync(request, stored, cancellationToken).ConfigureAwait(false);
+                }
             }
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             reachable = false;
-            counters.AddError();
-            Log.ReadFailed(_logger, ex, KeyFamily.Of(key).ToString());
+            OnRedisFailure(request.Counters, ex, request.Key, Log.ReadFailed);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
         if (reachable)
-            counters.AddMiss();
+            request.Counters.AddMiss();
         else
-            counters.AddBypass();
-
-        var started = _time.GetTimestamp();
-        Loaded loaded;
-        try
-        {
-            loaded = await load(state, cancellationToken).ConfigureAwait(false);
-        }
-        catch
-        {
-            counters.AddLoadFailure();
-            throw;
-        }
-
-        var elapsed = _time.GetElapsedTime(started);
-        _metrics.RecordLoad(counters, key, elapsed);
-
-        if (reachable && !loaded.IsNull)
-            await WriteAsync(key, counters, loaded, (int)Math.Min(int.MaxValue, elapsed.TotalMilliseconds), options).ConfigureAwait(false);
-
-        return new CacheResult(reachable ? CacheOutcome.Miss : CacheOutcome.Bypass, loaded.Json, loaded.IsNull);
+            request.Counters.AddBypass();
+        return await LoadSharedAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
-    private async ValueTask<bool> WriteAsync(string key, FamilyCounters counters, Loaded loaded, int loadMilliseconds, CacheEntryOptions? options)
+    /// <summary>Past the soft expiry: one refresh starts (or is already running); the caller gets the stale value, at once or after the soft timeout.</summary>
+    private async ValueTask<CacheResult> ServeStaleAsync<TState>(LoadRequest<TState> request, StoredEntry stale, CancellationToken cancellationToken)
     {
-        var duration = options?.Duration ?? _options.DefaultDuration;
-        var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
-        var expiresAt = now + (long)duration.TotalMilliseconds;
-        var flags = loaded.IsNull ? CacheEntryFlags.Null : CacheEntryFlags.None;
-        // The version is the write time; a later write of the same key carries a larger one.
-        new CacheEntry(flags, expiresAt, expiresAt, loadMilliseconds, Version: now).WriteHeader(loaded.Entry.Span);
-
-        var redisKey = _keys.Entry(key);
-        var db = Database;
-        var tags = options?.Tags ?? [];
-        try
+        var refresh = StartRefresh(request, stale);
+        if (request.Options.FactorySoftTimeout > TimeSpan.Zero && refresh is not null)
         {
-            if (tags.Count == 0)
+            try
             {
-                await db.StringSetAsync(redisKey, loaded.Entry, duration).ConfigureAwait(false);
-                return true;
+                var refreshed = await refresh.Completion.Task.WaitAsync(request.Options.FactorySoftTimeout, _time, cancellationToken).ConfigureAwait(false);
+                if (refreshed.Shareable)
+                {
+                    request.Counters.AddMiss();
+                    return refreshed.Result with { Outcome = CacheOutcome.Miss };
+                }
             }
+            catch (TimeoutException)
+            {
+                // Too slow for this caller; the refresh goes on in the background and the stale value is served now.
+            }
+        }
 
-            // Tags are indexed before the entry is written, so an entry is never in Redis without its index.
-            var writes = new Task[tags.Count + 1];
-            for (var i = 0; i < tags.Count; i++)
-                writes[i] = db.ScriptEvaluateAsync(TagScripts.Add, [_keys.Tag(tags[i])], [redisKey, (long)duration.TotalMilliseconds]);
-            writes[^1] = db.StringSetAsync(redisKey, loaded.Entry, duration);
-            await Task.WhenAll(writes).ConfigureAwait(false);
-            return true;
-        }
-        catch (RedisException ex)
-        {
-            counters.AddError();
-            Log.WriteFailed(_logger, ex, KeyFamily.Of(key).ToString());
+        request.Counters.AddStale();
+        return stale.Result(CacheOutcome.Stale);
+    }
+
+    /// <summary>XFetch (Vattani et al., VLDB 2015): refresh early with a probability that rises as expiry nears, scaled by the load time.</summary>
+    private bool ShouldRefreshEarly(CacheEntry entry, long nowMs)
+    {
+        if (_options.EarlyRefreshBeta <= 0 || entry.LoadMilliseconds <= 0)
             return false;
-        }
+        var gap = entry.LoadMilliseconds * _options.EarlyRefreshBeta * -Math.Log(1 - Random.NextDouble());
+        return nowMs + gap >= entry.SoftExpiresAt;
+    }
+
+    private void OnRedisFailure(FamilyCounters counters, Exception exception, string key, Action<ILogger, Exception, string> log)
+    {
+        // An open circuit is the breaker doing its job: no call was made, so nothing to count or log.
+        if (exception is BrokenCircuitException)
+            return;
+        counters.AddError();
+        log(_logger, exception, KeyFamily.Of(key).ToString());
     }
 
     /// <summary>Serializes <paramref name="value"/> after room for the entry header.</summary>
@@ -183,11 +202,28 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     private JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)_options.SerializerOptions.GetTypeInfo(typeof(T));
 
-    /// <summary>What a factory produced: an entry (header room, then JSON), or null (nothing to cache).</summary>
-    private readonly record struct Loaded(Memory<byte> Entry, bool IsNull)
-    {
-        public static Loaded Null => new(Memory<byte>.Empty, IsNull: true);
+    private TimeSpan NullDuration(CacheEntryOptions options) => options.NullDuration ?? _options.DefaultNullDuration;
 
-        public ReadOnlyMemory<byte> Json => Entry.IsEmpty ? NullJson : Entry[CacheEntry.HeaderSize..];
+    /// <summary>One read's key, factory and options, carried through the load.</summary>
+    private readonly record struct LoadRequest<TState>(
+        string Key, string EntryKey, string LeaseKey, TState State, Func<TState, CancellationToken, ValueTask<Loaded>> Load,
+        CacheEntryOptions Options, FamilyCounters Counters);
+
+    /// <summary>What a factory produced: an entry (header room, then JSON), a null, or a result not to cache.</summary>
+    private readonly record struct Loaded(Memory<byte> Entry, LoadedKind Kind)
+    {
+        public static Loaded Null => new(WithHeaderRoom(NullJson), LoadedKind.Null);
+
+        public static Loaded NotCacheable => new(Memory<byte>.Empty, LoadedKind.NotCacheable);
+
+        public CacheResult Result(CacheOutcome outcome) =>
+            new(outcome, Kind == LoadedKind.NotCacheable ? default : Entry[CacheEntry.HeaderSize..], Kind != LoadedKind.Value);
+    }
+
+    private enum LoadedKind
+    {
+        Value,
+        Null,
+        NotCacheable,
     }
 }

@@ -22,7 +22,9 @@ internal sealed class CacheFlowMetrics : IDisposable
         _byFamilySpan = _families.GetAlternateLookup<ReadOnlySpan<char>>();
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
         Observe("cacheflow.hits", "Reads answered from the cache.", c => c.Hits);
-        Observe("cacheflow.misses", "Reads that missed and loaded from the source.", c => c.Misses);
+        Observe("cacheflow.misses", "Reads that found no usable value and waited for a load.", c => c.Misses);
+        Observe("cacheflow.stale", "Reads answered with a stale value.", c => c.Stale);
+        Observe("cacheflow.lease_lost", "Write-backs refused because an invalidation revoked the load's lease.", c => c.LeaseLost);
         Observe("cacheflow.loads", "Factory calls (source-of-truth reads) made by the cache.", c => c.Loads);
         Observe("cacheflow.load_failures", "Factory calls that threw.", c => c.LoadFailures);
         Observe("cacheflow.bypasses", "Reads served from the source because Redis was unreachable.", c => c.Bypasses);
@@ -61,10 +63,12 @@ internal sealed class CacheFlowMetrics : IDisposable
 /// <summary>The counters of one key family; incremented without locks.</summary>
 internal sealed class FamilyCounters
 {
-    private long _hits, _misses, _loads, _loadFailures, _bypasses, _errors;
+    private long _hits, _misses, _stale, _loads, _loadFailures, _bypasses, _errors, _leaseLost;
 
     public long Hits => Volatile.Read(ref _hits);
     public long Misses => Volatile.Read(ref _misses);
+    public long Stale => Volatile.Read(ref _stale);
+    public long LeaseLost => Volatile.Read(ref _leaseLost);
     public long Loads => Volatile.Read(ref _loads);
     public long LoadFailures => Volatile.Read(ref _loadFailures);
     public long Bypasses => Volatile.Read(ref _bypasses);
@@ -72,10 +76,12 @@ internal sealed class FamilyCounters
 
     public void AddHit() => Interlocked.Increment(ref _hits);
     public void AddMiss() => Interlocked.Increment(ref _misses);
+    public void AddStale() => Interlocked.Increment(ref _stale);
+    public void AddLeaseLost() => Interlocked.Increment(ref _leaseLost);
     public void AddLoad() => Interlocked.Increment(ref _loads);
     public void AddLoadFailure() => Interlocked.Increment(ref _loadFailures);
     public void AddBypass() => Interlocked.Increment(ref _bypasses);
     public void AddError() => Interlocked.Increment(ref _errors);
 
-    public CacheFamilyStatistics Snapshot() => new(Hits, Misses, Loads, LoadFailures, Bypasses, Errors);
+    public CacheFamilyStatistics Snapshot() => new(Hits, Misses, Stale, Loads, LoadFailures, Bypasses, Errors, LeaseLost);
 }

@@ -15,10 +15,65 @@ public sealed class CacheFlowOptions
     [RegularExpression("^[^{}]*$", ErrorMessage = "The key prefix may not contain '{' or '}'.")]
     public string KeyPrefix { get; set; } = "cf:";
 
-    /// <summary>The time to live of entries whose <see cref="CacheEntryOptions.Duration"/> is not set.</summary>
+    /// <summary>How long entries whose <see cref="CacheEntryOptions.Duration"/> is not set are fresh.</summary>
     /// <value>The default value is 5 minutes.</value>
     [Range(typeof(TimeSpan), "00:00:00.001", "365.00:00:00")]
     public TimeSpan DefaultDuration { get; set; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>How long past freshness entries may be served stale when <see cref="CacheEntryOptions.StaleDuration"/> is not set.</summary>
+    /// <value>The default value is zero: entries are not served stale.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    public TimeSpan DefaultStaleDuration { get; set; }
+
+    /// <summary>How long null results are cached when <see cref="CacheEntryOptions.NullDuration"/> is not set.</summary>
+    /// <value>The default value is zero: nulls are not cached.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    public TimeSpan DefaultNullDuration { get; set; }
+
+    /// <summary>
+    /// Spreads expiries: each entry's freshness is its duration times a random factor in 1 ± this percentage, so
+    /// entries written together do not all expire together.
+    /// </summary>
+    /// <value>The default value is 0.</value>
+    [Range(0, 50)]
+    public double JitterPercent { get; set; }
+
+    /// <summary>
+    /// β of probabilistic early refresh (XFetch): a hit refreshes the entry in the background when
+    /// <c>now − Δ·β·ln(rand) ≥ soft expiry</c>, Δ being how long the entry took to load. Zero turns it off.
+    /// </summary>
+    /// <value>The default value is 1.</value>
+    [Range(0, 1000)]
+    public double EarlyRefreshBeta { get; set; } = 1;
+
+    /// <summary>
+    /// How long a loader's lease lasts: while it holds the lease, callers in every process wait for its value
+    /// instead of loading. A loader that dies or hangs loses the lease when it runs out, and another caller loads.
+    /// </summary>
+    /// <value>The default value is 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// After a refresh of a stale entry fails, the stale value is kept (fail-safe) and served for this long before
+    /// the source is tried again, so a failing source is not called on every request.
+    /// </summary>
+    /// <value>The default value is 10 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    public TimeSpan FailSafeThrottleDuration { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How long Redis is left alone after it keeps failing (a circuit breaker): during the break every call bypasses
+    /// the cache at once instead of waiting for a timeout. Zero turns the breaker off; otherwise at least 0.5 seconds.
+    /// </summary>
+    /// <value>The default value is 5 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many Redis calls within 10 seconds, half of them failing, open the circuit breaker.</summary>
+    /// <value>The default value is 10.</value>
+    [Range(2, 10_000)]
+    public int CircuitBreakerMinimumThroughput { get; set; } = 10;
 
     /// <summary>
     /// How values are serialized. Use the same options as the HTTP responses (naming policy, source-generated
@@ -32,4 +87,22 @@ public sealed class CacheFlowOptions
     /// <value>The default value is 500.</value>
     [Range(10, 100_000)]
     public int ScanPageSize { get; set; } = 500;
+
+    /// <summary>The mechanisms in force; tests turn them off to show what goes wrong without them.</summary>
+    internal CacheProtections Protections { get; set; } = CacheProtections.All;
+}
+
+/// <summary>The cache's concurrency mechanisms.</summary>
+[Flags]
+internal enum CacheProtections
+{
+    None = 0,
+
+    /// <summary>One load per key at a time in this process; the other callers share it.</summary>
+    SingleFlight = 1,
+
+    /// <summary>A lease in Redis per load: one load per key across processes, and no write-back after an invalidation.</summary>
+    Leases = 2,
+
+    All = SingleFlight | Leases,
 }

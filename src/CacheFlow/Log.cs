@@ -17,6 +17,12 @@ internal static partial class Log
     [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "Cache removal by tag failed after removing {Removed} entries")]
     public static partial void RemoveByTagFailed(ILogger logger, Exception exception, long removed);
 
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "Refresh failed for key family {Family}; the stale value is served (fail-safe)")]
+    public static partial void RefreshFailed(ILogger logger, Exception exception, string family);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Warning, Message = "Waited past twice the lease duration for another loader of key family {Family}; loading without caching")]
+    public static partial void LeaseWaitExpired(ILogger logger, string family);
+
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Cache removal by prefix failed for key family {Family} after removing {Removed} entries")]
     public static partial void RemoveByPrefixFailed(ILogger logger, Exception exception, string family, long removed);
 }

@@ -1,0 +1,330 @@
+using System.Diagnostics;
+using StackExchange.Redis;
+
+namespace CacheFlow;
+
+public sealed partial class CacheFlowCache
+{
+    private const int MaxJoins = 3;
+    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
+    private static readonly TimeSpan LongestPoll = TimeSpan.FromMilliseconds(50);
+
+    private bool SingleFlight => _options.Protections.HasFlag(CacheProtections.SingleFlight);
+
+    private bool Leases => _options.Protections.HasFlag(CacheProtections.Leases);
+
+    /// <summary>
+    /// A miss: join this process's flight for the key, or start one. A joiner takes the flight's result only if it is
+    /// shareable (committed, or checked against the lease); otherwise it starts over, so it never returns a value that
+    /// an invalidation revoked.
+    /// </summary>
+    private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, CancellationToken cancellationToken)
+    {
+        if (SingleFlight)
+        {
+            for (var join = 0; join < MaxJoins; join++)
+            {
+                var mine = new Flight(request.EntryKey);
+                var flight = _flights.GetOrAdd(request.EntryKey, mine);
+                if (flight == mine)
+                {
+                    _ = RunFlightAsync(request, mine, stale: null);
+                    return (await mine.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
+                }
+
+                var shared = await flight.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                if (shared.Shareable)
+                    return shared.Result with { Outcome = shared.Result.Outcome == CacheOutcome.Bypass ? CacheOutcome.Bypass : CacheOutcome.Miss };
+            }
+        }
+
+        return (await LoadAsync(request, flight: null, stale: null).ConfigureAwait(false)).Result;
+    }
+
+    /// <summary>Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns the running flight.</summary>
+    private Flight? StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
+    {
+        if (!SingleFlight)
+        {
+            _ = RunFlightAsync(request, null, stale);
+            return null;
+        }
+
+        var mine = new Flight(request.EntryKey);
+        var flight = _flights.GetOrAdd(request.EntryKey, mine);
+        if (flight == mine)
+            _ = RunFlightAsync(request, mine, stale);
+        return flight;
+    }
+
+    /// <summary>Runs a load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries the error).</summary>
+    private async Task RunFlightAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale)
+    {
+        try
+        {
+            var result = await LoadAsync(request, flight, stale).ConfigureAwait(false);
+            Leave(flight);
+            flight?.Completion.TrySetResult(result);
+        }
+        catch (Exception ex)
+        {
+            Leave(flight);
+            if (flight is null)
+                Log.RefreshFailed(_logger, ex, KeyFamily.Of(request.Key).ToString());
+            else
+                flight.Completion.TrySetException(ex);
+        }
+    }
+
+    /// <summary>
+    /// Takes the key's lease and loads, or waits for the process that holds it (polling with backoff), or — for a
+    /// refresh (<paramref name="stale"/> set) — gives up if another process is already refreshing.
+    /// </summary>
+    private async Task<FlightResult> LoadAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale)
+    {
+        var token = Random.Shared.NextInt64(1, long.MaxValue);
+        var started = Stopwatch.GetTimestamp();
+        var poll = FirstPoll;
+        while (true)
+        {
+            // The lease call may decide the result (another loader's value), so joining stops before it.
+            Leave(flight);
+            bool taken;
+            StoredEntry? current;
+            try
+            {
+                (taken, current) = await AcquireAsync(request, token).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RedisGuard.IsFailure(ex))
+            {
+                OnRedisFailure(request.Counters, ex, request.Key, Log.ReadFailed);
+                if (stale is not null)
+                    return FlightResult.Nothing;
+                // Redis is down: load without caching. In-process joiners share it to spare the source.
+                var loaded = await LoadValueAsync(request).ConfigureAwait(false);
+                return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable);
+            }
+
+            var found = current is { } c && c.At(NowMs) == Freshness.Fresh && (stale is null || c.Header.Version != stale.Value.Header.Version);
+            if (found || (stale is not null && current is null))
+            {
+                // Another loader wrote the value (or, for a refresh, an invalidation deleted the entry: nothing to refresh).
+                if (taken)
+                    await TryReleaseAsync(request, token).ConfigureAwait(false);
+                return found ? new FlightResult(current!.Value.Result(CacheOutcome.Miss), Shareable: true) : FlightResult.Nothing;
+            }
+
+            if (taken)
+            {
+                Rejoin(flight);
+                return await LoadAndCommitAsync(request, flight, token, stale).ConfigureAwait(false);
+            }
+
+            if (stale is not null)
+                return FlightResult.Nothing;
+            if (Stopwatch.GetElapsedTime(started) > _options.LeaseDuration * 2)
+            {
+                // The lease outlived its timeout many times over (a clock or server problem): load, but cache nothing.
+                Log.LeaseWaitExpired(_logger, KeyFamily.Of(request.Key).ToString());
+                var loaded = await LoadValueAsync(request).ConfigureAwait(false);
+                return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: false);
+            }
+
+            Rejoin(flight);
+            await Task.Delay(poll, _disposed.Token).ConfigureAwait(false);
+            poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, LongestPoll.Ticks));
+        }
+    }
+
+    /// <summary>Runs the factory under the lease and writes its result back only if the lease still holds.</summary>
+    private async Task<FlightResult> LoadAndCommitAsync<TState>(LoadRequest<TState> request, Flight? flight, long token, StoredEntry? stale)
+    {
+        Loaded loaded;
+        var started = _time.GetTimestamp();
+        try
+        {
+            loaded = await LoadValueAsync(request).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (stale is not null)
+        {
+            Leave(flight);
+            Log.RefreshFailed(_logger, ex, KeyFamily.Of(request.Key).ToString());
+            await KeepStaleAsync(request, token, stale.Value).ConfigureAwait(false);
+            return new FlightResult(stale.Value.Result(CacheOutcome.Stale), Shareable: false);
+        }
+        catch
+        {
+            Leave(flight);
+            await TryReleaseAsync(request, token).ConfigureAwait(false);
+            throw;
+        }
+
+        var loadMilliseconds = (int)Math.Min(int.MaxValue, _time.GetElapsedTime(started).TotalMilliseconds);
+        // The write-back decides whether joiners may take the value, so joining stops before it.
+        Leave(flight);
+        var result = loaded.Result(CacheOutcome.Miss);
+        if (loaded.Kind == LoadedKind.NotCacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
+        {
+            // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
+            var released = await TryReleaseAsync(request, token).ConfigureAwait(false);
+            return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != false);
+        }
+
+        var written = await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds, token).ConfigureAwait(false);
+        if (written == false)
+            request.Counters.AddLeaseLost();
+        return new FlightResult(result, Shareable: written != false);
+    }
+
+    /// <summary>Calls the factory, counting the load, its duration and its failure.</summary>
+    private async ValueTask<Loaded> LoadValueAsync<TState>(LoadRequest<TState> request)
+    {
+        var started = _time.GetTimestamp();
+        try
+        {
+            var loaded = await request.Load(request.State, _disposed.Token).ConfigureAwait(false);
+            _metrics.RecordLoad(request.Counters, request.Key, _time.GetElapsedTime(started));
+            return loaded;
+        }
+        catch
+        {
+            _metrics.RecordLoad(request.Counters, request.Key, _time.GetElapsedTime(started));
+            request.Counters.AddLoadFailure();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Fail-safe: a refresh failed, so the stale value stays, marked stale, and is served without calling the source
+    /// again for the throttle duration. The rewrite is lease-checked like any write-back: an invalidation since the
+    /// refresh began wins, and the deleted value is not resurrected.
+    /// </summary>
+    private async Task KeepStaleAsync<TState>(LoadRequest<TState> request, long token, StoredEntry stale)
+    {
+        var now = NowMs;
+        var throttle = (long)_options.FailSafeThrottleDuration.TotalMilliseconds;
+        if (throttle <= 0 || stale.Header.HardExpiresAt - now <= 0)
+        {
+            await TryReleaseAsync(request, token).ConfigureAwait(false);
+            return;
+        }
+
+        var entry = stale.Bytes.ToArray();
+        var header = stale.Header with
+        {
+            Flags = stale.Header.Flags | CacheEntryFlags.Stale,
+            SoftExpiresAt = Math.Min(now + throttle, stale.Header.HardExpiresAt),
+            Version = token,
+        };
+        await WriteEntryAsync(request.Key, request.Counters, entry, header, TimeSpan.FromMilliseconds(stale.Header.HardExpiresAt - now), [], token).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a freshly loaded or set value with its expiries (jittered), tags first. With a token the write is the
+    /// lease-checked commit; without one it is a write-through that revokes any load in progress. Returns true if
+    /// written, false if the lease was lost, null if Redis failed.
+    /// </summary>
+    private Task<bool?> WriteAsync(string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token)
+    {
+        var isNull = loaded.Kind == LoadedKind.Null;
+        var fresh = isNull ? NullDuration(options) : Jittered(options.Duration ?? _options.DefaultDuration);
+        var stale = isNull ? TimeSpan.Zero : options.StaleDuration ?? _options.DefaultStaleDuration;
+        var soft = NowMs + (long)fresh.TotalMilliseconds;
+        var header = new CacheEntry(
+            isNull ? CacheEntryFlags.Null : CacheEntryFlags.None, soft, soft + (long)stale.TotalMilliseconds, loadMilliseconds,
+            token ?? Random.Shared.NextInt64(1, long.MaxValue));
+        return WriteEntryAsync(key, counters, loaded.Entry, header, fresh + stale, options.Tags, token);
+    }
+
+    private async Task<bool?> WriteEntryAsync(string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, IReadOnlyList<string> tags, long? token)
+    {
+        header.WriteHeader(entry.Span);
+        var entryKey = _keys.Entry(key);
+        var ttlMs = Math.Max(1, (long)ttl.TotalMilliseconds);
+        try
+        {
+            return await _guard.RunAsync(static s => s.Cache.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token),
+                (Cache: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Token: token)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+        {
+            OnRedisFailure(counters, ex, key, Log.WriteFailed);
+            return null;
+        }
+    }
+
+    private async Task<bool?> WriteCoreAsync(string entryKey, Memory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token)
+    {
+        var db = Database;
+        // Sent in order on one connection: tag indexes first, so an entry is never in Redis without its index.
+        var writes = new List<Task>(tags.Count + 2);
+        foreach (var tag in tags)
+            writes.Add(db.ScriptEvaluateAsync(Scripts.Tag, [_keys.Tag(tag)], [entryKey, ttlMs]));
+        Task<RedisResult>? commit = null;
+        Task<bool>? set = null;
+        if (token is { } t && Leases)
+        {
+            commit = db.ScriptEvaluateAsync(Scripts.Commit, [entryKey, CacheKeys.Lease(entryKey)], [t, entry, ttlMs]);
+            writes.Add(commit);
+        }
+        else
+        {
+            // Write-through: the lease is deleted before the SET, so a load that read the source before this write
+            // can no longer commit over it; a load that commits before the DEL is overwritten by the SET.
+            if (token is null && Leases)
+                writes.Add(db.KeyDeleteAsync(CacheKeys.Lease(entryKey)));
+            set = db.StringSetAsync(entryKey, entry, TimeSpan.FromMilliseconds(ttlMs));
+            writes.Add(set);
+        }
+
+        await Task.WhenAll(writes).ConfigureAwait(false);
+        return commit is not null ? (int)commit.Result == 1 : set!.Result;
+    }
+
+    private async Task<(bool Taken, StoredEntry? Current)> AcquireAsync<TState>(LoadRequest<TState> request, long token)
+    {
+        if (!Leases)
+        {
+            var value = await _guard.RunAsync(static s => s.Database.StringGetAsync(s.Key), (Database, Key: (RedisKey)request.EntryKey)).ConfigureAwait(false);
+            return (true, StoredEntry.From(value));
+        }
+
+        var reply = await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(Scripts.Acquire, [s.Entry, s.Lease], [s.Token, s.LeaseMs]),
+            (Database, Entry: (RedisKey)request.EntryKey, Lease: (RedisKey)request.LeaseKey, Token: token, LeaseMs: (long)_options.LeaseDuration.TotalMilliseconds)).ConfigureAwait(false);
+        var parts = (RedisResult[])reply!;
+        return ((int)parts[0] == 1, StoredEntry.From((RedisValue)parts[1]));
+    }
+
+    /// <summary>Frees the lease if this load still holds it. True if it did, false if it was revoked, null if Redis failed.</summary>
+    private async Task<bool?> TryReleaseAsync<TState>(LoadRequest<TState> request, long token)
+    {
+        if (!Leases)
+            return true;
+        try
+        {
+            var released = await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(Scripts.Release, [s.Lease], [s.Token]),
+                (Database, Lease: (RedisKey)request.LeaseKey, Token: token)).ConfigureAwait(false);
+            return (int)released == 1;
+        }
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+        {
+            OnRedisFailure(request.Counters, ex, request.Key, Log.WriteFailed);
+            return null;
+        }
+    }
+
+    private TimeSpan Jittered(TimeSpan duration) =>
+        _options.JitterPercent <= 0 ? duration : duration * (1 + (_options.JitterPercent / 100 * ((2 * Random.NextDouble()) - 1)));
+
+    private void Leave(Flight? flight)
+    {
+        if (flight is not null)
+            _flights.TryRemove(KeyValuePair.Create(flight.EntryKey, flight));
+    }
+
+    private void Rejoin(Flight? flight)
+    {
+        if (flight is not null)
+            _flights.TryAdd(flight.EntryKey, flight);
+    }
+}
