@@ -15,8 +15,8 @@ public sealed partial class CacheFlowCache
 
     /// <summary>
     /// A miss: join this process's flight for the key, or start one. A joiner takes the flight's result only if it is
-    /// shareable (committed, or checked against the lease); otherwise it starts over, so it never returns a value that
-    /// an invalidation revoked.
+    /// shareable (committed, or checked against the lease) and was decided after it joined; otherwise it starts over,
+    /// so it never returns a value that an invalidation it could have seen revoked.
     /// </summary>
     private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, CancellationToken cancellationToken)
     {
@@ -32,8 +32,9 @@ public sealed partial class CacheFlowCache
                     return (await mine.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
                 }
 
+                var joinedAt = flight.Issued;
                 var shared = await flight.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                if (shared.Shareable)
+                if (shared.SharesWith(joinedAt))
                     return shared.Result with { Outcome = shared.Result.Outcome == CacheOutcome.Bypass ? CacheOutcome.Bypass : CacheOutcome.Miss };
             }
         }
@@ -41,23 +42,30 @@ public sealed partial class CacheFlowCache
         return (await LoadAsync(request, flight: null, stale: null).ConfigureAwait(false)).Result;
     }
 
-    /// <summary>Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns the running flight.</summary>
-    private Flight? StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
+    /// <summary>
+    /// Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns
+    /// the running flight and how many deciding calls it had issued when this caller joined.
+    /// </summary>
+    private (Flight? Flight, long JoinedAt) StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
     {
         if (!SingleFlight)
         {
             _ = RunFlightAsync(request, null, stale);
-            return null;
+            return (null, 0);
         }
 
         var mine = new Flight(request.EntryKey);
         var flight = _flights.GetOrAdd(request.EntryKey, mine);
-        if (flight == mine)
-            _ = RunFlightAsync(request, mine, stale);
-        return flight;
+        if (flight != mine)
+            return (flight, flight.Issued);
+        _ = RunFlightAsync(request, mine, stale);
+        return (mine, 0);
     }
 
-    /// <summary>Runs a load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries the error).</summary>
+    /// <summary>
+    /// Runs a load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries the
+    /// error). The flight leaves the map before it completes, so a caller that comes later starts a new one.
+    /// </summary>
     private async Task RunFlightAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale)
     {
         try
@@ -87,8 +95,7 @@ public sealed partial class CacheFlowCache
         var poll = FirstPoll;
         while (true)
         {
-            // The lease call may decide the result (another loader's value), so joining stops before it.
-            Leave(flight);
+            var call = flight?.Issue() ?? 0;
             bool taken;
             StoredEntry? current;
             try
@@ -100,9 +107,10 @@ public sealed partial class CacheFlowCache
                 OnRedisFailure(request.Counters, ex, request.Key, Log.ReadFailed);
                 if (stale is not null)
                     return FlightResult.Nothing;
-                // Redis is down: load without caching. In-process joiners share it to spare the source.
+                // Redis is down: load without caching. Callers that joined before the load began share it, to spare the source.
+                var loading = flight?.Issue() ?? 0;
                 var loaded = await LoadValueAsync(request).ConfigureAwait(false);
-                return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable);
+                return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
             }
 
             var found = current is { } c && c.At(NowMs) == Freshness.Fresh && (stale is null || c.Header.Version != stale.Value.Header.Version);
@@ -111,15 +119,11 @@ public sealed partial class CacheFlowCache
                 // Another loader wrote the value (or, for a refresh, an invalidation deleted the entry: nothing to refresh).
                 if (taken)
                     await TryReleaseAsync(request, token).ConfigureAwait(false);
-                return found ? new FlightResult(current!.Value.Result(CacheOutcome.Miss), Shareable: true) : FlightResult.Nothing;
+                return found ? new FlightResult(current!.Value.Result(CacheOutcome.Miss), Shareable: true, call) : FlightResult.Nothing;
             }
 
             if (taken)
-            {
-                Rejoin(flight);
                 return await LoadAndCommitAsync(request, flight, token, stale).ConfigureAwait(false);
-            }
-
             if (stale is not null)
                 return FlightResult.Nothing;
             if (Stopwatch.GetElapsedTime(started) > _options.LeaseDuration * 2)
@@ -127,10 +131,9 @@ public sealed partial class CacheFlowCache
                 // The lease outlived its timeout many times over (a clock or server problem): load, but cache nothing.
                 Log.LeaseWaitExpired(_logger, KeyFamily.Of(request.Key).ToString());
                 var loaded = await LoadValueAsync(request).ConfigureAwait(false);
-                return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: false);
+                return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: false, 0);
             }
 
-            Rejoin(flight);
             await Task.Delay(poll, _disposed.Token).ConfigureAwait(false);
             poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, LongestPoll.Ticks));
         }
@@ -147,33 +150,31 @@ public sealed partial class CacheFlowCache
         }
         catch (Exception ex) when (stale is not null)
         {
-            Leave(flight);
             Log.RefreshFailed(_logger, ex, KeyFamily.Of(request.Key).ToString());
             await KeepStaleAsync(request, token, stale.Value).ConfigureAwait(false);
-            return new FlightResult(stale.Value.Result(CacheOutcome.Stale), Shareable: false);
+            return new FlightResult(stale.Value.Result(CacheOutcome.Stale), Shareable: false, 0);
         }
         catch
         {
-            Leave(flight);
             await TryReleaseAsync(request, token).ConfigureAwait(false);
             throw;
         }
 
         var loadMilliseconds = (int)Math.Min(int.MaxValue, _time.GetElapsedTime(started).TotalMilliseconds);
-        // The write-back decides whether joiners may take the value, so joining stops before it.
-        Leave(flight);
+        // The write-back (or the lease check) decides whether joiners may take the value.
+        var call = flight?.Issue() ?? 0;
         var result = loaded.Result(CacheOutcome.Miss);
         if (loaded.Kind == LoadedKind.NotCacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
         {
             // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
             var released = await TryReleaseAsync(request, token).ConfigureAwait(false);
-            return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != false);
+            return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != false, call);
         }
 
         var written = await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds, token).ConfigureAwait(false);
         if (written == false)
             request.Counters.AddLeaseLost();
-        return new FlightResult(result, Shareable: written != false);
+        return new FlightResult(result, Shareable: written != false, call);
     }
 
     /// <summary>Calls the factory, counting the load, its duration and its failure.</summary>
@@ -322,9 +323,4 @@ public sealed partial class CacheFlowCache
             _flights.TryRemove(KeyValuePair.Create(flight.EntryKey, flight));
     }
 
-    private void Rejoin(Flight? flight)
-    {
-        if (flight is not null)
-            _flights.TryAdd(flight.EntryKey, flight);
-    }
 }

@@ -142,13 +142,13 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// <summary>Past the soft expiry: one refresh starts (or is already running); the caller gets the stale value, at once or after the soft timeout.</summary>
     private async ValueTask<CacheResult> ServeStaleAsync<TState>(LoadRequest<TState> request, StoredEntry stale, CancellationToken cancellationToken)
     {
-        var refresh = StartRefresh(request, stale);
+        var (refresh, joinedAt) = StartRefresh(request, stale);
         if (request.Options.FactorySoftTimeout > TimeSpan.Zero && refresh is not null)
         {
             try
             {
                 var refreshed = await refresh.Completion.Task.WaitAsync(request.Options.FactorySoftTimeout, _time, cancellationToken).ConfigureAwait(false);
-                if (refreshed.Shareable)
+                if (refreshed.SharesWith(joinedAt))
                 {
                     request.Counters.AddMiss();
                     return refreshed.Result with { Outcome = CacheOutcome.Miss };

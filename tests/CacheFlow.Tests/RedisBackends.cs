@@ -9,6 +9,9 @@ public interface IRedisBackend
 {
     /// <summary>The shared connection; skips (or, in CI, fails) the test if the server is missing.</summary>
     IConnectionMultiplexer Redis { get; }
+
+    /// <summary>A connection of its own, as another process would have.</summary>
+    Task<ConnectionMultiplexer> ConnectAsync();
 }
 
 /// <summary>An embedded Garnet in a temp folder: always available.</summary>
@@ -23,8 +26,10 @@ public sealed class GarnetBackend : IRedisBackend, IAsyncLifetime
     public async ValueTask InitializeAsync()
     {
         _garnet = EmbeddedGarnet.Start(_directory.FullName);
-        _redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_garnet.Port},allowAdmin=true");
+        _redis = await ConnectAsync();
     }
+
+    public Task<ConnectionMultiplexer> ConnectAsync() => ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{_garnet!.Port},allowAdmin=true");
 
     public async ValueTask DisposeAsync()
     {
@@ -50,6 +55,8 @@ public sealed class RealRedisBackend : IRedisBackend, IAsyncLifetime
             return _redis!;
         }
     }
+
+    public Task<ConnectionMultiplexer> ConnectAsync() => Task.FromResult(_server!.Connect());
 
     public async ValueTask InitializeAsync()
     {

@@ -18,6 +18,24 @@ public static class TestCaches
     }
 }
 
+/// <summary>Waiting for a condition that other tasks make true, bounded so a broken mechanism fails instead of hanging.</summary>
+public static class Eventually
+{
+    public static async Task TrueAsync(Func<bool> condition, string what)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        while (!condition())
+        {
+            if (deadline.IsCancellationRequested)
+                Assert.Fail($"Timed out waiting until {what}");
+            await Task.Delay(1, CancellationToken.None);
+        }
+    }
+
+    /// <summary>Awaits a task that must finish, failing the test instead of hanging if it does not.</summary>
+    public static Task<T> Within<T>(this ValueTask<T> task, int seconds = 20) => task.AsTask().WaitAsync(TimeSpan.FromSeconds(seconds));
+}
+
 /// <summary>A factory that counts its calls.</summary>
 public sealed class CountingLoader<T>(Func<int, T> produce)
 {

@@ -38,10 +38,28 @@ public sealed class RedisServer : IAsyncDisposable
         return ConnectionMultiplexer.Connect(options);
     }
 
-    public ValueTask DisposeAsync()
+    /// <summary>Kills the server, as a crash would.</summary>
+    public void Kill()
     {
         if (!_process.HasExited)
+        {
             _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    /// <summary>Starts the server again on the same port (empty: persistence is off).</summary>
+    public async Task RestartAsync()
+    {
+        Kill();
+        _process.Dispose();
+        _process = Launch(Port);
+        await WaitUntilReadyAsync();
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
     }

@@ -1,0 +1,264 @@
+using StackExchange.Redis;
+
+namespace CacheFlow.Tests;
+
+/// <summary>
+/// Stampedes, leases and the stale-set race, with interleavings forced by gates. Each property has a control that
+/// runs the same test with the mechanism off and shows it fail.
+/// </summary>
+public abstract class ConcurrencyTests(IRedisBackend backend)
+{
+    private const int Callers = 200;
+
+    private IConnectionMultiplexer Redis => backend.Redis;
+
+    [Fact]
+    public async Task TwoHundredConcurrentMissesInOneProcessLoadOnce() =>
+        Assert.Equal(1, await StampedeAsync(processes: 1, CacheProtections.All));
+
+    [Fact]
+    public async Task ControlWithoutSingleFlightAndLeasesEveryConcurrentMissLoads() =>
+        Assert.Equal(Callers, await StampedeAsync(processes: 1, CacheProtections.None));
+
+    [Fact]
+    public async Task ConcurrentMissesInThreeProcessesSharingRedisLoadOnce() =>
+        Assert.Equal(1, await StampedeAsync(processes: 3, CacheProtections.All));
+
+    [Fact]
+    public async Task ControlWithoutLeasesEveryProcessLoads() =>
+        Assert.True(await StampedeAsync(processes: 3, CacheProtections.SingleFlight) >= 3);
+
+    [Fact]
+    public async Task AReadRacingAnInvalidationCannotWriteTheOldValueBack()
+    {
+        var (read, cached, leaseLost) = await StaleSetRaceAsync(CacheProtections.All);
+
+        Assert.Equal(1, read);
+        Assert.NotEqual(1, cached);
+        Assert.Equal(1, leaseLost);
+    }
+
+    [Fact]
+    public async Task ControlWithoutLeasesTheRacingReadLeavesTheOldValueInTheCache()
+    {
+        var (_, cached, leaseLost) = await StaleSetRaceAsync(CacheProtections.SingleFlight);
+
+        Assert.Equal(1, cached);
+        Assert.Equal(0, leaseLost);
+    }
+
+    [Fact]
+    public async Task ALoaderThatHangsLosesItsLeaseAndAnotherCallerLoads()
+    {
+        var prefix = $"hang{Guid.NewGuid():N}:";
+        await using var redisA = await backend.ConnectAsync();
+        await using var redisB = await backend.ConnectAsync();
+        using var a = TestCaches.Create(redisA, configure: o => { o.KeyPrefix = prefix; o.LeaseDuration = TimeSpan.FromMilliseconds(300); });
+        using var b = TestCaches.Create(redisB, configure: o => { o.KeyPrefix = prefix; o.LeaseDuration = TimeSpan.FromMilliseconds(300); });
+        var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var stuck = a.GetOrCreateAsync("item:1", async _ =>
+        {
+            entered.SetResult();
+            await hung.Task;
+            return new Item(1, "from the hung loader");
+        }).AsTask();
+        await entered.Task;
+        var other = await b.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "from b"))).Within();
+
+        Assert.Equal((CacheOutcome.Miss, "from b"), (other.Outcome, other.Value!.Name));
+        hung.SetResult();
+        Assert.Equal("from the hung loader", (await stuck).Value!.Name);
+        Assert.Equal(1, a.GetStatistics().Total.LeaseLost);
+        var cached = await b.GetOrCreateAsync<Item>("item:1", _ => throw new InvalidOperationException("cached")).Within();
+        Assert.Equal((CacheOutcome.Hit, "from b"), (cached.Outcome, cached.Value!.Name));
+    }
+
+    [Fact]
+    public async Task AFactoryThatThrowsGivesEveryWaiterTheErrorAndFreesTheLease()
+    {
+        var prefix = $"throw{Guid.NewGuid():N}:";
+        using var cache = TestCaches.Create(Redis, configure: o => o.KeyPrefix = prefix);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loads = 0;
+        var callers = Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
+            await cache.GetOrCreateAsync<Item>("item:1", async _ =>
+            {
+                Interlocked.Increment(ref loads);
+                await release.Task;
+                throw new TimeoutException("the database timed out");
+            }))).ToArray();
+        await Eventually.TrueAsync(() => cache.GetStatistics().Total.Misses == 50 && Volatile.Read(ref loads) == 1, "all callers missed and one loads");
+        release.SetResult();
+
+        foreach (var caller in callers)
+            await Assert.ThrowsAsync<TimeoutException>(() => caller);
+        Assert.Equal(1, loads);
+        Assert.False(await Redis.GetDatabase().KeyExistsAsync($"{prefix}{{item:1}}:lease"));
+        var next = await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "recovered"))).Within();
+        Assert.Equal((CacheOutcome.Miss, "recovered"), (next.Outcome, next.Value!.Name));
+    }
+
+    [Fact]
+    public async Task AHundredConcurrentReadsOfAMissingIdLoadOnceAndTheNullIsCachedUntilTheRowIsCreated()
+    {
+        using var cache = TestCaches.Create(Redis);
+        var options = new CacheEntryOptions { NullDuration = TimeSpan.FromSeconds(30) };
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loads = 0;
+        var readers = Enumerable.Range(0, 100).Select(_ => Task.Run(async () =>
+            await cache.GetOrCreateJsonAsync<Item?>("user:404", async _ =>
+            {
+                Interlocked.Increment(ref loads);
+                await release.Task;
+                return null;
+            }, options))).ToArray();
+        await Eventually.TrueAsync(() => cache.GetStatistics().Total.Misses == 100 && Volatile.Read(ref loads) >= 1, "all readers missed");
+        release.SetResult();
+
+        Assert.All(await Task.WhenAll(readers), r => Assert.True(r.IsNull));
+        var later = await cache.GetOrCreateJsonAsync<Item?>("user:404", _ => throw new InvalidOperationException("cached"), options).Within();
+        Assert.Equal((CacheOutcome.Hit, true), (later.Outcome, later.IsNull));
+        Assert.Equal(1, loads);
+
+        await cache.SetAsync("user:404", new Item(404, "created"), options);
+        var created = await cache.GetOrCreateAsync<Item>("user:404", _ => throw new InvalidOperationException("cached"), options).Within();
+        Assert.Equal((CacheOutcome.Hit, "created"), (created.Outcome, created.Value!.Name));
+    }
+
+    /// <summary>
+    /// A soak, bounded in operations and time, with a fixed seed: readers and writers on a few hot keys through two
+    /// cache instances (two connections, as two processes). A writer bumps the source's version, invalidates, and only
+    /// then acknowledges; a read that starts after an acknowledgement must return that version or newer.
+    /// </summary>
+    [Fact]
+    public async Task UnderRandomConcurrentReadsAndWritesNoReadReturnsAVersionOlderThanAnAcknowledgedWrite()
+    {
+        const int keys = 3, readers = 6, writers = 2, operationsPerTask = 400;
+        var prefix = $"soak{Guid.NewGuid():N}:";
+        await using var otherConnection = await backend.ConnectAsync();
+        using var first = TestCaches.Create(Redis, configure: o => o.KeyPrefix = prefix);
+        using var second = TestCaches.Create(otherConnection, configure: o => o.KeyPrefix = prefix);
+        CacheFlowCache[] caches = [first, second];
+        var versions = new int[keys];
+        var acknowledged = new int[keys];
+        var violations = 0;
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+
+        async Task ReadAsync(int seed)
+        {
+            var random = new Random(seed);
+            for (var i = 0; i < operationsPerTask && !deadline.IsCancellationRequested; i++)
+            {
+                var k = random.Next(keys);
+                var floor = Volatile.Read(ref acknowledged[k]);
+                var read = await caches[random.Next(2)].GetOrCreateAsync($"row:{k}", async _ =>
+                {
+                    var version = Volatile.Read(ref versions[k]);
+                    await Task.Delay(random.Next(3), CancellationToken.None);
+                    return version;
+                });
+                if (read.Outcome != CacheOutcome.Stale && read.Value < floor)
+                    Interlocked.Increment(ref violations);
+            }
+        }
+
+        async Task WriteAsync(int seed)
+        {
+            var random = new Random(seed);
+            for (var i = 0; i < operationsPerTask / 4 && !deadline.IsCancellationRequested; i++)
+            {
+                var k = random.Next(keys);
+                var version = Interlocked.Increment(ref versions[k]);
+                await caches[random.Next(2)].RemoveAsync($"row:{k}");
+                InterlockedMax(ref acknowledged[k], version);
+                await Task.Delay(random.Next(4), CancellationToken.None);
+            }
+        }
+
+        await Task.WhenAll(Enumerable.Range(0, readers).Select(r => Task.Run(() => ReadAsync(1000 + r)))
+            .Concat(Enumerable.Range(0, writers).Select(w => Task.Run(() => WriteAsync(2000 + w)))));
+
+        Assert.Equal(0, violations);
+        var total = CacheFamilyStatistics.Sum([first.GetStatistics().Total, second.GetStatistics().Total]);
+        Assert.True(total.Hits > 0 && total.Loads > 0, $"the soak exercised the cache: {total}");
+    }
+
+    private static void InterlockedMax(ref int location, int value)
+    {
+        var current = Volatile.Read(ref location);
+        while (current < value && Interlocked.CompareExchange(ref location, value, current) is var seen && seen != current)
+            current = seen;
+    }
+
+    /// <summary>
+    /// <see cref="Callers"/> concurrent reads of one cold key, spread over <paramref name="processes"/> caches with
+    /// connections of their own; the loader is held at a gate until every caller has missed. Returns the loads.
+    /// </summary>
+    private async Task<int> StampedeAsync(int processes, CacheProtections protections)
+    {
+        var prefix = $"stampede{Guid.NewGuid():N}:";
+        var connections = await Task.WhenAll(Enumerable.Range(0, processes).Select(_ => backend.ConnectAsync()));
+        var caches = connections.Select(c => TestCaches.Create(c, configure: o => { o.KeyPrefix = prefix; o.Protections = protections; })).ToArray();
+        try
+        {
+            var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            var loads = 0;
+            var readers = Enumerable.Range(0, Callers).Select(i => Task.Run(async () =>
+                await caches[i % processes].GetOrCreateAsync("hot:1", async _ =>
+                {
+                    Interlocked.Increment(ref loads);
+                    await release.Task;
+                    return new Item(1, "hot");
+                }))).ToArray();
+            var expected = protections.HasFlag(CacheProtections.Leases) ? 1 : protections.HasFlag(CacheProtections.SingleFlight) ? processes : Callers;
+            await Eventually.TrueAsync(() => caches.Sum(c => c.GetStatistics().Total.Misses) == Callers && Volatile.Read(ref loads) >= expected,
+                $"all {Callers} callers missed and {expected} loads began");
+            release.SetResult();
+
+            Assert.All(await Task.WhenAll(readers).WaitAsync(TimeSpan.FromSeconds(20)), r => Assert.Equal("hot", r.Value!.Name));
+            return loads;
+        }
+        finally
+        {
+            foreach (var cache in caches)
+                cache.Dispose();
+            foreach (var connection in connections)
+                await connection.DisposeAsync();
+        }
+    }
+
+    /// <summary>
+    /// The cache-aside race, forced: a reader misses and reads version 1, and is held; a writer commits version 2 and
+    /// invalidates; the reader is released and writes back. Returns what the reader got, what the cache then holds
+    /// (-1 for nothing), and the lease-lost count.
+    /// </summary>
+    private async Task<(int Read, int Cached, long LeaseLost)> StaleSetRaceAsync(CacheProtections protections)
+    {
+        using var cache = TestCaches.Create(Redis, configure: o => o.Protections = protections);
+        var source = 1;
+        var readDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var reader = Task.Run(async () => await cache.GetOrCreateAsync("row:1", async _ =>
+        {
+            var version = Volatile.Read(ref source);
+            readDone.SetResult();
+            await resume.Task;
+            return version;
+        }));
+        await readDone.Task;
+        Volatile.Write(ref source, 2);
+        await cache.RemoveAsync("row:1");
+        resume.SetResult();
+        var read = await reader.WaitAsync(TimeSpan.FromSeconds(20));
+
+        var cached = await cache.GetOrCreateAsync("row:1", _ => ValueTask.FromResult(-1)).Within();
+        return (read.Value, cached.Value, cache.GetStatistics().Total.LeaseLost);
+    }
+}
+
+public sealed class GarnetConcurrencyTests(GarnetBackend backend) : ConcurrencyTests(backend), IClassFixture<GarnetBackend>;
+
+public sealed class RedisConcurrencyTests(RealRedisBackend backend) : ConcurrencyTests(backend), IClassFixture<RealRedisBackend>;
