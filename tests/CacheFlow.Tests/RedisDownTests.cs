@@ -20,6 +20,14 @@ public sealed class RedisDownTests : IAsyncLifetime
 
     public async ValueTask DisposeAsync() => await _redis.DisposeAsync();
 
+    private async Task<CacheFamilyStatistics> ThirtyReadsAsync(TimeSpan breakDuration)
+    {
+        using var cache = TestCaches.Create(_redis, configure: o => { o.CircuitBreakDuration = breakDuration; o.CircuitBreakerMinimumThroughput = 4; });
+        for (var i = 0; i < 30; i++)
+            Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync($"item:{i}", _ => ValueTask.FromResult(new Item(i, "db")))).Outcome);
+        return cache.GetStatistics().Total;
+    }
+
     [Fact]
     public async Task ReadsBypassTheCacheAndStillReturnTheValue()
     {
@@ -34,6 +42,23 @@ public sealed class RedisDownTests : IAsyncLifetime
         var stats = cache.GetStatistics().Total;
         // Each read tries Redis twice (the GET, then the lease) before loading.
         Assert.Equal((2, 2, 0, 4), (stats.Bypasses, stats.Loads, stats.Misses, stats.Errors));
+    }
+
+    [Fact]
+    public async Task AfterRepeatedFailuresTheCircuitOpensAndReadsStopTryingRedis()
+    {
+        var stats = await ThirtyReadsAsync(breakDuration: TimeSpan.FromMinutes(1));
+
+        Assert.Equal(30, stats.Bypasses);
+        Assert.True(stats.Errors < 10, $"only the calls before the circuit opened reached Redis: {stats.Errors}");
+    }
+
+    [Fact]
+    public async Task ControlWithoutTheBreakerEveryReadTriesRedisTwice()
+    {
+        var stats = await ThirtyReadsAsync(breakDuration: TimeSpan.Zero);
+
+        Assert.Equal((30, 60), (stats.Bypasses, stats.Errors));
     }
 
     [Fact]
