@@ -14,14 +14,13 @@ public static class CacheFlowEndpointConventionBuilderExtensions
     /// <typeparam name="TBuilder">The endpoint builder type.</typeparam>
     /// <param name="builder">The endpoint.</param>
     /// <param name="family">The key family, such as <c>users:list</c>.</param>
-    /// <param name="duration">How long a response stays cached.</param>
-    /// <param name="tags">Tags every cached response carries, for removal by tag.</param>
+    /// <param name="options">How responses are cached: freshness, stale window, tags.</param>
     /// <returns>The builder, for chaining.</returns>
-    public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, TimeSpan duration, params string[] tags)
+    public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, CacheEntryOptions options)
         where TBuilder : IEndpointConventionBuilder
     {
         ArgumentException.ThrowIfNullOrEmpty(family);
-        var options = new CacheEntryOptions { Duration = duration, Tags = tags };
+        ArgumentNullException.ThrowIfNull(options);
         builder.AddEndpointFilterFactory((context, next) => CacheResponseEndpointFilter.Create(context, next, family, options));
         return builder;
     }

@@ -15,7 +15,8 @@ public interface IApiStack
 }
 
 /// <summary>The API in-process, configured like a user would: a data folder, optional connection strings.</summary>
-public sealed class ApiFactory(string dataDirectory, string? redis = null, string? users = null) : WebApplicationFactory<Program>
+public sealed class ApiFactory(string dataDirectory, string? redis = null, string? users = null, IReadOnlyDictionary<string, string>? settings = null)
+    : WebApplicationFactory<Program>
 {
     public const int SeedUsers = 60;
 
@@ -27,6 +28,8 @@ public sealed class ApiFactory(string dataDirectory, string? redis = null, strin
             builder.UseSetting("ConnectionStrings:Redis", redis);
         if (users is not null)
             builder.UseSetting("ConnectionStrings:Users", users);
+        foreach (var (key, value) in settings ?? new Dictionary<string, string>())
+            builder.UseSetting(key, value);
     }
 }
 

@@ -102,6 +102,29 @@ public abstract class UsersApiTests(IApiStack stack)
     }
 
     [Fact]
+    public async Task NotFoundIsCachedUntilThatUserIsCreated()
+    {
+        var client = Client;
+        var username = NewUsername();
+        var last = (long)(await (await client.PostAsJsonAsync("/users", new { username, email = $"{username}@example.com" })).JsonAsync(HttpStatusCode.Created))["id"]!;
+        var next = last + 1;
+        var loadsBefore = (long)(await StatsAsync(client))["families"]!["user"]!["loads"]!;
+
+        var first = await client.GetAsync($"/users/{next}");
+        var second = await client.GetAsync($"/users/{next}");
+        await first.ProblemAsync(HttpStatusCode.NotFound);
+        await second.ProblemAsync(HttpStatusCode.NotFound);
+        Assert.Equal(("MISS", "HIT"), (first.XCache(), second.XCache()));
+        Assert.Equal(loadsBefore + 1, (long)(await StatsAsync(client))["families"]!["user"]!["loads"]!);
+
+        var created = await (await client.PostAsJsonAsync("/users", new { username = username + "n", email = $"{username}n@example.com" })).JsonAsync(HttpStatusCode.Created);
+        Assert.Equal(next, (long)created["id"]!);
+        var found = await client.GetAsync($"/users/{next}");
+        Assert.Equal("HIT", found.XCache());
+        Assert.Equal(username + "n", (string)(await found.JsonAsync())["username"]!);
+    }
+
+    [Fact]
     public async Task LoadsRiseByOneForAMissAndNotForAHit()
     {
         var client = Client;

@@ -8,9 +8,24 @@ internal static class UserCacheKeys
     /// <summary>The key family of list pages, and the tag every page carries: a change to any user drops all pages.</summary>
     public const string Lists = "users:list";
 
-    public static readonly CacheEntryOptions UserEntry = new() { Duration = TimeSpan.FromSeconds(300) };
+    /// <summary>
+    /// A user: fresh for 300 s, then served stale for up to 10 minutes while it is refreshed or while the database
+    /// is down; "not found" is cached for 30 s (creating the user overwrites it).
+    /// </summary>
+    public static readonly CacheEntryOptions UserEntry = new()
+    {
+        Duration = TimeSpan.FromSeconds(300),
+        StaleDuration = TimeSpan.FromMinutes(10),
+        NullDuration = TimeSpan.FromSeconds(30),
+    };
 
-    public static readonly TimeSpan ListDuration = TimeSpan.FromSeconds(60);
+    /// <summary>A list page: fresh for 60 s, stale for up to 5 minutes more, tagged for removal on any change.</summary>
+    public static readonly CacheEntryOptions ListEntry = new()
+    {
+        Duration = TimeSpan.FromSeconds(60),
+        StaleDuration = TimeSpan.FromMinutes(5),
+        Tags = [Lists],
+    };
 
     public static string User(long id) => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"user:{id}");
 }

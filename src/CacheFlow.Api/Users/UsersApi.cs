@@ -14,9 +14,9 @@ public static class UsersApi
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var users = app.MapGroup("/users").WithTags("Users");
-        users.MapGet("/{id}", GetUser).WithSummary("One user (cache-aside, 300 s; X-Cache says HIT or MISS).");
-        users.MapGet("/", ListUsers).WithSummary("A page of users ordered by id (cached 60 s).")
-            .CacheResponse(UserCacheKeys.Lists, UserCacheKeys.ListDuration, UserCacheKeys.Lists);
+        users.MapGet("/{id}", GetUser).WithSummary("One user (cache-aside, fresh 300 s; X-Cache says HIT, MISS, STALE or BYPASS).");
+        users.MapGet("/", ListUsers).WithSummary("A page of users ordered by id (cached, fresh 60 s).")
+            .CacheResponse(UserCacheKeys.Lists, UserCacheKeys.ListEntry);
         users.MapPost("/", CreateUser).WithSummary("Creates a user: database first, then the cache (write-through).");
         users.MapPatch("/{id}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.");
         users.MapDelete("/{id}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.");
@@ -24,12 +24,16 @@ public static class UsersApi
     }
 
     private static async Task<Results<CachedJsonResult<User>, ProblemHttpResult>> GetUser(
-        long id, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+        long id, ICacheFlow cache, IUserRepository users, HttpResponse response, CancellationToken cancellationToken)
     {
         if (id < 1)
             return InvalidId(id);
         var result = await cache.GetOrCreateJsonAsync(UserCacheKeys.User(id), ct => new ValueTask<User?>(users.GetAsync(id, ct)), UserCacheKeys.UserEntry, cancellationToken);
-        return result.IsNull ? NotFound(id) : new CachedJsonResult<User>(result);
+        if (!result.IsNull)
+            return new CachedJsonResult<User>(result);
+        // "Not found" is cached too; the header says whether this 404 came from the cache.
+        response.Headers[CacheHeaders.XCache] = CacheHeaders.Value(result.Outcome);
+        return NotFound(id);
     }
 
     private static async Task<Results<Ok<UsersPage>, ValidationProblem>> ListUsers(

@@ -1,0 +1,74 @@
+using System.Net;
+using CacheFlow.Testing;
+
+namespace CacheFlow.Api.Tests;
+
+/// <summary>The API on a real redis-server that is killed mid-test and started again.</summary>
+public sealed class RedisOutageTests : IAsyncLifetime
+{
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-outage-");
+    private RedisServer? _redis;
+    private ApiFactory? _api;
+
+    public async ValueTask InitializeAsync()
+    {
+        if (RedisServer.Binary is null)
+            return;
+        _redis = await RedisServer.StartAsync();
+        _api = new ApiFactory(_data.FullName, _redis.Configuration, settings: new Dictionary<string, string>
+        {
+            ["CacheFlow:CircuitBreakDuration"] = "00:00:00.5",
+        });
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_api is not null)
+            await _api.DisposeAsync();
+        if (_redis is not null)
+            await _redis.DisposeAsync();
+        _data.Delete(recursive: true);
+    }
+
+    [Fact]
+    public async Task WhenRedisDiesRequestsBypassTheCacheAndWhenItReturnsTheyHitAgainWithoutARestart()
+    {
+        if (_api is null || _redis is null)
+        {
+            ServerRequirement.Unavailable("redis-server is not installed (apt-get install redis-server)");
+            return;
+        }
+
+        var client = _api.CreateClient();
+        Assert.Equal("MISS", (await client.GetAsync("/users/3")).XCache());
+        Assert.Equal("HIT", (await client.GetAsync("/users/3")).XCache());
+
+        _redis.Kill();
+        for (var i = 0; i < 20; i++)
+        {
+            var user = await client.GetAsync("/users/3");
+            var page = await client.GetAsync("/users?page=1&limit=5");
+            Assert.Equal(("BYPASS", "BYPASS"), (user.XCache(), page.XCache()));
+            Assert.Equal(3, (long)(await user.JsonAsync())["id"]!);
+            Assert.Equal(5, (await page.JsonAsync())["users"]!.AsArray().Count);
+        }
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
+        var bypasses = (long)(await (await client.GetAsync("/cache/stats")).JsonAsync())["cache_stats"]!["bypasses"]!;
+        Assert.True(bypasses >= 40, $"bypasses: {bypasses}");
+
+        await _redis.RestartAsync();
+        string outcome;
+        var attempts = 0;
+        do
+        {
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+            outcome = (await client.GetAsync("/users/3")).XCache();
+        }
+        while (outcome == "BYPASS" && ++attempts < 600);
+
+        Assert.Equal("MISS", outcome);
+        Assert.Equal("HIT", (await client.GetAsync("/users/3")).XCache());
+        Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
+    }
+}
