@@ -28,12 +28,24 @@ public sealed partial class CacheFlowCache
                 var flight = _flights.GetOrAdd(request.EntryKey, mine);
                 if (flight == mine)
                 {
-                    _ = RunFlightAsync(request, mine, stale: null);
-                    return (await mine.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
+                    var run = RunFlightAsync(request, mine, stale: null);
+                    // An inline factory may use this caller's context, so the caller stays until it is done.
+                    await (request.Inline ? run : mine.Completion.Task.WaitAsync(cancellationToken)).ConfigureAwait(false);
+                    return (await mine.Completion.Task.ConfigureAwait(false)).Result;
                 }
 
                 var joinedAt = flight.Issued;
-                var shared = await flight.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                FlightResult shared;
+                try
+                {
+                    shared = await flight.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The flight's owner was cancelled (its request ended), not this caller: start over.
+                    continue;
+                }
+
                 if (shared.SharesWith(joinedAt))
                     return shared.Result with { Outcome = shared.Result.Outcome == CacheOutcome.Bypass ? CacheOutcome.Bypass : CacheOutcome.Miss };
             }
@@ -44,22 +56,17 @@ public sealed partial class CacheFlowCache
 
     /// <summary>
     /// Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns
-    /// the running flight and how many deciding calls it had issued when this caller joined.
+    /// the running flight, how many deciding calls it had issued when this caller joined, and the refresh's task if
+    /// this caller started it.
     /// </summary>
-    private (Flight? Flight, long JoinedAt) StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
+    private (Flight? Flight, long JoinedAt, Task? Started) StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
     {
         if (!SingleFlight)
-        {
-            _ = RunFlightAsync(request, null, stale);
-            return (null, 0);
-        }
+            return (null, 0, RunFlightAsync(request, null, stale));
 
         var mine = new Flight(request.EntryKey);
         var flight = _flights.GetOrAdd(request.EntryKey, mine);
-        if (flight != mine)
-            return (flight, flight.Issued);
-        _ = RunFlightAsync(request, mine, stale);
-        return (mine, 0);
+        return flight != mine ? (flight, flight.Issued, null) : (mine, 0, RunFlightAsync(request, mine, stale));
     }
 
     /// <summary>

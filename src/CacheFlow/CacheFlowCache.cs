@@ -57,7 +57,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         {
             var value = await state.Factory(ct).ConfigureAwait(false);
             return value is null ? Loaded.Null : new Loaded(state.Cache.Encode(value), LoadedKind.Value);
-        }, options, cancellationToken);
+        }, options, inline: false, cancellationToken);
 
     /// <inheritdoc />
     public ValueTask<CacheResult> GetOrCreateRawAsync(string key, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>?>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
@@ -65,7 +65,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         {
             var json = await factory(ct).ConfigureAwait(false);
             return json is null ? Loaded.NotCacheable : new Loaded(WithHeaderRoom(json.Value), LoadedKind.Value);
-        }, options, cancellationToken);
+        }, options, inline: true, cancellationToken);
 
     /// <inheritdoc />
     public async ValueTask<CacheResult<T?>> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
@@ -98,11 +98,11 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     /// <summary>The read path: a GET, then a hit, a stale value with a refresh, or a load shared with other callers.</summary>
     private async ValueTask<CacheResult> GetOrCreateCoreAsync<TState>(
-        string key, TState state, Func<TState, CancellationToken, ValueTask<Loaded>> load, CacheEntryOptions? options, CancellationToken cancellationToken)
+        string key, TState state, Func<TState, CancellationToken, ValueTask<Loaded>> load, CacheEntryOptions? options, bool inline, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         var entryKey = _keys.Entry(key);
-        var request = new LoadRequest<TState>(key, entryKey, CacheKeys.Lease(entryKey), state, load, options ?? DefaultEntryOptions, _metrics.For(key));
+        var request = new LoadRequest<TState>(key, entryKey, CacheKeys.Lease(entryKey), state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline);
         var reachable = true;
         try
         {
@@ -114,7 +114,8 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                 {
                     case Freshness.Fresh:
                         request.Counters.AddHit();
-                        if (ShouldRefreshEarly(stored.Header, now))
+                        // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
+                        if (!request.Inline && ShouldRefreshEarly(stored.Header, now))
                             StartRefresh(request, stored);
                         return stored.Result(CacheOutcome.Hit);
                     case Freshness.Throttled:
@@ -139,11 +140,23 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         return await LoadSharedAsync(request, cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Past the soft expiry: one refresh starts (or is already running); the caller gets the stale value, at once or after the soft timeout.</summary>
+    /// <summary>
+    /// Past the soft expiry: one refresh starts (or is already running); the caller gets the stale value, at once or
+    /// after the soft timeout. An inline factory's refresh runs on the caller that starts it, which waits for it.
+    /// </summary>
     private async ValueTask<CacheResult> ServeStaleAsync<TState>(LoadRequest<TState> request, StoredEntry stale, CancellationToken cancellationToken)
     {
-        var (refresh, joinedAt) = StartRefresh(request, stale);
-        if (request.Options.FactorySoftTimeout > TimeSpan.Zero && refresh is not null)
+        var (refresh, joinedAt, started) = StartRefresh(request, stale);
+        if (request.Inline && started is not null)
+        {
+            await started.ConfigureAwait(false);
+            if (refresh is not null && refresh.Completion.Task.Result.SharesWith(joinedAt))
+            {
+                request.Counters.AddMiss();
+                return refresh.Completion.Task.Result.Result with { Outcome = CacheOutcome.Miss };
+            }
+        }
+        else if (request.Options.FactorySoftTimeout > TimeSpan.Zero && refresh is not null)
         {
             try
             {
@@ -204,10 +217,13 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     private TimeSpan NullDuration(CacheEntryOptions options) => options.NullDuration ?? _options.DefaultNullDuration;
 
-    /// <summary>One read's key, factory and options, carried through the load.</summary>
+    /// <summary>
+    /// One read's key, factory and options, carried through the load. An <paramref name="Inline"/> factory may use
+    /// its caller's context (an endpoint filter's HttpContext), so it only ever runs while its caller waits for it.
+    /// </summary>
     private readonly record struct LoadRequest<TState>(
         string Key, string EntryKey, string LeaseKey, TState State, Func<TState, CancellationToken, ValueTask<Loaded>> Load,
-        CacheEntryOptions Options, FamilyCounters Counters);
+        CacheEntryOptions Options, FamilyCounters Counters, bool Inline);
 
     /// <summary>What a factory produced: an entry (header room, then JSON), a null, or a result not to cache.</summary>
     private readonly record struct Loaded(Memory<byte> Entry, LoadedKind Kind)

@@ -9,24 +9,27 @@ public interface ICacheFlow
 {
     /// <summary>
     /// Returns the cached value of <paramref name="key"/> as response-ready JSON, or runs
-    /// <paramref name="factory"/>, caches its result and returns it. A hit is not deserialized.
-    /// A null result is returned but not cached.
+    /// <paramref name="factory"/>, caches its result and returns it. A hit is not deserialized. A null result is
+    /// cached for <see cref="CacheEntryOptions.NullDuration"/>. The factory may run after this caller returned (a
+    /// background refresh, a load shared with other callers): it should use singletons, not the caller's scope.
     /// </summary>
     /// <typeparam name="T">The type of the value; the serializer options must know it.</typeparam>
     /// <param name="key">The cache key, such as <c>user:42</c>.</param>
     /// <param name="factory">Loads the value from the source of truth.</param>
     /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
-    /// <param name="cancellationToken">Cancels the wait; the factory gets it too.</param>
+    /// <param name="cancellationToken">Cancels this caller's wait; the factory, shared with others, gets a token cancelled when the cache is disposed.</param>
     ValueTask<CacheResult> GetOrCreateJsonAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
     /// Like <see cref="GetOrCreateJsonAsync{T}"/> for a factory that produces UTF-8 JSON itself, or
-    /// <see langword="null"/> when its result must not be cached (an error response, say).
+    /// <see langword="null"/> when its result must not be cached (an error response, say). The factory only runs
+    /// while its caller waits (never as a background refresh after the caller returned), so it may use the caller's
+    /// context, such as an HTTP request: a stale entry is refreshed by the caller that finds it, and early refresh is off.
     /// </summary>
     /// <param name="key">The cache key.</param>
     /// <param name="factory">Produces the value as UTF-8 JSON, or null for "do not cache".</param>
     /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
-    /// <param name="cancellationToken">Cancels the wait; the factory gets it too.</param>
+    /// <param name="cancellationToken">Cancels this caller's wait.</param>
     ValueTask<CacheResult> GetOrCreateRawAsync(string key, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>?>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Returns the cached value of <paramref name="key"/>, or runs <paramref name="factory"/> and caches its result.</summary>
@@ -34,7 +37,7 @@ public interface ICacheFlow
     /// <param name="key">The cache key, such as <c>user:42</c>.</param>
     /// <param name="factory">Loads the value from the source of truth.</param>
     /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
-    /// <param name="cancellationToken">Cancels the wait; the factory gets it too.</param>
+    /// <param name="cancellationToken">Cancels this caller's wait; the factory, shared with others, gets a token cancelled when the cache is disposed.</param>
     ValueTask<CacheResult<T?>> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> (write-through). Returns false if Redis failed.</summary>

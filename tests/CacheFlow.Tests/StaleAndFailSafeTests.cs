@@ -151,6 +151,25 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
     }
 
     [Fact]
+    public async Task AnInlineFactoryRefreshesAStaleEntryOnTheCallerThatFindsItNeverAfterItReturns()
+    {
+        using var cache = TestCaches.Create(Redis, _clock);
+        await cache.GetOrCreateRawAsync("item:1", _ => ValueTask.FromResult<ReadOnlyMemory<byte>?>("\"v1\""u8.ToArray()), Swr);
+        _clock.Advance(TimeSpan.FromMinutes(2));
+        var finished = false;
+
+        var refreshed = await cache.GetOrCreateRawAsync("item:1", async _ =>
+        {
+            await Task.Yield();
+            finished = true;
+            return "\"v2\""u8.ToArray();
+        }, Swr).Within();
+
+        Assert.True(finished, "the factory finished before the caller got its answer");
+        Assert.Equal((CacheOutcome.Miss, "\"v2\""), (refreshed.Outcome, System.Text.Encoding.UTF8.GetString(refreshed.Json.Span)));
+    }
+
+    [Fact]
     public async Task JitterSpreadsTimeToLiveWithinThePercentage()
     {
         var prefix = $"jitter{Guid.NewGuid():N}:";
