@@ -16,8 +16,7 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
     public async Task PastSoftExpiryTheFirstCallerGetsTheStaleValueAtOnceAndOneRefreshRunsInTheBackground()
     {
         using var cache = TestCaches.Create(Redis, _clock, o => o.EarlyRefreshBeta = 0);
-        await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")), Swr);
-        _clock.Advance(TimeSpan.FromMinutes(2));
+        await WriteThenGoStaleAsync(cache, Swr);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var refreshes = 0;
@@ -46,8 +45,7 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
     public async Task WhenTheRefreshFailsTheStaleValueIsServedAndTheSourceIsLeftAloneForTheThrottle()
     {
         using var cache = TestCaches.Create(Redis, _clock, o => o.EarlyRefreshBeta = 0);
-        await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")), Swr);
-        _clock.Advance(TimeSpan.FromMinutes(2));
+        await WriteThenGoStaleAsync(cache, Swr);
         var loads = new CountingLoader<Item>(_ => throw new InvalidOperationException("the database is down"));
 
         var stale = await cache.GetOrCreateAsync("item:1", loads.LoadAsync, Swr).Within();
@@ -79,8 +77,7 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
     {
         using var cache = TestCaches.Create(Redis, _clock, o => o.EarlyRefreshBeta = 0);
         var waiting = new CacheEntryOptions { Duration = Swr.Duration, StaleDuration = Swr.StaleDuration, FactorySoftTimeout = TimeSpan.FromSeconds(5) };
-        await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")), waiting);
-        _clock.Advance(TimeSpan.FromMinutes(2));
+        await WriteThenGoStaleAsync(cache, waiting);
 
         var refreshed = await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")), waiting).Within();
 
@@ -92,8 +89,7 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
     {
         using var cache = TestCaches.Create(Redis, _clock, o => o.EarlyRefreshBeta = 0);
         var waiting = new CacheEntryOptions { Duration = Swr.Duration, StaleDuration = Swr.StaleDuration, FactorySoftTimeout = TimeSpan.FromSeconds(5) };
-        await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")), waiting);
-        _clock.Advance(TimeSpan.FromMinutes(2));
+        await WriteThenGoStaleAsync(cache, waiting);
 
         var stale = await cache.GetOrCreateAsync<Item>("item:1", _ => throw new InvalidOperationException("down"), waiting).Within();
 
@@ -182,6 +178,13 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
 
         Assert.All(ttls, ttl => Assert.InRange(ttl!.Value.TotalSeconds, 79, 120));
         Assert.True(ttls.Select(t => (int)t!.Value.TotalSeconds).Distinct().Count() > 10, "the TTLs are spread");
+    }
+
+    /// <summary>Caches "v1" for <c>item:1</c>, then moves the clock past its soft expiry (but not its hard one).</summary>
+    private async Task WriteThenGoStaleAsync(CacheFlowCache cache, CacheEntryOptions options)
+    {
+        await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")), options);
+        _clock.Advance(TimeSpan.FromMinutes(2));
     }
 
     private static async Task<CacheResult<Item?>> ReadUntilAsync(
