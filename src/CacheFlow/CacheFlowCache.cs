@@ -91,8 +91,8 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// <inheritdoc />
     public void Dispose()
     {
+        // Cancelled, not disposed: background refreshes still running may read its token.
         _disposed.Cancel();
-        _disposed.Dispose();
         _metrics.Dispose();
     }
 
