@@ -1,9 +1,31 @@
 namespace CacheFlow.Api;
 
-/// <summary>The API's log messages. Event ids: 2000-2099 hosting, 2100-2199 users.</summary>
+/// <summary>The API's log messages. Event ids: 2000-2099 hosting, 2100-2199 write-behind and warming.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
         Message = "CacheFlow API on {Address}: Redis is {Redis} (connected: {Connected}); users are in {Database}. API docs at {Address}/docs, OpenAPI at {Address}/openapi/v1.json")]
     public static partial void Started(ILogger logger, string redis, bool connected, string database, string address);
+
+    [LoggerMessage(EventId = 2002, Level = LogLevel.Warning,
+        Message = "No Admin:ApiKey is configured; this run's admin key is {ApiKey} (send it as X-Api-Key)")]
+    public static partial void GeneratedAdminKey(ILogger logger, string apiKey);
+
+    [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Write-behind flush failed; the writes stay queued and are tried again")]
+    public static partial void FlushFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Applying {Count} queued writes failed; they are retried with backoff")]
+    public static partial void ApplyFailed(ILogger logger, Exception exception, int count);
+
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Redis is unavailable; the write was applied to the database directly")]
+    public static partial void QueueUnavailable(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Redis is unavailable at start; the login leaderboard was not seeded")]
+    public static partial void LeaderboardNotSeeded(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Warmed the cache with {Count} users in {Milliseconds} ms")]
+    public static partial void Warmed(ILogger logger, int count, long milliseconds);
+
+    [LoggerMessage(EventId = 2112, Level = LogLevel.Warning, Message = "Warming the cache failed")]
+    public static partial void WarmingFailed(ILogger logger, Exception exception);
 }

@@ -48,6 +48,18 @@ public interface ICacheFlow
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Changes a cached value in place, atomically (compare-and-set, retried), keeping its expiry; for counters and
+    /// other small changes the cache should show at once. If the key is not cached, a load in progress is revoked
+    /// (its value predates the change) and nothing else happens. Returns true if the cached value was changed; if it
+    /// could not be (contention, Redis failure), the entry is removed so the next read loads the change.
+    /// </summary>
+    /// <typeparam name="T">The type of the value; the serializer options must know it.</typeparam>
+    /// <param name="key">The cache key.</param>
+    /// <param name="update">Computes the new value from the cached one; it may run more than once.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> UpdateIfCachedAsync<T>(string key, Func<T, T> update, CancellationToken cancellationToken = default);
+
     /// <summary>Removes the entry of <paramref name="key"/>. Returns false if Redis failed.</summary>
     /// <param name="key">The cache key.</param>
     /// <param name="cancellationToken">Cancels the call.</param>

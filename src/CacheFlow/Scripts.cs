@@ -28,6 +28,18 @@ internal static class Scripts
         return 1
         """;
 
+    /// <summary>
+    /// Replaces an entry in place if it still holds exactly the bytes the caller read (compare-and-set), keeping its
+    /// time to live, and revokes any load in progress (its value predates this update). KEYS = entry, lease;
+    /// ARGV = old entry, new entry. Returns 1 if replaced.
+    /// </summary>
+    public const string Replace = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+        redis.call('DEL', KEYS[2])
+        return 1
+        """;
+
     /// <summary>Frees the lease if it still holds the token (compare-and-delete). KEYS = lease; ARGV = token. Returns 1 if it did.</summary>
     public const string Release = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end

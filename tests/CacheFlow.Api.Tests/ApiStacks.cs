@@ -20,10 +20,17 @@ public sealed class ApiFactory(string dataDirectory, string? redis = null, strin
 {
     public const int SeedUsers = 60;
 
+    public const string AdminKey = "test-admin-key";
+
     protected override void ConfigureWebHost(IWebHostBuilder builder)
     {
         builder.UseSetting("Storage:DataDirectory", dataDirectory);
         builder.UseSetting("Storage:SeedUsers", SeedUsers.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        // Tests see cold caches unless they ask for warming; a fixed admin key; quick write-behind for short tests.
+        builder.UseSetting("Warming:OnStartup", "false");
+        builder.UseSetting("Admin:ApiKey", AdminKey);
+        builder.UseSetting("WriteBehind:FlushInterval", "00:00:00.020");
+        builder.UseSetting("Logins:FlushInterval", "00:00:00.100");
         if (redis is not null)
             builder.UseSetting("ConnectionStrings:Redis", redis);
         if (users is not null)

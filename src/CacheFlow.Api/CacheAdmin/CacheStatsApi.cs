@@ -1,6 +1,7 @@
 using System.Globalization;
 using CacheFlow.Api.Redis;
 using Microsoft.AspNetCore.Http.HttpResults;
+using CacheFlow.WriteBehind;
 using StackExchange.Redis;
 
 namespace CacheFlow.Api.CacheAdmin;
@@ -17,13 +18,14 @@ public static class CacheStatsApi
         return app;
     }
 
-    private static async Task<Ok<CacheStatsResponse>> GetStats(ICacheFlow cache, IConnectionMultiplexer redis)
+    private static async Task<Ok<CacheStatsResponse>> GetStats(ICacheFlow cache, IConnectionMultiplexer redis, WriteBehindQueue queue)
     {
         var statistics = cache.GetStatistics();
         return TypedResults.Ok(new CacheStatsResponse(
             CacheCounters.From(statistics.Total),
             statistics.Families.ToDictionary(f => f.Key, f => CacheCounters.From(f.Value)),
-            await RedisServerStats.ReadAsync(redis)));
+            await RedisServerStats.ReadAsync(redis),
+            queue.Statistics));
     }
 }
 
@@ -31,7 +33,9 @@ public static class CacheStatsApi
 /// <param name="CacheStats">The totals.</param>
 /// <param name="Families">The counters of each key family.</param>
 /// <param name="RedisStats">The Redis server's figures.</param>
-public sealed record CacheStatsResponse(CacheCounters CacheStats, IReadOnlyDictionary<string, CacheCounters> Families, RedisServerStats RedisStats);
+/// <param name="WriteBehind">The write-behind queue: this process's counters, the queue's depth, dead letters and lag at the last measure.</param>
+public sealed record CacheStatsResponse(
+    CacheCounters CacheStats, IReadOnlyDictionary<string, CacheCounters> Families, RedisServerStats RedisStats, WriteBehindStatistics WriteBehind);
 
 /// <summary>The cache's counters as the API shows them.</summary>
 public sealed record CacheCounters(

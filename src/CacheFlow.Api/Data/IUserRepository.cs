@@ -20,6 +20,9 @@ public interface IUserRepository
     /// <summary>One page of users ordered by id, with the count of all users.</summary>
     Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken);
 
+    /// <summary>Which field (<c>username</c> or <c>email</c>) another user already has, or null.</summary>
+    Task<string?> FindClashAsync(string username, string email, CancellationToken cancellationToken);
+
     /// <summary>Inserts a user and returns the row as committed. Throws <see cref="DuplicateUserException"/>.</summary>
     Task<User> CreateAsync(string username, string email, bool isActive, CancellationToken cancellationToken);
 
@@ -28,4 +31,32 @@ public interface IUserRepository
 
     /// <summary>Deletes a user; false if there was none.</summary>
     Task<bool> DeleteAsync(long id, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Applies queued creates in one transaction, each at most once: a request id applied before returns the user
+    /// it created; a username or email clash is reported for that create alone and the others go on.
+    /// </summary>
+    Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Adds login increments, one UPDATE per user, recording <paramref name="batchId"/> in the same transaction;
+    /// false (and nothing changed) if that batch was applied before.
+    /// </summary>
+    Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken);
+
+    /// <summary>The users with the most logins, most first.</summary>
+    Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken);
 }
+
+/// <summary>A create accepted by <c>POST /users/async</c>, to apply once.</summary>
+/// <param name="RequestId">The idempotency key.</param>
+/// <param name="Username">The username.</param>
+/// <param name="Email">The email address, normalized.</param>
+/// <param name="IsActive">Whether the account is active.</param>
+public sealed record QueuedCreate(string RequestId, string Username, string Email, bool IsActive);
+
+/// <summary>What applying a queued create did.</summary>
+/// <param name="RequestId">The create's request id.</param>
+/// <param name="User">The user it created (now or before); null if it clashed, or if the user was deleted since.</param>
+/// <param name="DuplicateField">The field that clashed with another user, if it did.</param>
+public sealed record QueuedCreateOutcome(string RequestId, User? User, string? DuplicateField);

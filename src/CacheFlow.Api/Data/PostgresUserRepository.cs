@@ -29,7 +29,9 @@ public sealed class PostgresUserRepository(NpgsqlDataSource dataSource, TimeProv
 
     /// <inheritdoc />
     protected override string? DuplicateField(DbException exception) =>
-        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation } e
-            ? (e.ConstraintName?.Contains("email", StringComparison.Ordinal) == true ? "email" : "username")
+        exception is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: { } constraint }
+            ? constraint.Contains("email", StringComparison.Ordinal) ? "email"
+            : constraint.Contains("username", StringComparison.Ordinal) ? "username"
+            : null
             : null;
 }

@@ -10,8 +10,10 @@ namespace CacheFlow.Api.Data;
 /// The users table through Dapper. The SQL is the same on PostgreSQL and SQLite; the subclasses open connections,
 /// pick the migration runner and recognise a unique-constraint error.
 /// </summary>
-public abstract class SqlUserRepository(TimeProvider time) : IUserRepository
+public abstract partial class SqlUserRepository(TimeProvider time) : IUserRepository
 {
+    private const string InsertUser = $"INSERT INTO users (username, email, is_active, login_count, created_at) VALUES (@username, @email, @isActive, 0, @createdAt) RETURNING {Columns}";
+
     private const string Columns = "id, username, email, is_active, login_count, created_at";
 
     static SqlUserRepository() => DefaultTypeMap.MatchNamesWithUnderscores = true;
@@ -80,13 +82,20 @@ public abstract class SqlUserRepository(TimeProvider time) : IUserRepository
     }
 
     /// <inheritdoc />
+    public async Task<string?> FindClashAsync(string username, string email, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        var clash = await connection.QueryFirstOrDefaultAsync<User>(new CommandDefinition(
+            $"SELECT {Columns} FROM users WHERE username = @username OR email = @email LIMIT 1", new { username, email }, cancellationToken: cancellationToken));
+        return clash is null ? null : clash.Username == username ? "username" : "email";
+    }
+
+    /// <inheritdoc />
     public async Task<User> CreateAsync(string username, string email, bool isActive, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         var row = new { username, email, isActive, createdAt = UtcNow() };
-        return AsUtc(await WithDuplicateCheck(() => connection.QuerySingleAsync<User>(new CommandDefinition(
-            $"INSERT INTO users (username, email, is_active, login_count, created_at) VALUES (@username, @email, @isActive, 0, @createdAt) RETURNING {Columns}",
-            row, cancellationToken: cancellationToken))));
+        return AsUtc(await WithDuplicateCheck(() => connection.QuerySingleAsync<User>(new CommandDefinition(InsertUser, row, cancellationToken: cancellationToken))));
     }
 
     /// <inheritdoc />

@@ -38,7 +38,9 @@ public sealed class SqliteUserRepository : SqlUserRepository
 
     /// <inheritdoc />
     protected override string? DuplicateField(DbException exception) =>
-        exception is SqliteException { SqliteErrorCode: SqliteConstraint } e && e.Message.Contains("UNIQUE", StringComparison.Ordinal)
-            ? (e.Message.Contains("users.email", StringComparison.Ordinal) ? "email" : "username")
+        exception is SqliteException { SqliteErrorCode: SqliteConstraint } e
+            ? e.Message.Contains("users.email", StringComparison.Ordinal) ? "email"
+            : e.Message.Contains("users.username", StringComparison.Ordinal) ? "username"
+            : null
             : null;
 }

@@ -13,4 +13,9 @@ namespace CacheFlow.Api.Hosting;
 [JsonSerializable(typeof(CreateUserRequest))]
 [JsonSerializable(typeof(UpdateUserRequest))]
 [JsonSerializable(typeof(CacheStatsResponse))]
+[JsonSerializable(typeof(AcceptedWrite))]
+[JsonSerializable(typeof(WriteStatusResponse))]
+[JsonSerializable(typeof(LoginRecorded))]
+[JsonSerializable(typeof(List<User>))]
+[JsonSerializable(typeof(Counted))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

@@ -4,6 +4,9 @@ using CacheFlow.Api.Data;
 using CacheFlow.Api.Hosting;
 using CacheFlow.Api.Redis;
 using CacheFlow.Api.Users;
+using CacheFlow.Api.Warming;
+using CacheFlow.Api.WriteBehind;
+using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -32,6 +35,21 @@ public static class CacheFlowApiExtensions
             : new SqliteUserRepository(Path.Combine(Directory.CreateDirectory(DataDirectory(sp)).FullName, "users.db"), TimeProvider.System));
         services.AddHostedService<StorageInitializer>();
 
+        // Write-behind: a durable queue in Redis, a flusher per instance, login counts coalesced.
+        services.AddOptions<WriteBehindOptions>().BindConfiguration("WriteBehind").ValidateDataAnnotations().ValidateOnStart();
+        services.AddOptions<LoginOptions>().BindConfiguration("Logins").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton(sp => new WriteBehindQueue(
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<CacheFlowOptions>>().Value.KeyPrefix, "users",
+            sp.GetRequiredService<IOptions<WriteBehindOptions>>().Value, TimeProvider.System, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+        services.AddSingleton<LoginCounter>();
+        services.AddSingleton<UserReader>();
+        services.AddHostedService<WriteBehindFlusher>();
+
+        services.AddOptions<WarmingOptions>().BindConfiguration("Warming").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<CacheWarmer>();
+        services.AddHostedService<StartupWarming>();
+        services.AddSingleton<AdminKey>();
+
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
@@ -48,7 +66,8 @@ public static class CacheFlowApiExtensions
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
-            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"]);
+            .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
+            .AddCheck<WarmingHealthCheck>("warming", tags: ["ready"]);
         services.AddOpenApi();
         return builder;
     }
@@ -74,6 +93,9 @@ public static class CacheFlowApiExtensions
 
         app.MapUsersApi();
         app.MapCacheStatsApi();
+        app.MapCacheAdminApi();
+        // Made now, so a generated admin key is logged at start rather than at the first admin call.
+        app.Services.GetRequiredService<AdminKey>();
         return app;
     }
 

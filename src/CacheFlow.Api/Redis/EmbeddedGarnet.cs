@@ -36,7 +36,8 @@ public sealed class EmbeddedGarnet : IDisposable
         var server = new GarnetServer([
             "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "-q", "--lua", "--logger-level", "Warning", "--index", "16m", "--memory", "256m",
-            "--aof", "--checkpointdir", directory, "--recover", "--device-type", "RandomAccess",
+            // Each acknowledged write is in the append-only file before the reply: the write-behind queue survives kill -9.
+            "--aof", "--aof-commit-wait", "--checkpointdir", directory, "--recover", "--device-type", "RandomAccess",
             "--metrics-sampling-freq", "1",
         ]);
         server.Start();

@@ -1,4 +1,5 @@
 using CacheFlow.Api.Data;
+using CacheFlow.Api.WriteBehind;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -8,7 +9,7 @@ namespace CacheFlow.Api.Users;
 /// The Users API. Reads are cache-aside (<c>user:{id}</c> in code, list pages through <c>CacheResponse</c>);
 /// creates are write-through; updates and deletes change the database first, then invalidate.
 /// </summary>
-public static class UsersApi
+public static partial class UsersApi
 {
     /// <summary>Maps <c>/users</c>.</summary>
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
@@ -20,15 +21,16 @@ public static class UsersApi
         users.MapPost("/", CreateUser).WithSummary("Creates a user: database first, then the cache (write-through).");
         users.MapPatch("/{id}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.");
         users.MapDelete("/{id}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.");
+        MapWriteBehind(users);
         return users;
     }
 
     private static async Task<Results<CachedJsonResult<User>, ProblemHttpResult>> GetUser(
-        long id, ICacheFlow cache, IUserRepository users, HttpResponse response, CancellationToken cancellationToken)
+        long id, ICacheFlow cache, UserReader users, HttpResponse response, CancellationToken cancellationToken)
     {
         if (id < 1)
             return InvalidId(id);
-        var result = await cache.GetOrCreateJsonAsync(UserCacheKeys.User(id), ct => new ValueTask<User?>(users.GetAsync(id, ct)), UserCacheKeys.UserEntry, cancellationToken);
+        var result = await cache.GetOrCreateJsonAsync(UserCacheKeys.User(id), ct => users.LoadAsync(id, ct), UserCacheKeys.UserEntry, cancellationToken);
         if (!result.IsNull)
             return new CachedJsonResult<User>(result);
         // "Not found" is cached too; the header says whether this 404 came from the cache.
@@ -55,6 +57,13 @@ public static class UsersApi
         var errors = UserValidation.Validate(request.Username, request.Email, required: true);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
+        return await CreateWriteThroughAsync(request, cache, users, cancellationToken);
+    }
+
+    /// <summary>Write-through: the database commits, then the cache gets the row as committed. A cache failure is logged, not returned.</summary>
+    private static async Task<Results<Created<User>, ValidationProblem, ProblemHttpResult>> CreateWriteThroughAsync(
+        CreateUserRequest request, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+    {
         User user;
         try
         {
@@ -62,10 +71,9 @@ public static class UsersApi
         }
         catch (DuplicateUserException ex)
         {
-            return Conflict(ex);
+            return Conflict(ex.Field);
         }
 
-        // The database has committed; the cache gets the row as committed. A cache failure is logged, not returned.
         await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
         await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
         return TypedResults.Created($"/users/{user.Id}", user);
@@ -88,7 +96,7 @@ public static class UsersApi
         }
         catch (DuplicateUserException ex)
         {
-            return Conflict(ex);
+            return Conflict(ex.Field);
         }
 
         if (user is null)
@@ -98,13 +106,14 @@ public static class UsersApi
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteUser(
-        long id, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+        long id, ICacheFlow cache, IUserRepository users, LoginCounter logins, CancellationToken cancellationToken)
     {
         if (id < 1)
             return InvalidId(id);
         if (!await users.DeleteAsync(id, cancellationToken))
             return NotFound(id);
         await InvalidateAsync(cache, id, cancellationToken);
+        await logins.ForgetAsync(id);
         return TypedResults.NoContent();
     }
 
@@ -120,7 +129,7 @@ public static class UsersApi
     private static ProblemHttpResult NotFound(long id) =>
         TypedResults.Problem($"There is no user {id}.", statusCode: StatusCodes.Status404NotFound, title: "User not found");
 
-    private static ProblemHttpResult Conflict(DuplicateUserException ex) =>
-        TypedResults.Problem(ex.Message, statusCode: StatusCodes.Status409Conflict, title: $"Duplicate {ex.Field}",
-            extensions: new Dictionary<string, object?> { ["field"] = ex.Field });
+    private static ProblemHttpResult Conflict(string field) =>
+        TypedResults.Problem($"Another user already has this {field}.", statusCode: StatusCodes.Status409Conflict, title: $"Duplicate {field}",
+            extensions: new Dictionary<string, object?> { ["field"] = field });
 }

@@ -1,0 +1,32 @@
+using CacheFlow.Api.Data;
+using CacheFlow.Api.WriteBehind;
+using StackExchange.Redis;
+
+namespace CacheFlow.Api.Users;
+
+/// <summary>
+/// Loads a user for the cache: the database row with its live login count from the leaderboard (the database gets
+/// login increments behind, so the leaderboard may be ahead of it).
+/// </summary>
+public sealed class UserReader(IUserRepository users, LoginCounter logins)
+{
+    /// <summary>The user, or null.</summary>
+    public async ValueTask<User?> LoadAsync(long id, CancellationToken cancellationToken)
+    {
+        var user = await users.GetAsync(id, cancellationToken);
+        if (user is null)
+            return null;
+        long? live;
+        try
+        {
+            live = await logins.CountAsync(id);
+        }
+        catch (RedisException)
+        {
+            // Redis is down: the database's count is the best there is.
+            live = null;
+        }
+
+        return live > user.LoginCount ? user with { LoginCount = live.Value } : user;
+    }
+}

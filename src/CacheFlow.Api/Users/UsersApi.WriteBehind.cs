@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using CacheFlow.Api.Data;
+using CacheFlow.Api.Hosting;
+using CacheFlow.Api.WriteBehind;
+using CacheFlow.WriteBehind;
+using Microsoft.AspNetCore.Http.HttpResults;
+using StackExchange.Redis;
+
+namespace CacheFlow.Api.Users;
+
+public static partial class UsersApi
+{
+    private const int TopLimit = 100;
+
+    private static void MapWriteBehind(RouteGroupBuilder users)
+    {
+        users.MapPost("/async", CreateUserBehind)
+            .WithSummary("Accepts a user to create (202): queued durably in Redis, applied to the database in the background (write-behind).");
+        users.MapGet("/async/{requestId}", GetWriteStatus).WithSummary("Where a queued create stands: pending, done (with the user's id) or failed (with the reason).");
+        users.MapPost("/{id}/logins", RecordLogin).WithSummary("Counts a login: at once in Redis (user and leaderboard), in the database behind, coalesced.");
+        users.MapGet("/top", TopUsers).WithSummary("The users with the most logins, from the leaderboard.");
+    }
+
+    private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> CreateUserBehind(
+        CreateUserRequest request, WriteBehindQueue queue, ICacheFlow cache, IUserRepository users, ILogger<WriteBehindQueue> logger, CancellationToken cancellationToken)
+    {
+        var errors = UserValidation.Validate(request.Username, request.Email, required: true);
+        if (errors.Count > 0)
+            return TypedResults.ValidationProblem(errors);
+        var email = UserValidation.NormalizeEmail(request.Email!);
+        // Clashes with users already in the database are refused now; clashes between queued writes are found at flush.
+        if (await users.FindClashAsync(request.Username!, email, cancellationToken) is { } field)
+            return Conflict(field);
+
+        var write = new CreateUserRequest(request.Username, email, request.IsActive ?? true);
+        try
+        {
+            var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest));
+            var statusUrl = $"/users/async/{queued.Id}";
+            return TypedResults.Accepted(statusUrl, new AcceptedWrite(queued.Id, WriteStatus.Pending, statusUrl));
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            // No durable queue without Redis: the write goes to the database now instead (201, not 202), never lost.
+            Log.QueueUnavailable(logger, ex);
+            return (await CreateWriteThroughAsync(write, cache, users, cancellationToken)).Result switch
+            {
+                Created<User> created => created,
+                ProblemHttpResult problem => problem,
+                var other => throw new InvalidOperationException($"Unexpected result {other}"),
+            };
+        }
+    }
+
+    private static async Task<Results<Ok<WriteStatusResponse>, ProblemHttpResult>> GetWriteStatus(string requestId, WriteBehindQueue queue)
+    {
+        WriteStatus? status;
+        try
+        {
+            status = requestId.Length <= 64 ? await queue.GetStatusAsync(requestId) : null;
+        }
+        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        {
+            return TypedResults.Problem("Write statuses live in Redis, which is unavailable; try again shortly.",
+                statusCode: StatusCodes.Status503ServiceUnavailable, title: "Status unavailable");
+        }
+
+        if (status is null)
+            return TypedResults.Problem($"There is no queued write {requestId}.", statusCode: StatusCodes.Status404NotFound, title: "Unknown request id");
+        long? userId = long.TryParse(status.Result, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
+        return TypedResults.Ok(new WriteStatusResponse(
+            requestId, status.State, status.Write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest)!,
+            userId, userId is null ? null : $"/users/{userId}", status.Error, status.Write.Attempts));
+    }
+
+    private static async Task<Results<Ok<LoginRecorded>, ProblemHttpResult>> RecordLogin(
+        long id, ICacheFlow cache, UserReader reader, LoginCounter logins, IUserRepository users, CancellationToken cancellationToken)
+    {
+        if (id < 1)
+            return InvalidId(id);
+        var key = UserCacheKeys.User(id);
+        var cached = await cache.GetOrCreateAsync(key, ct => reader.LoadAsync(id, ct), UserCacheKeys.UserEntry, cancellationToken);
+        if (cached.Value is not { } user)
+            return NotFound(id);
+
+        long count;
+        try
+        {
+            count = await logins.RecordAsync(id, user.LoginCount);
+        }
+        catch (RedisException)
+        {
+            // Redis is down: count this login in the database directly.
+            await users.ApplyLoginsAsync($"login:{Guid.CreateVersion7():N}", new Dictionary<long, long> { [id] = 1 }, cancellationToken);
+            count = user.LoginCount + 1;
+        }
+
+        await cache.UpdateIfCachedAsync<User>(key, u => u with { LoginCount = Math.Max(u.LoginCount, count) }, cancellationToken);
+        return TypedResults.Ok(new LoginRecorded(id, count));
+    }
+
+    private static async Task<Results<Ok<List<User>>, ValidationProblem>> TopUsers(
+        ICacheFlow cache, UserReader reader, LoginCounter logins, IUserRepository users, CancellationToken cancellationToken, int limit = 10)
+    {
+        if (limit is < 1 or > TopLimit)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = [$"limit is between 1 and {TopLimit}."] });
+        IReadOnlyList<(long Id, long Count)> top;
+        try
+        {
+            top = await logins.TopAsync(limit);
+        }
+        catch (RedisException)
+        {
+            top = [.. (await users.TopByLoginsAsync(limit, cancellationToken)).Select(u => (u.Id, u.LoginCount))];
+        }
+
+        var result = new List<User>(top.Count);
+        foreach (var (id, count) in top)
+        {
+            var user = await cache.GetOrCreateAsync(UserCacheKeys.User(id), ct => reader.LoadAsync(id, ct), UserCacheKeys.UserEntry, cancellationToken);
+            if (user.Value is { } found)
+                result.Add(found with { LoginCount = Math.Max(found.LoginCount, count) });
+        }
+
+        return TypedResults.Ok(result);
+    }
+}
+
+/// <summary>The answer to <c>POST /users/async</c>.</summary>
+/// <param name="RequestId">The write's id.</param>
+/// <param name="Status">Always <c>pending</c> here.</param>
+/// <param name="StatusUrl">Where to ask how it stands.</param>
+public sealed record AcceptedWrite(string RequestId, string Status, string StatusUrl);
+
+/// <summary>How a queued create stands.</summary>
+/// <param name="RequestId">The write's id.</param>
+/// <param name="Status"><c>pending</c>, <c>done</c> or <c>failed</c>.</param>
+/// <param name="User">The user as accepted.</param>
+/// <param name="UserId">The created user's id, once done.</param>
+/// <param name="Location">The created user's URL, once done.</param>
+/// <param name="Error">Why it failed, once failed (or why the last attempt failed).</param>
+/// <param name="Attempts">How many attempts failed.</param>
+public sealed record WriteStatusResponse(string RequestId, string Status, CreateUserRequest User, long? UserId, string? Location, string? Error, int Attempts);
+
+/// <summary>The answer to <c>POST /users/{id}/logins</c>.</summary>
+/// <param name="Id">The user's id.</param>
+/// <param name="LoginCount">The user's login count, this login included.</param>
+public sealed record LoginRecorded(long Id, long LoginCount);

@@ -1,0 +1,149 @@
+using System.Globalization;
+using System.Text.Json;
+using CacheFlow.Api.Data;
+using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Users;
+using CacheFlow.WriteBehind;
+using Microsoft.Extensions.Options;
+
+namespace CacheFlow.Api.WriteBehind;
+
+/// <summary>
+/// Applies queued writes to the database in batches: creates through <see cref="IUserRepository.ApplyCreatesAsync"/>
+/// (idempotent by request id), then the cache is written through and the status says done. Transient failures are
+/// retried with backoff, clashes are dead-lettered at once (retrying cannot fix them). Also flushes login counts,
+/// returns the writes of dead flushers to the queue, and on shutdown drains what it can in the host's shutdown timeout.
+/// Any number of API instances can run it on one queue.
+/// </summary>
+internal sealed class WriteBehindFlusher(
+    WriteBehindQueue queue, LoginCounter logins, IUserRepository users, ICacheFlow cache,
+    IOptions<WriteBehindOptions> options, IOptions<LoginOptions> loginOptions, TimeProvider time, ILogger<WriteBehindFlusher> logger) : BackgroundService
+{
+    public const string CreateUser = "create_user";
+
+    private CancellationToken _drainDeadline = CancellationToken.None;
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        // The host cancels this token when its shutdown timeout runs out: draining stops there.
+        _drainDeadline = cancellationToken;
+        await base.StopAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var sinceLogins = time.GetTimestamp();
+        var sinceReap = time.GetTimestamp();
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            try
+            {
+                var flushed = await FlushBatchAsync(CancellationToken.None);
+                if (time.GetElapsedTime(sinceLogins) >= loginOptions.Value.FlushInterval)
+                {
+                    await logins.FlushAsync(users, CancellationToken.None);
+                    sinceLogins = time.GetTimestamp();
+                }
+
+                if (time.GetElapsedTime(sinceReap) >= options.Value.ConsumerTimeout / 3)
+                {
+                    await queue.ReapAsync();
+                    sinceReap = time.GetTimestamp();
+                }
+
+                await queue.MeasureAsync();
+                if (flushed == 0)
+                    await Task.Delay(options.Value.FlushInterval, time, stoppingToken);
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (Exception ex)
+            {
+                // Redis or the database is down: the writes stay queued; try again after a pause.
+                Log.FlushFailed(logger, ex);
+                await Task.Delay(options.Value.FlushInterval, time, CancellationToken.None);
+            }
+        }
+
+        await DrainAsync();
+    }
+
+    private async Task DrainAsync()
+    {
+        try
+        {
+            while (!_drainDeadline.IsCancellationRequested && await FlushBatchAsync(_drainDeadline) > 0)
+            {
+                // Keep applying whole batches while the queue has writes and the shutdown timeout lasts.
+            }
+
+            await logins.FlushAsync(users, _drainDeadline);
+        }
+        catch (Exception ex)
+        {
+            Log.FlushFailed(logger, ex);
+        }
+        finally
+        {
+            try
+            {
+                // What this instance took and did not apply goes back to the queue for others (or the next start).
+                await queue.ReleaseAsync();
+            }
+            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+            {
+                Log.FlushFailed(logger, ex);
+            }
+        }
+    }
+
+    /// <summary>Takes and applies one batch; returns how many writes it took.</summary>
+    private async Task<int> FlushBatchAsync(CancellationToken cancellationToken)
+    {
+        var batch = await queue.TakeAsync(options.Value.BatchSize);
+        if (batch.Count == 0)
+            return 0;
+
+        var creates = new List<(QueuedWrite Write, QueuedCreate Create)>(batch.Count);
+        foreach (var write in batch)
+        {
+            if (write.Kind == CreateUser && write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest) is { Username: { } u, Email: { } e } request)
+                creates.Add((write, new QueuedCreate(write.Id, u, e, request.IsActive ?? true)));
+            else
+                await queue.FailAsync(write, $"Unknown write '{write.Kind}'.", permanent: true);
+        }
+
+        IReadOnlyList<QueuedCreateOutcome> outcomes;
+        try
+        {
+            outcomes = await users.ApplyCreatesAsync([.. creates.Select(c => c.Create)], cancellationToken);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            Log.ApplyFailed(logger, ex, creates.Count);
+            foreach (var (write, _) in creates)
+                await queue.FailAsync(write, ex.Message, permanent: false);
+            return batch.Count;
+        }
+
+        // The cache learns of the new rows before any status says done.
+        if (outcomes.Any(o => o.User is not null))
+            await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
+        foreach (var ((write, _), outcome) in creates.Zip(outcomes))
+        {
+            if (outcome.DuplicateField is { } field)
+            {
+                await queue.FailAsync(write, $"Another user already has this {field}.", permanent: true);
+                continue;
+            }
+
+            if (outcome.User is { } user)
+                await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
+            await queue.CompleteAsync(write, outcome.User?.Id.ToString(CultureInfo.InvariantCulture));
+        }
+
+        return batch.Count;
+    }
+}

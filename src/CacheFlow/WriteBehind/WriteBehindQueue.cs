@@ -1,0 +1,209 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using StackExchange.Redis;
+
+namespace CacheFlow.WriteBehind;
+
+/// <summary>
+/// A durable write-behind queue in Redis that works on Redis and on Garnet (which has no Streams): a reliable list
+/// queue. Producers push writes; each flusher moves a batch atomically into a processing list of its own, applies it,
+/// then removes it. A flusher that dies leaves its writes in its processing list, and another returns them to the
+/// queue once its heartbeat is older than <see cref="WriteBehindOptions.ConsumerTimeout"/>. A write can thus be
+/// delivered twice, never lost: the applier must be idempotent (keyed by <see cref="QueuedWrite.Id"/>). Failures are
+/// retried with exponential backoff, then dead-lettered. Durability across a crash of Redis itself needs its
+/// append-only file (Redis: <c>appendonly yes</c>; Garnet: <c>--aof --aof-commit-wait</c>).
+/// </summary>
+public sealed class WriteBehindQueue : IDisposable
+{
+    private readonly IConnectionMultiplexer _redis;
+    private readonly WriteBehindOptions _options;
+    private readonly TimeProvider _time;
+    private readonly string _statusPrefix;
+    private readonly RedisKey _pending, _processing, _retry, _consumers, _dead;
+    private readonly Meter _meter;
+    private long _enqueued, _flushed, _retried, _deadLettered;
+    private WriteBehindStatistics _last = new(0, 0, 0, 0, 0, 0, null);
+
+    /// <summary>Creates (or joins) the queue <paramref name="name"/> under the key prefix <paramref name="keyPrefix"/>.</summary>
+    public WriteBehindQueue(IConnectionMultiplexer redis, string keyPrefix, string name, WriteBehindOptions options, TimeProvider time, IMeterFactory? meterFactory = null)
+    {
+        _redis = redis;
+        _options = options;
+        _time = time;
+        Name = name;
+        ConsumerId = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+        var queue = $"{keyPrefix}{{wb:{name}}}";
+        _pending = queue + ":pending";
+        _processing = queue + ":processing:" + ConsumerId;
+        _retry = queue + ":retry";
+        _consumers = queue + ":consumers";
+        _dead = queue + ":dead";
+        _statusPrefix = $"{keyPrefix}wb:{name}:status:";
+
+        _meter = meterFactory?.Create("CacheFlow") ?? new Meter("CacheFlow");
+        var tag = new KeyValuePair<string, object?>("queue", name);
+        _meter.CreateObservableCounter("cacheflow.write_behind.enqueued", () => new Measurement<long>(Volatile.Read(ref _enqueued), tag), "{write}", "Writes accepted.");
+        _meter.CreateObservableCounter("cacheflow.write_behind.flushed", () => new Measurement<long>(Volatile.Read(ref _flushed), tag), "{write}", "Writes applied.");
+        _meter.CreateObservableCounter("cacheflow.write_behind.retried", () => new Measurement<long>(Volatile.Read(ref _retried), tag), "{write}", "Failed attempts put back for a retry.");
+        _meter.CreateObservableCounter("cacheflow.write_behind.dead_lettered", () => new Measurement<long>(Volatile.Read(ref _deadLettered), tag), "{write}", "Writes given up on.");
+        _meter.CreateObservableGauge("cacheflow.write_behind.depth", () => new Measurement<long>(_last.Depth, tag), "{write}", "Writes waiting (queued or due for a retry).");
+        _meter.CreateObservableGauge("cacheflow.write_behind.lag", () => new Measurement<double>((_last.LagMilliseconds ?? 0) / 1000.0, tag), "s", "Age of the oldest waiting write.");
+    }
+
+    /// <summary>The queue's name.</summary>
+    public string Name { get; }
+
+    /// <summary>This process's consumer id (one processing list each).</summary>
+    public string ConsumerId { get; }
+
+    /// <summary>The counters of this process and the last measured depth and lag.</summary>
+    public WriteBehindStatistics Statistics => _last with
+    {
+        Enqueued = Volatile.Read(ref _enqueued),
+        Flushed = Volatile.Read(ref _flushed),
+        Retried = Volatile.Read(ref _retried),
+        DeadLettered = Volatile.Read(ref _deadLettered),
+    };
+
+    private IDatabase Database => _redis.GetDatabase();
+
+    private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// Accepts a write: its status (pending, with the write, readable at once) and the write itself, in that order.
+    /// Throws if Redis fails, so the caller never acknowledges a write the queue does not hold.
+    /// </summary>
+    public async Task<QueuedWrite> EnqueueAsync(string kind, JsonElement payload, string? id = null)
+    {
+        var write = new QueuedWrite(id ?? Guid.CreateVersion7().ToString("N"), kind, payload, NowMs);
+        var db = Database;
+        var status = db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, write)), _options.StatusRetention);
+        var push = db.ListLeftPushAsync(_pending, write.Serialize());
+        await Task.WhenAll(status, push).ConfigureAwait(false);
+        Interlocked.Increment(ref _enqueued);
+        return write;
+    }
+
+    /// <summary>The status of a write, or null if unknown (never accepted, or older than the retention).</summary>
+    public async Task<WriteStatus?> GetStatusAsync(string id)
+    {
+        var value = await Database.StringGetAsync(StatusKey(id)).ConfigureAwait(false);
+        return value.IsNull ? null : JsonSerializer.Deserialize((string)value!, WriteBehindJson.Default.WriteStatus);
+    }
+
+    /// <summary>Takes up to <paramref name="max"/> writes into this consumer's processing list (and records its heartbeat).</summary>
+    public async Task<IReadOnlyList<QueuedWrite>> TakeAsync(int max)
+    {
+        var taken = (RedisResult[])(await Database.ScriptEvaluateAsync(WriteBehindScripts.Take,
+            [_pending, _processing, _retry, _consumers], [max, NowMs, ConsumerId]).ConfigureAwait(false))!;
+        return [.. taken.Select(t => QueuedWrite.Parse((string)t!))];
+    }
+
+    /// <summary>Marks a write applied: its status says done (with <paramref name="result"/>), then it leaves the processing list.</summary>
+    public async Task CompleteAsync(QueuedWrite write, string? result)
+    {
+        var db = Database;
+        await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Done, write, result)), _options.StatusRetention).ConfigureAwait(false);
+        await db.ListRemoveAsync(_processing, write.Raw, 1).ConfigureAwait(false);
+        Interlocked.Increment(ref _flushed);
+    }
+
+    /// <summary>
+    /// A write failed to apply. A transient failure is retried after an exponential backoff until
+    /// <see cref="WriteBehindOptions.MaxAttempts"/>; a permanent one (or the last attempt) goes to the dead-letter list
+    /// and its status says failed with the reason. Returns true if it was dead-lettered.
+    /// </summary>
+    public async Task<bool> FailAsync(QueuedWrite write, string error, bool permanent)
+    {
+        var failed = write with { Attempts = write.Attempts + 1, Error = error };
+        var db = Database;
+        if (!permanent && failed.Attempts < _options.MaxAttempts)
+        {
+            var delay = _options.RetryBaseDelay * Math.Pow(2, failed.Attempts - 1);
+            await db.ScriptEvaluateAsync(WriteBehindScripts.Retry, [_processing, _retry],
+                [write.Raw, failed.Serialize(), NowMs + (long)delay.TotalMilliseconds]).ConfigureAwait(false);
+            Interlocked.Increment(ref _retried);
+            return false;
+        }
+
+        await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Failed, failed, Error: error)), _options.StatusRetention).ConfigureAwait(false);
+        await db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_processing, _dead], [write.Raw, failed.Serialize()]).ConfigureAwait(false);
+        Interlocked.Increment(ref _deadLettered);
+        return true;
+    }
+
+    /// <summary>Returns the writes of consumers not heard from within the timeout to the queue. Returns how many moved.</summary>
+    public async Task<long> ReapAsync()
+    {
+        var db = Database;
+        var dead = await db.SortedSetRangeByScoreAsync(_consumers, stop: NowMs - (long)_options.ConsumerTimeout.TotalMilliseconds).ConfigureAwait(false);
+        long moved = 0;
+        foreach (var consumer in dead.Select(c => (string)c!).Where(c => c != ConsumerId))
+            moved += await ReleaseAsync(consumer).ConfigureAwait(false);
+        return moved;
+    }
+
+    /// <summary>Returns this consumer's unfinished writes to the queue (on shutdown), for others to take at once.</summary>
+    public Task<long> ReleaseAsync() => ReleaseAsync(ConsumerId);
+
+    /// <summary>Measures the queue: writes waiting, in flight, dead-lettered, and the age of the oldest waiting.</summary>
+    public async Task<WriteBehindStatistics> MeasureAsync()
+    {
+        var db = Database;
+        var pending = db.ListLengthAsync(_pending);
+        var retry = db.SortedSetLengthAsync(_retry);
+        var dead = db.ListLengthAsync(_dead);
+        var oldest = db.ListGetByIndexAsync(_pending, -1);
+        await Task.WhenAll(pending, retry, dead, oldest).ConfigureAwait(false);
+        long? lag = oldest.Result.IsNull ? null : Math.Max(0, NowMs - QueuedWrite.Parse((string)oldest.Result!).EnqueuedAt);
+        _last = Statistics with { Depth = pending.Result + retry.Result, DeadLetters = dead.Result, LagMilliseconds = lag };
+        return _last;
+    }
+
+    /// <summary>The newest dead-lettered writes, up to <paramref name="max"/>.</summary>
+    public async Task<IReadOnlyList<QueuedWrite>> DeadLettersAsync(int max)
+    {
+        var values = await Database.ListRangeAsync(_dead, 0, max - 1).ConfigureAwait(false);
+        return [.. values.Select(v => QueuedWrite.Parse((string)v!))];
+    }
+
+    /// <summary>Puts every dead-lettered write back on the queue with its attempts reset. Returns how many.</summary>
+    public async Task<long> RequeueDeadLettersAsync()
+    {
+        var db = Database;
+        long requeued = 0;
+        foreach (var write in await DeadLettersAsync(int.MaxValue).ConfigureAwait(false))
+        {
+            var fresh = write with { Attempts = 0, Error = null };
+            var status = db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, fresh)), _options.StatusRetention);
+            var moved = db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_dead, _pending], [write.Raw, fresh.Serialize()]);
+            await Task.WhenAll(status, moved).ConfigureAwait(false);
+            requeued += (int)moved.Result;
+        }
+
+        return requeued;
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _meter.Dispose();
+
+    private async Task<long> ReleaseAsync(string consumer)
+    {
+        var processing = _processing.ToString()[..^ConsumerId.Length] + consumer;
+        return (long)await Database.ScriptEvaluateAsync(WriteBehindScripts.Release, [processing, _pending, _consumers], [consumer]).ConfigureAwait(false);
+    }
+
+    private RedisKey StatusKey(string id) => _statusPrefix + id;
+
+    private static string Serialize(WriteStatus status) => JsonSerializer.Serialize(status, WriteBehindJson.Default.WriteStatus);
+}
+
+/// <summary>A write-behind queue's figures.</summary>
+/// <param name="Enqueued">Writes accepted by this process.</param>
+/// <param name="Flushed">Writes applied by this process.</param>
+/// <param name="Retried">Failed attempts this process put back for a retry.</param>
+/// <param name="DeadLettered">Writes this process gave up on.</param>
+/// <param name="Depth">Writes waiting in the queue (queued or due for a retry), at the last measure.</param>
+/// <param name="DeadLetters">Writes in the dead-letter list, at the last measure.</param>
+/// <param name="LagMilliseconds">Age of the oldest waiting write at the last measure; null when none waits.</param>
+public sealed record WriteBehindStatistics(long Enqueued, long Flushed, long Retried, long DeadLettered, long Depth, long DeadLetters, long? LagMilliseconds);
