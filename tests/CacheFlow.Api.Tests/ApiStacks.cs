@@ -1,6 +1,7 @@
 using CacheFlow.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.AspNetCore.TestHost;
 
 namespace CacheFlow.Api.Tests;
 
@@ -15,7 +16,8 @@ public interface IApiStack
 }
 
 /// <summary>The API in-process, configured like a user would: a data folder, optional connection strings.</summary>
-public sealed class ApiFactory(string dataDirectory, string? redis = null, string? users = null, IReadOnlyDictionary<string, string>? settings = null)
+public sealed class ApiFactory(
+    string dataDirectory, string? redis = null, string? users = null, IReadOnlyDictionary<string, string>? settings = null, ScriptedRepository? repository = null)
     : WebApplicationFactory<Program>
 {
     public const int SeedUsers = 60;
@@ -37,6 +39,16 @@ public sealed class ApiFactory(string dataDirectory, string? redis = null, strin
             builder.UseSetting("ConnectionStrings:Users", users);
         foreach (var (key, value) in settings ?? new Dictionary<string, string>())
             builder.UseSetting(key, value);
+        if (repository is not null)
+            builder.ConfigureTestServices(services => repository.Decorate(services));
+    }
+
+    /// <summary>A client that sends the admin key.</summary>
+    public HttpClient CreateAdminClient()
+    {
+        var client = CreateClient();
+        client.DefaultRequestHeaders.Add("X-Api-Key", AdminKey);
+        return client;
     }
 }
 

@@ -1,0 +1,65 @@
+using CacheFlow.Api.Data;
+using CacheFlow.Api.Users;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace CacheFlow.Api.Tests;
+
+/// <summary>
+/// Wraps the API's real repository to count what reaches the database and to inject faults or hold the flusher at a
+/// gate (fault injection through a wrapper).
+/// </summary>
+public sealed class ScriptedRepository
+{
+    private int _loginStatements;
+
+    /// <summary>Runs before each batch of queued creates is applied: throw to fail it, await to hold it.</summary>
+    public Func<IReadOnlyList<QueuedCreate>, Task> BeforeApplyCreates { get; set; } = _ => Task.CompletedTask;
+
+    /// <summary>UPDATE statements the login flushes sent (one per user per flush).</summary>
+    public int LoginStatements => Volatile.Read(ref _loginStatements);
+
+    public void Decorate(IServiceCollection services)
+    {
+        var real = services.Single(d => d.ServiceType == typeof(IUserRepository));
+        services.Remove(real);
+        services.AddSingleton<IUserRepository>(sp => new Wrapper(this, (IUserRepository)real.ImplementationFactory!(sp)));
+    }
+
+    private sealed class Wrapper(ScriptedRepository script, IUserRepository inner) : IUserRepository
+    {
+        public string Description => inner.Description;
+
+        public Task InitializeAsync(int seedUsers, CancellationToken cancellationToken) => inner.InitializeAsync(seedUsers, cancellationToken);
+
+        public Task PingAsync(CancellationToken cancellationToken) => inner.PingAsync(cancellationToken);
+
+        public Task<User?> GetAsync(long id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
+
+        public Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken) => inner.ListAsync(page, limit, cancellationToken);
+
+        public Task<string?> FindClashAsync(string username, string email, CancellationToken cancellationToken) => inner.FindClashAsync(username, email, cancellationToken);
+
+        public Task<User> CreateAsync(string username, string email, bool isActive, CancellationToken cancellationToken) => inner.CreateAsync(username, email, isActive, cancellationToken);
+
+        public Task<User?> UpdateAsync(long id, string? username, string? email, bool? isActive, CancellationToken cancellationToken) =>
+            inner.UpdateAsync(id, username, email, isActive, cancellationToken);
+
+        public Task<bool> DeleteAsync(long id, CancellationToken cancellationToken) => inner.DeleteAsync(id, cancellationToken);
+
+        public async Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken)
+        {
+            await script.BeforeApplyCreates(creates);
+            return await inner.ApplyCreatesAsync(creates, cancellationToken);
+        }
+
+        public async Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken)
+        {
+            var applied = await inner.ApplyLoginsAsync(batchId, increments, cancellationToken);
+            if (applied)
+                Interlocked.Add(ref script._loginStatements, increments.Count);
+            return applied;
+        }
+
+        public Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken) => inner.TopByLoginsAsync(limit, cancellationToken);
+    }
+}
