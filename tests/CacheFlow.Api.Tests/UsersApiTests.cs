@@ -191,6 +191,18 @@ public abstract class UsersApiTests(IApiStack stack)
     [InlineData("PATCH", "/users/99999999", "{\"is_active\":false}", "application/json", 404)]
     [InlineData("DELETE", "/users/99999999", null, null, 404)]
     [InlineData("DELETE", "/users/x", null, null, 400)]
+    [InlineData("POST", "/users/async", "{\"username\":", "application/json", 400)]
+    [InlineData("POST", "/users/async", "{}", "application/json", 400)]
+    [InlineData("POST", "/users/async", "{\"username\":\"ab\",\"email\":\"ab@example.com\"}", "application/json", 400)]
+    [InlineData("POST", "/users/async", "{\"username\":\"valid_name\",\"email\":\"a@b.co\"}", "text/plain", 415)]
+    [InlineData("POST", "/users/async", "{\"username\":\"user00001\",\"email\":\"fresh@example.com\"}", "application/json", 409)]
+    [InlineData("GET", "/users/async/no-such-request", null, null, 404)]
+    [InlineData("POST", "/users/abc/logins", null, null, 400)]
+    [InlineData("POST", "/users/0/logins", null, null, 400)]
+    [InlineData("POST", "/users/99999999/logins", null, null, 404)]
+    [InlineData("GET", "/users/top?limit=0", null, null, 400)]
+    [InlineData("GET", "/users/top?limit=101", null, null, 400)]
+    [InlineData("GET", "/cache/dead-letters", null, null, 401)]
     public async Task BadInputGetsAProblemWithTheRightStatus(string method, string path, string? body, string? contentType, int status)
     {
         using var request = new HttpRequestMessage(new HttpMethod(method), path);

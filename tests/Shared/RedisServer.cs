@@ -6,12 +6,14 @@ namespace CacheFlow.Testing;
 /// <summary>A throwaway redis-server on a free loopback port, persistence off, killed on dispose.</summary>
 public sealed class RedisServer : IAsyncDisposable
 {
+    private readonly string? _appendOnlyDirectory;
     private Process _process;
 
-    private RedisServer(Process process, int port)
+    private RedisServer(Process process, int port, string? appendOnlyDirectory)
     {
         _process = process;
         Port = port;
+        _appendOnlyDirectory = appendOnlyDirectory;
     }
 
     public int Port { get; }
@@ -20,10 +22,11 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static string? Binary => ServerProcess.FindOnPath("redis-server");
 
-    public static async Task<RedisServer> StartAsync()
+    /// <summary>Starts a server; with <paramref name="appendOnlyDirectory"/>, every write is fsynced to an append-only file there first.</summary>
+    public static async Task<RedisServer> StartAsync(string? appendOnlyDirectory = null)
     {
         var port = ServerProcess.FreeLoopbackPort();
-        var server = new RedisServer(Launch(port), port);
+        var server = new RedisServer(Launch(port, appendOnlyDirectory), port, appendOnlyDirectory);
         await server.WaitUntilReadyAsync();
         return server;
     }
@@ -48,12 +51,12 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the server again on the same port (empty: persistence is off).</summary>
+    /// <summary>Starts the server again on the same port: empty, or recovered from its append-only file.</summary>
     public async Task RestartAsync()
     {
         Kill();
         _process.Dispose();
-        _process = Launch(Port);
+        _process = Launch(Port, _appendOnlyDirectory);
         await WaitUntilReadyAsync();
     }
 
@@ -64,12 +67,20 @@ public sealed class RedisServer : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    private static Process Launch(int port) => Process.Start(new ProcessStartInfo(Binary!)
+    private static Process Launch(int port, string? appendOnlyDirectory)
     {
-        ArgumentList = { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--maxmemory", "128mb" },
-        RedirectStandardOutput = true,
-        UseShellExecute = false,
-    })!;
+        var start = new ProcessStartInfo(Binary!)
+        {
+            ArgumentList = { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--maxmemory", "128mb" },
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in appendOnlyDirectory is null
+            ? ["--appendonly", "no"]
+            : new[] { "--appendonly", "yes", "--appendfsync", "always", "--dir", appendOnlyDirectory })
+            start.ArgumentList.Add(argument);
+        return Process.Start(start)!;
+    }
 
     private async Task WaitUntilReadyAsync()
     {

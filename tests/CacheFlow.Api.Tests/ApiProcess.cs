@@ -1,0 +1,79 @@
+using System.Diagnostics;
+using System.Net;
+using CacheFlow.Testing;
+
+namespace CacheFlow.Api.Tests;
+
+/// <summary>The API as a child process (the built CacheFlow.Api.dll), so a test can kill it with SIGKILL.</summary>
+public sealed class ApiProcess : IDisposable
+{
+    private readonly Process _process;
+
+    private ApiProcess(Process process, int port)
+    {
+        _process = process;
+        Client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+    }
+
+    public HttpClient Client { get; }
+
+    /// <summary>Starts the API with these settings (as command-line configuration) and waits until it is ready.</summary>
+    public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
+    {
+        var port = ServerProcess.FreeLoopbackPort();
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = AppContext.BaseDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CacheFlow.Api.dll"));
+        start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        foreach (var (key, value) in settings)
+            start.ArgumentList.Add($"--{key}={value}");
+        var process = Process.Start(start)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, _) => { };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+
+        var api = new ApiProcess(process, port);
+        for (var attempt = 0; attempt < 600; attempt++)
+        {
+            if (process.HasExited)
+                throw new InvalidOperationException($"The API exited with {process.ExitCode} before it was ready");
+            try
+            {
+                if ((await api.Client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK)
+                    return api;
+            }
+            catch (HttpRequestException)
+            {
+                // Not listening yet.
+            }
+
+            await Task.Delay(100);
+        }
+
+        api.Dispose();
+        throw new TimeoutException("The API did not become ready in 60 seconds");
+    }
+
+    /// <summary>Kills the process with SIGKILL: no shutdown, no drain, no flush of anything in memory.</summary>
+    public void Kill()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            _process.WaitForExit();
+        }
+    }
+
+    public void Dispose()
+    {
+        Kill();
+        _process.Dispose();
+        Client.Dispose();
+    }
+}
