@@ -68,16 +68,16 @@ public sealed class WriteBehindCrashTests
                 api.Kill();
             }
 
-            var appliedWhenKilled = await CountAsync(data, prefix);
+            var appliedWhenKilled = await UsersDatabaseFile.CountAsync(data, prefix);
             Assert.True(appliedWhenKilled < Writes, "the API was killed before it had flushed everything");
             if (redis is not null)
                 await redis.RestartAsync();
 
             using var restarted = await ApiProcess.StartAsync(settings);
-            for (var attempt = 0; attempt < 1200 && await CountAsync(data, prefix) < Writes; attempt++)
+            for (var attempt = 0; attempt < 1200 && await UsersDatabaseFile.CountAsync(data, prefix) < Writes; attempt++)
                 await Task.Delay(100, TestContext.Current.CancellationToken);
 
-            Assert.Equal(Writes, await CountAsync(data, prefix));
+            Assert.Equal(Writes, await UsersDatabaseFile.CountAsync(data, prefix));
             await Parallel.ForEachAsync(statusUrls, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (url, ct) =>
                 Assert.Equal("done", (string)(await (await restarted.Client.GetAsync(url, ct)).JsonAsync())["status"]!));
             var admin = new HttpRequestMessage(HttpMethod.Get, "/cache/dead-letters");
@@ -89,16 +89,5 @@ public sealed class WriteBehindCrashTests
             SqliteConnection.ClearAllPools();
             data.Delete(recursive: true);
         }
-    }
-
-    /// <summary>Counts this run's users in the API's SQLite file, read directly.</summary>
-    private static async Task<long> CountAsync(DirectoryInfo data, string prefix)
-    {
-        await using var connection = new SqliteConnection($"Data Source={Path.Combine(data.FullName, "users.db")};Mode=ReadOnly;Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT COUNT(*) FROM users WHERE username LIKE $prefix || '%'";
-        command.Parameters.AddWithValue("$prefix", prefix);
-        return (long)(await command.ExecuteScalarAsync())!;
     }
 }

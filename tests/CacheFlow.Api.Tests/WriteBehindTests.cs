@@ -152,6 +152,26 @@ public sealed class WriteBehindTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task AGracefulShutdownDrainsTheQueueBeforeTheProcessEnds()
+    {
+        var repository = new ScriptedRepository();
+        var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        repository.BeforeApplyCreates = _ => held.Task;
+        var api = new ApiFactory(_data.FullName, settings: new Dictionary<string, string> { ["WriteBehind:BatchSize"] = "10" }, repository: repository);
+        var client = api.CreateClient();
+        var prefix = NewUsername()[..10];
+        for (var i = 0; i < 100; i++)
+            await QueueAsync(client, $"{prefix}{i:D3}", "drain");
+
+        // The flusher is held inside its first batch when the host begins to stop; then it may go on.
+        var stopping = api.DisposeAsync().AsTask();
+        held.SetResult();
+        await stopping.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
+
+        Assert.Equal(100, await UsersDatabaseFile.CountAsync(_data, prefix));
+    }
+
+    [Fact]
     public async Task WarmingAtStartPutsTheMostActiveUsersInTheCacheWithTimeToLive()
     {
         var api = Start(settings: new() { ["Warming:OnStartup"] = "true", ["Warming:TopUsers"] = "20", ["Warming:ReadyAfterWarming"] = "true" });

@@ -82,6 +82,7 @@ public sealed class RedisServer : IAsyncDisposable
         return Process.Start(start)!;
     }
 
+    /// <summary>Waits until PING answers (connection refused while starting, LOADING while replaying its append-only file).</summary>
     private async Task WaitUntilReadyAsync()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(15));
@@ -93,7 +94,7 @@ public sealed class RedisServer : IAsyncDisposable
                 await probe.GetDatabase().PingAsync();
                 return;
             }
-            catch (RedisConnectionException) when (!deadline.IsCancellationRequested && !_process.HasExited)
+            catch (RedisException) when (!deadline.IsCancellationRequested && !_process.HasExited)
             {
                 await Task.Delay(100, deadline.Token);
             }
