@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using CacheFlow.Testing;
 
 namespace CacheFlow.Api.Tests;
@@ -54,6 +55,12 @@ public sealed class RedisOutageTests : IAsyncLifetime
         }
 
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
+
+        // Writes still succeed: write-through commits and logs the cache failure; write-behind falls back to the database.
+        var created = await client.PostAsJsonAsync("/users", new { username = "during_outage", email = "during@example.com" });
+        await created.JsonAsync(HttpStatusCode.Created);
+        var queued = await client.PostAsJsonAsync("/users/async", new { username = "queued_outage", email = "queued@example.com" });
+        Assert.Equal("queued_outage", (string)(await queued.JsonAsync(HttpStatusCode.Created))["username"]!);
         var bypasses = (long)(await (await client.GetAsync("/cache/stats")).JsonAsync())["cache_stats"]!["bypasses"]!;
         Assert.True(bypasses >= 40, $"bypasses: {bypasses}");
 
