@@ -1,6 +1,6 @@
 namespace CacheFlow.Api;
 
-/// <summary>The API's log messages. Event ids: 2000-2099 hosting, 2100-2199 write-behind and warming.</summary>
+/// <summary>The API's log messages. Event ids: 2000-2099 hosting, 2100-2199 write-behind and warming, 2200-2299 the demo load.</summary>
 internal static partial class Log
 {
     [LoggerMessage(EventId = 2001, Level = LogLevel.Information,
@@ -22,6 +22,9 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Redis is unavailable at start; the login leaderboard was not seeded")]
     public static partial void LeaderboardNotSeeded(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "A demo-load request failed")]
+    public static partial void DemoRequestFailed(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2111, Level = LogLevel.Information, Message = "Warmed the cache with {Count} users in {Milliseconds} ms")]
     public static partial void Warmed(ILogger logger, int count, long milliseconds);

@@ -1,4 +1,7 @@
-var builder = WebApplication.CreateBuilder(args);
+// --demo-load starts a steady demo load with the API (a switch, so it is turned into configuration here).
+var builder = WebApplication.CreateBuilder([.. args.Where(a => a != "--demo-load")]);
+if (args.Contains("--demo-load"))
+    builder.Configuration["DemoLoad:OnStartup"] = "true";
 builder.AddCacheFlowApi();
 
 var app = builder.Build();

@@ -17,6 +17,10 @@ public sealed record CacheFamilyStatistics(long Hits, long Misses, long Stale, l
     /// <summary>All reads: hits, misses, stale reads and bypasses.</summary>
     public long Reads => Hits + Misses + Stale + Bypasses;
 
+    internal CacheFamilyStatistics Minus(CacheFamilyStatistics? baseline) => baseline is null ? this : new(
+        Hits - baseline.Hits, Misses - baseline.Misses, Stale - baseline.Stale, Loads - baseline.Loads,
+        LoadFailures - baseline.LoadFailures, Bypasses - baseline.Bypasses, Errors - baseline.Errors, LeaseLost - baseline.LeaseLost);
+
     internal static CacheFamilyStatistics Sum(IEnumerable<CacheFamilyStatistics> all) =>
         all.Aggregate(new CacheFamilyStatistics(0, 0, 0, 0, 0, 0, 0, 0), (a, b) => new(
             a.Hits + b.Hits, a.Misses + b.Misses, a.Stale + b.Stale, a.Loads + b.Loads,

@@ -89,6 +89,9 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     public CacheStatistics GetStatistics() => _metrics.Snapshot();
 
     /// <inheritdoc />
+    public void ResetStatistics() => _metrics.Reset();
+
+    /// <inheritdoc />
     public void Dispose()
     {
         // Cancelled, not disposed: background refreshes still running may read its token.

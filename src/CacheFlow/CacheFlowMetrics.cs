@@ -10,18 +10,19 @@ namespace CacheFlow;
 /// </summary>
 internal sealed class CacheFlowMetrics : IDisposable
 {
-    public const string MeterName = "CacheFlow";
+    public const string MeterName = CacheFlowMeter.Name;
 
     private readonly ConcurrentDictionary<string, FamilyCounters> _families = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FamilyCounters>.AlternateLookup<ReadOnlySpan<char>> _byFamilySpan;
     private readonly Meter _meter;
     private readonly Histogram<double> _loadDuration;
+    private IReadOnlyDictionary<string, CacheFamilyStatistics> _baseline = new Dictionary<string, CacheFamilyStatistics>();
 
     public CacheFlowMetrics(IMeterFactory? meterFactory)
     {
         _byFamilySpan = _families.GetAlternateLookup<ReadOnlySpan<char>>();
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        Observe("cacheflow.hits", "Reads answered from the cache.", c => c.Hits);
+        Observe("cacheflow.hits", "Reads answered from the cache.", c => c.Hits, new KeyValuePair<string, object?>("level", "l2"));
         Observe("cacheflow.misses", "Reads that found no usable value and waited for a load.", c => c.Misses);
         Observe("cacheflow.stale", "Reads answered with a stale value.", c => c.Stale);
         Observe("cacheflow.lease_lost", "Write-backs refused because an invalidation revoked the load's lease.", c => c.LeaseLost);
@@ -29,7 +30,8 @@ internal sealed class CacheFlowMetrics : IDisposable
         Observe("cacheflow.load_failures", "Factory calls that threw.", c => c.LoadFailures);
         Observe("cacheflow.bypasses", "Reads served from the source because Redis was unreachable.", c => c.Bypasses);
         Observe("cacheflow.errors", "Redis operations that failed.", c => c.Errors);
-        _loadDuration = _meter.CreateHistogram<double>("cacheflow.load.duration", "s", "How long factory calls take.");
+        _loadDuration = _meter.CreateHistogram("cacheflow.load.duration", "s", "How long factory calls take.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMeter.SecondsBuckets });
     }
 
     public FamilyCounters For(string key)
@@ -47,17 +49,27 @@ internal sealed class CacheFlowMetrics : IDisposable
             _loadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("family", KeyFamily.Of(key).ToString()));
     }
 
+    /// <summary>The counters since the start or the last <see cref="Reset"/>.</summary>
     public CacheStatistics Snapshot()
     {
-        var families = _families.ToDictionary(f => f.Key, f => f.Value.Snapshot(), StringComparer.Ordinal);
+        var baseline = _baseline;
+        var families = _families.ToDictionary(
+            f => f.Key, f => f.Value.Snapshot().Minus(baseline.GetValueOrDefault(f.Key)), StringComparer.Ordinal);
         return new CacheStatistics(CacheFamilyStatistics.Sum(families.Values), families);
     }
 
+    /// <summary>
+    /// Zeroes what <see cref="Snapshot"/> reports. The exported counters keep counting: Prometheus counters never go
+    /// down, and rates over them stay right.
+    /// </summary>
+    public void Reset() => _baseline = _families.ToDictionary(f => f.Key, f => f.Value.Snapshot(), StringComparer.Ordinal);
+
     public void Dispose() => _meter.Dispose();
 
-    private void Observe(string name, string description, Func<FamilyCounters, long> read) =>
-        _meter.CreateObservableCounter(name, () => _families.Select(f =>
-            new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key))), unit: "{operation}", description);
+    private void Observe(string name, string description, Func<FamilyCounters, long> read, KeyValuePair<string, object?>? extraTag = null) =>
+        _meter.CreateObservableCounter(name, () => _families.Select(f => extraTag is { } extra
+            ? new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key), extra)
+            : new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key))), unit: "{operation}", description);
 }
 
 /// <summary>The counters of one key family; incremented without locks.</summary>

@@ -78,6 +78,9 @@ public interface ICacheFlow
     /// <param name="cancellationToken">Cancels the call.</param>
     ValueTask<long> RemoveByPrefixAsync(string keyPrefix, CancellationToken cancellationToken = default);
 
-    /// <summary>A snapshot of the cache's counters since the process started.</summary>
+    /// <summary>A snapshot of the cache's counters since the process started or <see cref="ResetStatistics"/>.</summary>
     CacheStatistics GetStatistics();
+
+    /// <summary>Zeroes the counters <see cref="GetStatistics"/> reports; the exported meter keeps counting.</summary>
+    void ResetStatistics();
 }

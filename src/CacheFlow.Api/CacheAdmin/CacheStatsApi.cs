@@ -1,4 +1,5 @@
 using System.Globalization;
+using CacheFlow.Api.Observability;
 using CacheFlow.Api.Redis;
 using Microsoft.AspNetCore.Http.HttpResults;
 using CacheFlow.WriteBehind;
@@ -12,30 +13,43 @@ public static class CacheStatsApi
     /// <summary>Maps the endpoint.</summary>
     public static IEndpointRouteBuilder MapCacheStatsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGroup("/cache").WithTags("Cache")
-            .MapGet("/stats", GetStats)
-            .WithSummary("Cache counters (hits, misses, hit ratio, loads) in total and by key family, and Redis INFO figures.");
+        var cache = app.MapGroup("/cache").WithTags("Cache");
+        cache.MapGet("/stats", GetStats)
+            .WithSummary("Cache counters (hits, misses, hit ratio, loads…) in total and by key family, latency by outcome, write-behind and Redis INFO figures.");
+        cache.MapPost("/stats/reset", ResetStats).AddEndpointFilter<AdminKeyFilter>()
+            .WithSummary("Zeroes the application's counters (admin). Prometheus counters at /metrics keep counting.");
         return app;
     }
 
-    private static async Task<Ok<CacheStatsResponse>> GetStats(ICacheFlow cache, IConnectionMultiplexer redis, WriteBehindQueue queue)
+    private static async Task<Ok<CacheStatsResponse>> GetStats(ICacheFlow cache, IConnectionMultiplexer redis, WriteBehindQueue queue, OutcomeLatency latency)
     {
         var statistics = cache.GetStatistics();
         return TypedResults.Ok(new CacheStatsResponse(
             CacheCounters.From(statistics.Total),
             statistics.Families.ToDictionary(f => f.Key, f => CacheCounters.From(f.Value)),
+            latency.Percentiles(),
             await RedisServerStats.ReadAsync(redis),
             queue.Statistics));
+    }
+
+    private static NoContent ResetStats(ICacheFlow cache, WriteBehindQueue queue, OutcomeLatency latency)
+    {
+        cache.ResetStatistics();
+        queue.ResetStatistics();
+        latency.Reset();
+        return TypedResults.NoContent();
     }
 }
 
 /// <summary>The body of <c>GET /cache/stats</c>.</summary>
 /// <param name="CacheStats">The totals.</param>
 /// <param name="Families">The counters of each key family.</param>
+/// <param name="Latency">Recent request durations by cache outcome (hit, miss, stale, bypass), in milliseconds.</param>
 /// <param name="RedisStats">The Redis server's figures.</param>
 /// <param name="WriteBehind">The write-behind queue: this process's counters, the queue's depth, dead letters and lag at the last measure.</param>
 public sealed record CacheStatsResponse(
-    CacheCounters CacheStats, IReadOnlyDictionary<string, CacheCounters> Families, RedisServerStats RedisStats, WriteBehindStatistics WriteBehind);
+    CacheCounters CacheStats, IReadOnlyDictionary<string, CacheCounters> Families, IReadOnlyDictionary<string, LatencyPercentiles> Latency,
+    RedisServerStats RedisStats, WriteBehindStatistics WriteBehind);
 
 /// <summary>The cache's counters as the API shows them.</summary>
 public sealed record CacheCounters(

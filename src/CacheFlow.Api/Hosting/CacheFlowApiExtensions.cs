@@ -2,6 +2,7 @@ using CacheFlow;
 using CacheFlow.Api.CacheAdmin;
 using CacheFlow.Api.Data;
 using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Observability;
 using CacheFlow.Api.Redis;
 using CacheFlow.Api.Users;
 using CacheFlow.Api.Warming;
@@ -10,6 +11,7 @@ using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using Npgsql;
+using OpenTelemetry.Metrics;
 using StackExchange.Redis;
 
 namespace Microsoft.AspNetCore.Builder;
@@ -50,6 +52,15 @@ public static class CacheFlowApiExtensions
         services.AddHostedService<StartupWarming>();
         services.AddSingleton<AdminKey>();
 
+        // Observability: the CacheFlow meter and ASP.NET Core's own, exported for Prometheus at /metrics.
+        services.AddSingleton<OutcomeLatency>();
+        services.AddOptions<DemoLoadOptions>().BindConfiguration("DemoLoad").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<DemoLoad>();
+        services.AddHostedService(sp => sp.GetRequiredService<DemoLoad>());
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(CacheFlowMeter.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
+
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
@@ -77,6 +88,8 @@ public static class CacheFlowApiExtensions
     {
         app.UseExceptionHandler();
         app.UseStatusCodePages();
+        var latency = app.Services.GetRequiredService<OutcomeLatency>();
+        app.Use(latency.TimeAsync);
         app.Use((context, next) => context.Request.ContentLength > MaxRequestBodySize
             ? throw new BadHttpRequestException($"The request body is larger than {MaxRequestBodySize} bytes.", StatusCodes.Status413PayloadTooLarge)
             : next(context));
@@ -87,7 +100,10 @@ public static class CacheFlowApiExtensions
             ui.RoutePrefix = "docs";
             ui.SwaggerEndpoint("/openapi/v1.json", "CacheFlow Users API");
         });
-        app.MapGet("/", () => TypedResults.Redirect("/docs")).ExcludeFromDescription();
+        // The dashboard: wwwroot/index.html at /, its script and uPlot (committed, so it works offline).
+        app.UseDefaultFiles();
+        app.UseStaticFiles();
+        app.MapPrometheusScrapingEndpoint();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
 

@@ -23,6 +23,7 @@ public sealed class WriteBehindQueue : IDisposable
     private readonly Meter _meter;
     private long _enqueued, _flushed, _retried, _deadLettered;
     private WriteBehindStatistics _last = new(0, 0, 0, 0, 0, 0, null);
+    private WriteBehindStatistics _baseline = new(0, 0, 0, 0, 0, 0, null);
 
     /// <summary>Creates (or joins) the queue <paramref name="name"/> under the key prefix <paramref name="keyPrefix"/>.</summary>
     public WriteBehindQueue(IConnectionMultiplexer redis, string keyPrefix, string name, WriteBehindOptions options, TimeProvider time, IMeterFactory? meterFactory = null)
@@ -40,7 +41,7 @@ public sealed class WriteBehindQueue : IDisposable
         _dead = queue + ":dead";
         _statusPrefix = $"{keyPrefix}wb:{name}:status:";
 
-        _meter = meterFactory?.Create("CacheFlow") ?? new Meter("CacheFlow");
+        _meter = meterFactory?.Create(CacheFlowMeter.Name) ?? new Meter(CacheFlowMeter.Name);
         var tag = new KeyValuePair<string, object?>("queue", name);
         _meter.CreateObservableCounter("cacheflow.write_behind.enqueued", () => new Measurement<long>(Volatile.Read(ref _enqueued), tag), "{write}", "Writes accepted.");
         _meter.CreateObservableCounter("cacheflow.write_behind.flushed", () => new Measurement<long>(Volatile.Read(ref _flushed), tag), "{write}", "Writes applied.");
@@ -56,8 +57,17 @@ public sealed class WriteBehindQueue : IDisposable
     /// <summary>This process's consumer id (one processing list each).</summary>
     public string ConsumerId { get; }
 
-    /// <summary>The counters of this process and the last measured depth and lag.</summary>
+    /// <summary>The counters of this process (since the start or <see cref="ResetStatistics"/>) and the last measured depth and lag.</summary>
     public WriteBehindStatistics Statistics => _last with
+    {
+        Enqueued = Volatile.Read(ref _enqueued) - _baseline.Enqueued,
+        Flushed = Volatile.Read(ref _flushed) - _baseline.Flushed,
+        Retried = Volatile.Read(ref _retried) - _baseline.Retried,
+        DeadLettered = Volatile.Read(ref _deadLettered) - _baseline.DeadLettered,
+    };
+
+    /// <summary>Zeroes the counters <see cref="Statistics"/> reports; the exported meter keeps counting.</summary>
+    public void ResetStatistics() => _baseline = _baseline with
     {
         Enqueued = Volatile.Read(ref _enqueued),
         Flushed = Volatile.Read(ref _flushed),
