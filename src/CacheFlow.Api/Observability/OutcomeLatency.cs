@@ -20,7 +20,7 @@ public sealed class OutcomeLatency
     /// <summary>Creates the histogram on the <c>CacheFlow</c> meter.</summary>
     public OutcomeLatency(IMeterFactory meters) =>
         _duration = meters.Create(CacheFlowMeter.Name).CreateHistogram("cacheflow.http.duration", "s", "Request duration by cache outcome (X-Cache).",
-            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMetrics.SecondsBuckets });
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMeter.SecondsBuckets });
 
     /// <summary>Records one request's duration under its outcome.</summary>
     public void Record(string outcome, TimeSpan elapsed)
