@@ -17,6 +17,17 @@ public sealed class ApiProcess : IDisposable
 
     public HttpClient Client { get; }
 
+    private static string ProjectDirectory
+    {
+        get
+        {
+            var directory = new DirectoryInfo(AppContext.BaseDirectory);
+            while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "CacheFlow.slnx")))
+                directory = directory.Parent;
+            return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("CacheFlow.slnx not found above the test output"), "src", "CacheFlow.Api");
+        }
+    }
+
     /// <summary>Starts the API with these settings (as command-line configuration) and waits until it is ready.</summary>
     public static async Task<ApiProcess> StartAsync(IReadOnlyDictionary<string, string> settings)
     {
@@ -30,6 +41,8 @@ public sealed class ApiProcess : IDisposable
         };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "CacheFlow.Api.dll"));
         start.ArgumentList.Add($"--urls=http://127.0.0.1:{port}");
+        // The project folder is the content root, as with dotnet run: wwwroot (the dashboard) and appsettings.json.
+        start.ArgumentList.Add($"--contentRoot={ProjectDirectory}");
         foreach (var (key, value) in settings)
             start.ArgumentList.Add($"--{key}={value}");
         var process = Process.Start(start)!;
