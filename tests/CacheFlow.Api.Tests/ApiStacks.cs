@@ -114,3 +114,40 @@ public sealed class ServerStack : IApiStack, IAsyncLifetime
         _data.Delete(recursive: true);
     }
 }
+
+/// <summary>A throwaway three-primary Redis Cluster with the embedded SQLite, when redis-server and redis-cli are installed.</summary>
+public sealed class ClusterStack : IApiStack, IAsyncLifetime
+{
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-api-");
+    private RedisCluster? _cluster;
+    private ApiFactory? _api;
+
+    public ApiFactory Api
+    {
+        get
+        {
+            if (_api is null)
+                ServerRequirement.Unavailable("redis-server and redis-cli are not installed (apt-get install redis-server)");
+            return _api!;
+        }
+    }
+
+    public string RedisServerName => "redis";
+
+    public async ValueTask InitializeAsync()
+    {
+        if (!RedisCluster.Available)
+            return;
+        _cluster = await RedisCluster.StartAsync();
+        _api = new ApiFactory(_data.FullName, _cluster.Configuration);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_api is not null)
+            await _api.DisposeAsync();
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
+        _data.Delete(recursive: true);
+    }
+}

@@ -125,6 +125,28 @@ public abstract class UsersApiTests(IApiStack stack)
     }
 
     [Fact]
+    public async Task AQueuedCreateAndALoginGoThroughRedisToTheDatabase()
+    {
+        var client = Client;
+        var username = NewUsername();
+        var accepted = await (await client.PostAsJsonAsync("/users/async", new { username, email = $"{username}@example.com" })).JsonAsync(HttpStatusCode.Accepted);
+        JsonNode status;
+        var attempts = 0;
+        do
+        {
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+            status = await (await client.GetAsync((string)accepted["status_url"]!)).JsonAsync();
+        }
+        while ((string)status["status"]! == "pending" && ++attempts < 500);
+
+        Assert.True((string)status["status"]! == "done", status.ToJsonString());
+        var id = (long)status["user_id"]!;
+        Assert.Equal(1, (long)(await (await client.PostAsync($"/users/{id}/logins", null)).JsonAsync())["login_count"]!);
+        var user = await client.GetAsync($"/users/{id}");
+        Assert.Equal(("HIT", 1L), (user.XCache(), (long)(await user.JsonAsync())["login_count"]!));
+    }
+
+    [Fact]
     public async Task LoadsRiseByOneForAMissAndNotForAHit()
     {
         var client = Client;
@@ -281,3 +303,5 @@ public abstract class UsersApiTests(IApiStack stack)
 public sealed class EmbeddedUsersApiTests(EmbeddedStack stack) : UsersApiTests(stack), IClassFixture<EmbeddedStack>;
 
 public sealed class ServerUsersApiTests(ServerStack stack) : UsersApiTests(stack), IClassFixture<ServerStack>;
+
+public sealed class ClusterUsersApiTests(ClusterStack stack) : UsersApiTests(stack), IClassFixture<ClusterStack>;

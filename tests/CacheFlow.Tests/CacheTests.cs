@@ -172,16 +172,19 @@ public abstract class CacheTests(IRedisBackend backend)
 
     private async Task<List<RedisKey>> ScanAsync(string pattern)
     {
-        var server = Redis.GetServers().Single();
         var keys = new List<RedisKey>();
-        long cursor = 0;
-        do
+        foreach (var server in Redis.GetServers().Where(s => !s.IsReplica))
         {
-            var page = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", 1000))!;
-            cursor = long.Parse((string)page[0]!, System.Globalization.CultureInfo.InvariantCulture);
-            keys.AddRange((RedisKey[])page[1]!);
+            long cursor = 0;
+            do
+            {
+                var page = (RedisResult[])(await server.ExecuteAsync("SCAN", cursor, "MATCH", pattern, "COUNT", 1000))!;
+                cursor = long.Parse((string)page[0]!, System.Globalization.CultureInfo.InvariantCulture);
+                keys.AddRange((RedisKey[])page[1]!);
+            }
+            while (cursor != 0);
         }
-        while (cursor != 0);
+
         return keys;
     }
 }
@@ -189,3 +192,5 @@ public abstract class CacheTests(IRedisBackend backend)
 public sealed class GarnetCacheTests(GarnetBackend backend) : CacheTests(backend), IClassFixture<GarnetBackend>;
 
 public sealed class RedisCacheTests(RealRedisBackend backend) : CacheTests(backend), IClassFixture<RealRedisBackend>;
+
+public sealed class ClusterCacheTests(ClusterBackend backend) : CacheTests(backend), IClassFixture<ClusterBackend>;

@@ -262,3 +262,5 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
 public sealed class GarnetConcurrencyTests(GarnetBackend backend) : ConcurrencyTests(backend), IClassFixture<GarnetBackend>;
 
 public sealed class RedisConcurrencyTests(RealRedisBackend backend) : ConcurrencyTests(backend), IClassFixture<RealRedisBackend>;
+
+public sealed class ClusterConcurrencyTests(ClusterBackend backend) : ConcurrencyTests(backend), IClassFixture<ClusterBackend>;

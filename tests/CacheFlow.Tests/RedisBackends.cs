@@ -74,3 +74,38 @@ public sealed class RealRedisBackend : IRedisBackend, IAsyncLifetime
             await _server.DisposeAsync();
     }
 }
+
+/// <summary>A throwaway three-primary Redis Cluster, when redis-server and redis-cli are installed.</summary>
+public sealed class ClusterBackend : IRedisBackend, IAsyncLifetime
+{
+    private RedisCluster? _cluster;
+    private ConnectionMultiplexer? _redis;
+
+    public IConnectionMultiplexer Redis
+    {
+        get
+        {
+            if (_redis is null)
+                ServerRequirement.Unavailable("redis-server and redis-cli are not installed (apt-get install redis-server)");
+            return _redis!;
+        }
+    }
+
+    public Task<ConnectionMultiplexer> ConnectAsync() => Task.FromResult(_cluster!.Connect());
+
+    public async ValueTask InitializeAsync()
+    {
+        if (!RedisCluster.Available)
+            return;
+        _cluster = await RedisCluster.StartAsync();
+        _redis = _cluster.Connect();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_redis is not null)
+            await _redis.DisposeAsync();
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
+    }
+}

@@ -205,3 +205,5 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
 public sealed class GarnetStaleAndFailSafeTests(GarnetBackend backend) : StaleAndFailSafeTests(backend), IClassFixture<GarnetBackend>;
 
 public sealed class RedisStaleAndFailSafeTests(RealRedisBackend backend) : StaleAndFailSafeTests(backend), IClassFixture<RealRedisBackend>;
+
+public sealed class ClusterStaleAndFailSafeTests(ClusterBackend backend) : StaleAndFailSafeTests(backend), IClassFixture<ClusterBackend>;

@@ -21,18 +21,18 @@ public abstract partial class SqlUserRepository
             }
 
             // A savepoint per create: a clash rolls back that create alone (PostgreSQL would otherwise abort the whole transaction).
-            await transaction.SaveAsync("create", cancellationToken);
+            await transaction.SaveAsync("queued_create", cancellationToken);
             try
             {
                 var user = await connection.QuerySingleAsync<User>(new CommandDefinition(InsertUser,
                     new { username = create.Username, email = create.Email, isActive = create.IsActive, createdAt = UtcNow() }, transaction, cancellationToken: cancellationToken));
                 await RecordAppliedAsync(connection, transaction, create.RequestId, user.Id, cancellationToken);
-                await transaction.ReleaseAsync("create", cancellationToken);
+                await transaction.ReleaseAsync("queued_create", cancellationToken);
                 outcomes.Add(new QueuedCreateOutcome(create.RequestId, AsUtc(user), null));
             }
             catch (DbException ex) when (DuplicateField(ex) is { } field)
             {
-                await transaction.RollbackAsync("create", cancellationToken);
+                await transaction.RollbackAsync("queued_create", cancellationToken);
                 // Another flusher may have applied this very request meanwhile (its username clashed with itself).
                 outcomes.Add(await AppliedAsync(connection, transaction, create.RequestId, cancellationToken)
                     ?? new QueuedCreateOutcome(create.RequestId, null, field));

@@ -10,26 +10,32 @@ public sealed record RedisServerStats(
     bool Available, string? Server, string? Version, long? ConnectedClients, long? TotalCommandsProcessed,
     long? KeyspaceHits, long? KeyspaceMisses, long? UsedMemory, long? Keys)
 {
-    /// <summary>Reads INFO and DBSIZE from the first primary; <see cref="Available"/> is false if Redis did not answer.</summary>
+    /// <summary>
+    /// Reads INFO and DBSIZE from every primary (one node, or each shard of a cluster) and adds the counts up;
+    /// <see cref="Available"/> is false if Redis did not answer.
+    /// </summary>
     public static async Task<RedisServerStats> ReadAsync(IConnectionMultiplexer redis)
     {
         try
         {
-            var server = redis.GetServers().First(s => !s.IsReplica);
-            var info = (await server.InfoAsync()).SelectMany(g => g).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value);
-            long? Read(params string[] names) =>
-                names.Select(n => info.TryGetValue(n, out var v) && long.TryParse(v, out var l) ? l : (long?)null).FirstOrDefault(v => v is not null);
-            var garnet = info.ContainsKey("garnet_version");
+            var primaries = redis.GetServers().Where(s => !s.IsReplica).ToList();
+            var infos = await Task.WhenAll(primaries.Select(async server =>
+                (await server.InfoAsync()).SelectMany(g => g).GroupBy(p => p.Key).ToDictionary(g => g.Key, g => g.First().Value)));
+            var keys = await Task.WhenAll(primaries.Select(server => server.DatabaseSizeAsync()));
+            var garnet = infos[0].ContainsKey("garnet_version");
+            long? Sum(params string[] names) => infos
+                .Select(info => names.Select(n => info.TryGetValue(n, out var v) && long.TryParse(v, out var l) ? l : (long?)null).FirstOrDefault(v => v is not null))
+                .Aggregate((long?)null, (total, v) => v is null ? total : (total ?? 0) + v);
             return new RedisServerStats(
                 true,
                 garnet ? "garnet" : "redis",
-                info.GetValueOrDefault(garnet ? "garnet_version" : "redis_version"),
-                Read("connected_clients"),
-                Read("total_commands_processed"),
-                Read("keyspace_hits", "total_found"),
-                Read("keyspace_misses", "total_notfound"),
-                Read("used_memory", "proc_physical_memory_size"),
-                await server.DatabaseSizeAsync());
+                infos[0].GetValueOrDefault(garnet ? "garnet_version" : "redis_version"),
+                Sum("connected_clients"),
+                Sum("total_commands_processed"),
+                Sum("keyspace_hits", "total_found"),
+                Sum("keyspace_misses", "total_notfound"),
+                Sum("used_memory", "proc_physical_memory_size"),
+                keys.Sum());
         }
         catch (RedisException)
         {

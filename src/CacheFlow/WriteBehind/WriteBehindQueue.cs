@@ -130,6 +130,8 @@ public sealed class WriteBehindQueue : IDisposable
         if (!permanent && failed.Attempts < _options.MaxAttempts)
         {
             var delay = _options.RetryBaseDelay * Math.Pow(2, failed.Attempts - 1);
+            // The status stays pending and tells how many attempts failed, and why the last one did.
+            await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, failed, Error: error)), _options.StatusRetention).ConfigureAwait(false);
             await db.ScriptEvaluateAsync(WriteBehindScripts.Retry, [_processing, _retry],
                 [write.Raw, failed.Serialize(), NowMs + (long)delay.TotalMilliseconds]).ConfigureAwait(false);
             Interlocked.Increment(ref _retried);
