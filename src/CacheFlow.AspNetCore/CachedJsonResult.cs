@@ -25,6 +25,8 @@ public sealed class CachedJsonResult<T>(CacheResult result) : IResult, IStatusCo
         var response = httpContext.Response;
         response.StatusCode = StatusCodes.Status200OK;
         response.Headers[CacheHeaders.XCache] = CacheHeaders.Value(Result.Outcome);
+        if (Result.Outcome == CacheOutcome.Hit)
+            response.Headers[CacheHeaders.XCacheLevel] = Result.FromLocal ? "L1" : "L2";
         response.ContentType = "application/json; charset=utf-8";
         response.ContentLength = Result.Json.Length;
         return response.BodyWriter.WriteAsync(Result.Json, httpContext.RequestAborted).AsTask();

@@ -26,6 +26,10 @@ public sealed class CacheEntryOptions
     /// <value>The default value is zero.</value>
     public TimeSpan FactorySoftTimeout { get; init; }
 
+    /// <summary>How long the L1 may keep the entry (capped by <see cref="CacheFlowOptions.LocalMaxAge"/>).</summary>
+    /// <value>The default value is <see langword="null"/>: the maximum age applies.</value>
+    public TimeSpan? LocalDuration { get; init; }
+
     /// <summary>
     /// Tags the entry carries; <see cref="ICacheFlow.RemoveByTagAsync"/> removes every entry with a tag
     /// (for example every cached page of a list).

@@ -11,6 +11,9 @@ namespace CacheFlow;
 /// <param name="LeaseLost">Write-backs refused because an invalidation revoked the load's lease (a stale set prevented).</param>
 public sealed record CacheFamilyStatistics(long Hits, long Misses, long Stale, long Loads, long LoadFailures, long Bypasses, long Errors, long LeaseLost)
 {
+    /// <summary>How many of the hits the in-process L1 answered.</summary>
+    public long LocalHits { get; init; }
+
     /// <summary>Hits over hits plus misses, from 0 to 1; 0 before the first read.</summary>
     public double HitRatio => Hits + Misses == 0 ? 0 : (double)Hits / (Hits + Misses);
 
@@ -19,10 +22,16 @@ public sealed record CacheFamilyStatistics(long Hits, long Misses, long Stale, l
 
     internal CacheFamilyStatistics Minus(CacheFamilyStatistics? baseline) => baseline is null ? this : new(
         Hits - baseline.Hits, Misses - baseline.Misses, Stale - baseline.Stale, Loads - baseline.Loads,
-        LoadFailures - baseline.LoadFailures, Bypasses - baseline.Bypasses, Errors - baseline.Errors, LeaseLost - baseline.LeaseLost);
+        LoadFailures - baseline.LoadFailures, Bypasses - baseline.Bypasses, Errors - baseline.Errors, LeaseLost - baseline.LeaseLost)
+    {
+        LocalHits = LocalHits - baseline.LocalHits,
+    };
 
     internal static CacheFamilyStatistics Sum(IEnumerable<CacheFamilyStatistics> all) =>
         all.Aggregate(new CacheFamilyStatistics(0, 0, 0, 0, 0, 0, 0, 0), (a, b) => new(
             a.Hits + b.Hits, a.Misses + b.Misses, a.Stale + b.Stale, a.Loads + b.Loads,
-            a.LoadFailures + b.LoadFailures, a.Bypasses + b.Bypasses, a.Errors + b.Errors, a.LeaseLost + b.LeaseLost));
+            a.LoadFailures + b.LoadFailures, a.Bypasses + b.Bypasses, a.Errors + b.Errors, a.LeaseLost + b.LeaseLost)
+        {
+            LocalHits = a.LocalHits + b.LocalHits,
+        });
 }

@@ -12,7 +12,9 @@ public sealed partial class CacheFlowCache
         ArgumentException.ThrowIfNullOrEmpty(key);
         try
         {
-            await _guard.RunAsync(static s => DeleteWithLeaseAsync(s.Database, s.EntryKey), (Database, EntryKey: _keys.Entry(key))).ConfigureAwait(false);
+            var entryKey = _keys.Entry(key);
+            await _guard.RunAsync(static s => DeleteWithLeaseAsync(s.Database, s.EntryKey), (Database, EntryKey: entryKey)).ConfigureAwait(false);
+            _local?.Invalidate(entryKey);
             return true;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
@@ -40,6 +42,7 @@ public sealed partial class CacheFlowCache
                 removed += deleted.Count(d => d);
             }
 
+            _local?.InvalidateTag(tag);
             return removed;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
@@ -77,6 +80,7 @@ public sealed partial class CacheFlowCache
                 while (cursor != 0);
             }
 
+            _local?.InvalidatePrefix(_keys.Entry(keyPrefix)[..^1]);
             return removed;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))

@@ -224,7 +224,7 @@ public sealed partial class CacheFlowCache
             SoftExpiresAt = Math.Min(now + throttle, stale.Header.HardExpiresAt),
             Version = token,
         };
-        await WriteEntryAsync(request.Key, request.Counters, entry, header, TimeSpan.FromMilliseconds(stale.Header.HardExpiresAt - now), [], token).ConfigureAwait(false);
+        await WriteEntryAsync(request.Key, request.Counters, entry, header, TimeSpan.FromMilliseconds(stale.Header.HardExpiresAt - now), DefaultEntryOptions, token).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -241,18 +241,26 @@ public sealed partial class CacheFlowCache
         var header = new CacheEntry(
             isNull ? CacheEntryFlags.Null : CacheEntryFlags.None, soft, soft + (long)stale.TotalMilliseconds, loadMilliseconds,
             token ?? Random.Shared.NextInt64(1, long.MaxValue));
-        return WriteEntryAsync(key, counters, loaded.Entry, header, fresh + stale, options.Tags, token);
+        return WriteEntryAsync(key, counters, loaded.Entry, header, fresh + stale, options, token);
     }
 
-    private async Task<bool?> WriteEntryAsync(string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, IReadOnlyList<string> tags, long? token)
+    private async Task<bool?> WriteEntryAsync(string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token)
     {
         header.WriteHeader(entry.Span);
         var entryKey = _keys.Entry(key);
         var ttlMs = Math.Max(1, (long)ttl.TotalMilliseconds);
         try
         {
-            return await _guard.RunAsync(static s => s.Cache.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token),
-                (Cache: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Token: token)).ConfigureAwait(false);
+            var written = await _guard.RunAsync(static s => s.Cache.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token),
+                (Cache: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: options.Tags, Token: token)).ConfigureAwait(false);
+            if (written == true && _local is not null)
+            {
+                // The other instances drop their copies; this one keeps the value it just wrote.
+                _local.Invalidate(entryKey);
+                _local.Set(entryKey, new StoredEntry(header, entry), options);
+            }
+
+            return written;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {

@@ -34,7 +34,10 @@ public sealed partial class CacheFlowCache
                 var replaced = await _guard.RunAsync(static s => s.db.ScriptEvaluateAsync(Scripts.Replace, [s.entryKey, s.leaseKey], [s.old, s.entry]),
                     (db, entryKey: (RedisKey)entryKey, leaseKey: (RedisKey)leaseKey, old: (RedisValue)stored.Bytes, entry: (RedisValue)entry)).ConfigureAwait(false);
                 if ((int)replaced == 1)
+                {
+                    _local?.Invalidate(entryKey);
                     return true;
+                }
             }
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))

@@ -26,6 +26,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     private readonly RedisGuard _guard;
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
+    private readonly LocalCache? _local;
 
     /// <summary>Creates the cache over a connected (or connecting) multiplexer.</summary>
     /// <param name="redis">The Redis connection; create it with <c>AbortOnConnectFail = false</c> so it reconnects by itself.</param>
@@ -40,9 +41,13 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _keys = new CacheKeys(_options.KeyPrefix);
         _time = time;
         _logger = logger;
-        _metrics = new CacheFlowMetrics(meterFactory);
+        _local = _options.LocalCacheEnabled ? new LocalCache(redis, _options, time) : null;
+        _metrics = new CacheFlowMetrics(meterFactory, () => _local?.Count);
         _guard = new RedisGuard(_options, time);
     }
+
+    /// <summary>How many entries the L1 holds (null when it is off).</summary>
+    internal long? LocalEntries => _local?.Count;
 
     /// <summary>The random source of TTL jitter and early refresh; tests seed it.</summary>
     internal Random Random { get; set; } = Random.Shared;
@@ -96,6 +101,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     {
         // Cancelled, not disposed: background refreshes still running may read its token.
         _disposed.Cancel();
+        _local?.Dispose();
         _metrics.Dispose();
     }
 
@@ -106,6 +112,13 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         ArgumentException.ThrowIfNullOrEmpty(key);
         var entryKey = _keys.Entry(key);
         var request = new LoadRequest<TState>(key, entryKey, CacheKeys.Lease(entryKey), state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline);
+        if (_local?.Get(entryKey) is { } local && local.At(NowMs) == Freshness.Fresh)
+        {
+            request.Counters.AddHit();
+            request.Counters.AddLocalHit();
+            return local.Result(CacheOutcome.Hit) with { FromLocal = true };
+        }
+
         var reachable = true;
         try
         {
@@ -117,6 +130,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                 {
                     case Freshness.Fresh:
                         request.Counters.AddHit();
+                        _local?.Set(entryKey, stored, request.Options);
                         // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
                         if (!request.Inline && ShouldRefreshEarly(stored.Header, now))
                             StartRefresh(request, stored);

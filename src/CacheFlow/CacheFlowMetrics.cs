@@ -18,11 +18,13 @@ internal sealed class CacheFlowMetrics : IDisposable
     private readonly Histogram<double> _loadDuration;
     private IReadOnlyDictionary<string, CacheFamilyStatistics> _baseline = new Dictionary<string, CacheFamilyStatistics>();
 
-    public CacheFlowMetrics(IMeterFactory? meterFactory)
+    public CacheFlowMetrics(IMeterFactory? meterFactory, Func<long?> localEntries)
     {
         _byFamilySpan = _families.GetAlternateLookup<ReadOnlySpan<char>>();
         _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
-        Observe("cacheflow.hits", "Reads answered from the cache.", c => c.Hits, new KeyValuePair<string, object?>("level", "l2"));
+        Observe("cacheflow.hits", "Reads answered from Redis.", c => c.Hits - c.LocalHits, new KeyValuePair<string, object?>("level", "l2"));
+        Observe("cacheflow.hits", "Reads answered from the in-process L1.", c => c.LocalHits, new KeyValuePair<string, object?>("level", "l1"));
+        _meter.CreateObservableGauge("cacheflow.l1.entries", () => localEntries() ?? 0, "{entry}", "Entries in the in-process L1.");
         Observe("cacheflow.misses", "Reads that found no usable value and waited for a load.", c => c.Misses);
         Observe("cacheflow.stale", "Reads answered with a stale value.", c => c.Stale);
         Observe("cacheflow.lease_lost", "Write-backs refused because an invalidation revoked the load's lease.", c => c.LeaseLost);
@@ -75,9 +77,10 @@ internal sealed class CacheFlowMetrics : IDisposable
 /// <summary>The counters of one key family; incremented without locks.</summary>
 internal sealed class FamilyCounters
 {
-    private long _hits, _misses, _stale, _loads, _loadFailures, _bypasses, _errors, _leaseLost;
+    private long _hits, _localHits, _misses, _stale, _loads, _loadFailures, _bypasses, _errors, _leaseLost;
 
     public long Hits => Volatile.Read(ref _hits);
+    public long LocalHits => Volatile.Read(ref _localHits);
     public long Misses => Volatile.Read(ref _misses);
     public long Stale => Volatile.Read(ref _stale);
     public long LeaseLost => Volatile.Read(ref _leaseLost);
@@ -87,6 +90,7 @@ internal sealed class FamilyCounters
     public long Errors => Volatile.Read(ref _errors);
 
     public void AddHit() => Interlocked.Increment(ref _hits);
+    public void AddLocalHit() => Interlocked.Increment(ref _localHits);
     public void AddMiss() => Interlocked.Increment(ref _misses);
     public void AddStale() => Interlocked.Increment(ref _stale);
     public void AddLeaseLost() => Interlocked.Increment(ref _leaseLost);
@@ -95,5 +99,5 @@ internal sealed class FamilyCounters
     public void AddBypass() => Interlocked.Increment(ref _bypasses);
     public void AddError() => Interlocked.Increment(ref _errors);
 
-    public CacheFamilyStatistics Snapshot() => new(Hits, Misses, Stale, Loads, LoadFailures, Bypasses, Errors, LeaseLost);
+    public CacheFamilyStatistics Snapshot() => new(Hits, Misses, Stale, Loads, LoadFailures, Bypasses, Errors, LeaseLost) { LocalHits = LocalHits };
 }

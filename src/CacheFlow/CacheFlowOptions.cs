@@ -88,6 +88,24 @@ public sealed class CacheFlowOptions
     [Range(10, 100_000)]
     public int ScanPageSize { get; set; } = 500;
 
+    /// <summary>
+    /// Whether an in-process L1 sits in front of Redis, kept coherent across instances by a pub/sub invalidation bus.
+    /// </summary>
+    /// <value>The default value is false.</value>
+    public bool LocalCacheEnabled { get; set; }
+
+    /// <summary>
+    /// The longest an L1 copy is kept: the bound on how stale an instance can be if an invalidation message is lost.
+    /// </summary>
+    /// <value>The default value is 5 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    public TimeSpan LocalMaxAge { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many entries the L1 holds at most.</summary>
+    /// <value>The default value is 10,000.</value>
+    [Range(1, 10_000_000)]
+    public int LocalSizeLimit { get; set; } = 10_000;
+
     /// <summary>The mechanisms in force; tests turn them off to show what goes wrong without them.</summary>
     internal CacheProtections Protections { get; set; } = CacheProtections.All;
 }

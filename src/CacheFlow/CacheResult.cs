@@ -7,7 +7,11 @@ namespace CacheFlow;
 /// <param name="Outcome">Where the value came from.</param>
 /// <param name="Json">The value serialized as UTF-8 JSON (<c>null</c> for a null value).</param>
 /// <param name="IsNull">Whether the value is null (for example: no such row).</param>
-public readonly record struct CacheResult(CacheOutcome Outcome, ReadOnlyMemory<byte> Json, bool IsNull);
+public readonly record struct CacheResult(CacheOutcome Outcome, ReadOnlyMemory<byte> Json, bool IsNull)
+{
+    /// <summary>Whether a hit came from the in-process L1 rather than Redis.</summary>
+    public bool FromLocal { get; init; }
+}
 
 /// <summary>The outcome of a typed cache read and its value.</summary>
 /// <typeparam name="T">The type of the value.</typeparam>

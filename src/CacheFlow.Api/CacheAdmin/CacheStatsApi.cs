@@ -53,10 +53,10 @@ public sealed record CacheStatsResponse(
 
 /// <summary>The cache's counters as the API shows them.</summary>
 public sealed record CacheCounters(
-    long Hits, long Misses, string HitRatio, long Total, long Stale, long Loads, long LoadFailures, long Bypasses, long Errors, long LeaseLost)
+    long Hits, long L1Hits, long Misses, string HitRatio, long Total, long Stale, long Loads, long LoadFailures, long Bypasses, long Errors, long LeaseLost)
 {
     /// <summary>Shows a statistics snapshot, the hit ratio as "NN.NN%".</summary>
     public static CacheCounters From(CacheFamilyStatistics s) => new(
-        s.Hits, s.Misses, (s.HitRatio * 100).ToString("F2", CultureInfo.InvariantCulture) + "%", s.Reads,
+        s.Hits, s.LocalHits, s.Misses, (s.HitRatio * 100).ToString("F2", CultureInfo.InvariantCulture) + "%", s.Reads,
         s.Stale, s.Loads, s.LoadFailures, s.Bypasses, s.Errors, s.LeaseLost);
 }

@@ -1,0 +1,97 @@
+using StackExchange.Redis;
+
+namespace CacheFlow.Tests;
+
+/// <summary>The in-process L1 and its invalidation bus, with two cache instances (two connections) on one Redis.</summary>
+public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
+{
+    private readonly string _prefix = $"l1{Guid.NewGuid():N}:";
+    private ConnectionMultiplexer _redisA = null!, _redisB = null!;
+    private CacheFlowCache _a = null!, _b = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _redisA = await backend.ConnectAsync();
+        _redisB = await backend.ConnectAsync();
+        _a = TestCaches.Create(_redisA, configure: Configure);
+        _b = TestCaches.Create(_redisB, configure: Configure);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _a.Dispose();
+        _b.Dispose();
+        await _redisA.DisposeAsync();
+        await _redisB.DisposeAsync();
+    }
+
+    protected CacheFlowCache A => _a;
+
+    protected CacheFlowCache B => _b;
+
+    protected IConnectionMultiplexer RedisA => _redisA;
+
+    [Fact]
+    public async Task ASecondReadIsAnsweredByTheLocalCacheAndCountedAsAnL1Hit()
+    {
+        await A.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
+
+        var second = await A.GetOrCreateJsonAsync<Item>("item:1", _ => throw new InvalidOperationException("cached"));
+
+        Assert.Equal((CacheOutcome.Hit, true), (second.Outcome, second.FromLocal));
+        Assert.Equal((1, 1), (A.GetStatistics().Total.Hits, A.GetStatistics().Total.LocalHits));
+    }
+
+    [Fact]
+    public async Task ARemovalInOneInstanceDropsTheLocalCopyInTheOther()
+    {
+        await A.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
+        Assert.True((await A.GetOrCreateJsonAsync<Item>("item:1", _ => throw new InvalidOperationException())).FromLocal);
+
+        await B.RemoveAsync("item:1");
+
+        await Eventually.TrueAsync(() => A.LocalEntries == 0, "A dropped its copy");
+        var reloaded = await A.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
+        Assert.Equal((CacheOutcome.Miss, "v2"), (reloaded.Outcome, reloaded.Value!.Name));
+    }
+
+    [Fact]
+    public async Task WritesAndTagRemovalsInOneInstanceReachTheOther()
+    {
+        var lists = new CacheEntryOptions { Tags = ["lists"] };
+        await A.GetOrCreateAsync("list:1", _ => ValueTask.FromResult(new Item(1, "page")), lists);
+        await A.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "old")));
+        Assert.Equal(2, A.LocalEntries);
+
+        await B.RemoveByTagAsync("lists");
+        await B.SetAsync("item:2", new Item(2, "new"));
+
+        await Eventually.TrueAsync(() => A.LocalEntries == 0, "A dropped both copies");
+        Assert.Equal("new", (await A.GetOrCreateAsync<Item>("item:2", _ => throw new InvalidOperationException())).Value!.Name);
+    }
+
+    private void Configure(CacheFlowOptions options)
+    {
+        options.KeyPrefix = _prefix;
+        options.LocalCacheEnabled = true;
+        options.LocalMaxAge = TimeSpan.FromMinutes(1);
+    }
+}
+
+public sealed class GarnetLocalCacheTests(GarnetBackend backend) : LocalCacheTests(backend), IClassFixture<GarnetBackend>;
+
+public sealed class RedisLocalCacheTests(RealRedisBackend backend) : LocalCacheTests(backend), IClassFixture<RealRedisBackend>
+{
+    [Fact]
+    public async Task AnInstanceThatLostItsConnectionClearsItsLocalCacheWhenItReconnects()
+    {
+        await A.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
+        Assert.Equal(1, A.LocalEntries);
+
+        // Drop every connection of A (its subscription too): messages sent meanwhile would be lost.
+        foreach (var endpoint in RedisA.GetEndPoints())
+            await RedisA.GetServer(endpoint).ExecuteAsync("CLIENT", "KILL", "SKIPME", "yes");
+
+        await Eventually.TrueAsync(() => A.LocalEntries == 0 && RedisA.IsConnected, "A reconnected and cleared its L1");
+    }
+}
