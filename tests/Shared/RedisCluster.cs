@@ -61,14 +61,7 @@ public sealed class RedisCluster : IAsyncDisposable
     }
 
     /// <summary>A connection to the whole cluster that fails fast while a node is down.</summary>
-    public ConnectionMultiplexer Connect()
-    {
-        var options = ConfigurationOptions.Parse(Configuration);
-        options.AbortOnConnectFail = false;
-        options.BacklogPolicy = BacklogPolicy.FailFast;
-        options.AllowAdmin = true;
-        return ConnectionMultiplexer.Connect(options);
-    }
+    public ConnectionMultiplexer Connect() => RedisServer.Connect(Configuration);
 
     public ValueTask DisposeAsync()
     {

@@ -32,9 +32,12 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>A connection that reconnects by itself and fails fast while the server is down.</summary>
-    public ConnectionMultiplexer Connect()
+    public ConnectionMultiplexer Connect() => Connect(Configuration);
+
+    /// <summary>A connection to <paramref name="configuration"/> as the API makes it: reconnecting, failing fast, admin allowed.</summary>
+    public static ConnectionMultiplexer Connect(string configuration)
     {
-        var options = ConfigurationOptions.Parse(Configuration);
+        var options = ConfigurationOptions.Parse(configuration);
         options.AbortOnConnectFail = false;
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.AllowAdmin = true;
