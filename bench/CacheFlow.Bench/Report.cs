@@ -1,0 +1,74 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace CacheFlow.Bench;
+
+/// <summary>Writes a scenario's results: a Markdown table (with the commit, the date and the machine) and a bar chart.</summary>
+public static class Report
+{
+    public static string Write(string scenario, string title, string unit, string redis, IReadOnlyDictionary<string, List<double>> results, string note)
+    {
+        var directory = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "bench", "results")).FullName;
+        var medians = results.ToDictionary(r => r.Key, r => Median(r.Value));
+        var markdown = new StringBuilder()
+            .AppendLine(CultureInfo.InvariantCulture, $"# {title}")
+            .AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain").Length > 0 ? " (with uncommitted changes)" : "")}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC")
+            .AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- Redis: {redis}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- {note}")
+            .AppendLine()
+            .AppendLine(CultureInfo.InvariantCulture, $"| variant | median {unit} | runs |")
+            .AppendLine("| --- | ---: | --- |");
+        foreach (var (variant, values) in results)
+            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {variant} | {medians[variant]:0.##} | {string.Join(", ", values.Select(v => v.ToString("0.##", CultureInfo.InvariantCulture)))} |");
+        markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![{title}]({scenario}.png)");
+        File.WriteAllText(Path.Combine(directory, $"{scenario}.md"), markdown.ToString());
+
+        var plot = new ScottPlot.Plot();
+        var positions = Enumerable.Range(0, medians.Count).Select(i => (double)i).ToArray();
+        plot.Add.Bars(positions, medians.Values.ToArray());
+        plot.Axes.Bottom.SetTicks(positions, [.. medians.Keys]);
+        plot.Axes.Margins(bottom: 0);
+        plot.Title(title);
+        plot.YLabel($"median {unit}");
+        plot.SavePng(Path.Combine(directory, $"{scenario}.png"), 900, 450);
+        return markdown.ToString();
+    }
+
+    public static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "CacheFlow.slnx")))
+            directory = directory.Parent;
+        return directory?.FullName ?? Directory.GetCurrentDirectory();
+    }
+
+    private static double Median(List<double> values)
+    {
+        var sorted = values.Order().ToList();
+        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;
+    }
+
+    private static string CpuModel() =>
+        File.Exists("/proc/cpuinfo")
+            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown CPU"
+            : "unknown CPU";
+
+    private static string Git(string arguments)
+    {
+        try
+        {
+            using var git = Process.Start(new ProcessStartInfo("git", arguments) { RedirectStandardOutput = true, WorkingDirectory = RepositoryRoot() })!;
+            var output = git.StandardOutput.ReadToEnd().Trim();
+            git.WaitForExit();
+            return output;
+        }
+        catch (System.ComponentModel.Win32Exception)
+        {
+            return "unknown";
+        }
+    }
+}
