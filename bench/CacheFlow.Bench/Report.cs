@@ -14,7 +14,7 @@ public static class Report
         var markdown = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"# {title}")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain").Length > 0 ? " (with uncommitted changes)" : "")}")
+            .AppendLine(CultureInfo.InvariantCulture, $"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain -- . :!bench/results").Length > 0 ? " (with uncommitted changes)" : "")}")
             .AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC")
             .AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}")
             .AppendLine(CultureInfo.InvariantCulture, $"- Redis: {redis}")
