@@ -20,6 +20,7 @@ internal sealed class LocalCache : IDisposable
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxAge;
+    private volatile bool _subscribed;
 
     public LocalCache(IConnectionMultiplexer redis, CacheFlowOptions options, TimeProvider time)
     {
@@ -28,18 +29,21 @@ internal sealed class LocalCache : IDisposable
         _maxAge = options.LocalMaxAge;
         _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.LocalSizeLimit, Clock = null });
         _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
-        _redis.GetSubscriber().Subscribe(_channel, (_, message) => OnMessage(message));
         _redis.ConnectionRestored += OnReconnected;
+        Subscribe();
     }
 
     /// <summary>How many entries the L1 holds.</summary>
     public long Count => _entries.Count;
 
-    public StoredEntry? Get(string entryKey) => _entries.TryGetValue(entryKey, out StoredEntry stored) ? stored : null;
+    /// <summary>A copy, if there is one; none while the bus is not subscribed (invalidations could be missed).</summary>
+    public StoredEntry? Get(string entryKey) => _subscribed && _entries.TryGetValue(entryKey, out StoredEntry stored) ? stored : null;
 
     /// <summary>Keeps an entry for at most the maximum age (or the entry's own duration, or its hard expiry, if sooner).</summary>
     public void Set(string entryKey, StoredEntry stored, CacheEntryOptions options)
     {
+        if (!_subscribed)
+            return;
         var now = _time.GetUtcNow();
         var age = options.LocalDuration is { } local && local < _maxAge ? local : _maxAge;
         var expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(stored.Header.HardExpiresAt, (now + age).ToUnixTimeMilliseconds()));
@@ -127,5 +131,25 @@ internal sealed class LocalCache : IDisposable
             _entries.Remove(key);
     }
 
-    private void OnReconnected(object? sender, ConnectionFailedEventArgs e) => Clear();
+    private void OnReconnected(object? sender, ConnectionFailedEventArgs e)
+    {
+        Clear();
+        if (!_subscribed)
+            Subscribe();
+    }
+
+    /// <summary>Subscribes to the bus; until that succeeds (Redis was down at start) the L1 holds and serves nothing.</summary>
+    private void Subscribe()
+    {
+        try
+        {
+            _redis.GetSubscriber().Subscribe(_channel, (_, message) => OnMessage(message));
+            _subscribed = true;
+        }
+        catch (RedisException)
+        {
+            // Tried again when a connection is restored.
+            _subscribed = false;
+        }
+    }
 }

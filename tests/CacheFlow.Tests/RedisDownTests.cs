@@ -62,6 +62,18 @@ public sealed class RedisDownTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnL1StartedWhileRedisIsDownServesNothingItCouldNotKeepCoherent()
+    {
+        using var cache = TestCaches.Create(_redis, configure: o => o.LocalCacheEnabled = true);
+        var loader = new CountingLoader<Item>(n => new Item(n, "from db"));
+
+        await cache.GetOrCreateAsync("item:1", loader.LoadAsync);
+        var second = await cache.GetOrCreateAsync("item:1", loader.LoadAsync);
+
+        Assert.Equal((CacheOutcome.Bypass, 2, 0L), (second.Outcome, loader.Calls, cache.LocalEntries));
+    }
+
+    [Fact]
     public async Task WritesAndRemovalsReportFailureInsteadOfThrowing()
     {
         using var cache = TestCaches.Create(_redis);
