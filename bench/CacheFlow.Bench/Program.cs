@@ -1,7 +1,7 @@
 using CacheFlow.Api.Redis;
 using CacheFlow.Bench;
 
-// dotnet run -c Release --project bench/CacheFlow.Bench -- <stampede|race|all> [--redis host:port] [--repeats N]
+// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|stampede|race|all> [--redis host:port] [--repeats N] [--seconds S]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var redisArgument = Option("--redis");
 var repeats = int.Parse(Option("--repeats") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -14,6 +14,14 @@ Console.WriteLine($"CacheFlow bench: {scenario} on {redisDescription}, {repeats}
 
 try
 {
+    if (scenario is "read" or "all")
+    {
+        var seconds = int.Parse(Option("--seconds") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
+        var results = await ReadScenario.RunAsync(redis, repeats, seconds);
+        Console.WriteLine(Report.Write("read", "Read path over HTTP: requests/s of a hit (wrk -t2 -c64, 1,000 warm users)", "requests/s",
+            redisDescription, results, $"{seconds} s per variant and repeat, wrk and the app on the same 2 cores; ratios in one run are the figure"));
+    }
+
     if (scenario is "stampede" or "all")
     {
         var results = await RunAsync("stampede", CacheVariant.All.Keys.ToList(), (variant, _) => Scenarios.StampedeAsync(variant, redis));

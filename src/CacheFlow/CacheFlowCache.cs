@@ -111,7 +111,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         var entryKey = _keys.Entry(key);
-        var request = new LoadRequest<TState>(key, entryKey, CacheKeys.Lease(entryKey), state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline);
+        var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline);
         if (_local?.Get(entryKey) is { } local && local.At(NowMs) == Freshness.Fresh)
         {
             request.Counters.AddHit();
@@ -239,8 +239,12 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// its caller's context (an endpoint filter's HttpContext), so it only ever runs while its caller waits for it.
     /// </summary>
     private readonly record struct LoadRequest<TState>(
-        string Key, string EntryKey, string LeaseKey, TState State, Func<TState, CancellationToken, ValueTask<Loaded>> Load,
-        CacheEntryOptions Options, FamilyCounters Counters, bool Inline);
+        string Key, string EntryKey, TState State, Func<TState, CancellationToken, ValueTask<Loaded>> Load,
+        CacheEntryOptions Options, FamilyCounters Counters, bool Inline)
+    {
+        /// <summary>The lease's key, built only when a load needs it (never on a hit).</summary>
+        public string LeaseKey => CacheKeys.Lease(EntryKey);
+    }
 
     /// <summary>What a factory produced: an entry (header room, then JSON), a null, or a result not to cache.</summary>
     private readonly record struct Loaded(Memory<byte> Entry, LoadedKind Kind)
