@@ -10,15 +10,9 @@ public sealed class ScaleOutTests : IAsyncDisposable
 {
     private static readonly Dictionary<string, string> L1 = new() { ["CacheFlow:LocalCacheEnabled"] = "true" };
 
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-scale-");
-    private readonly List<ApiFactory> _apis = [];
+    private readonly ApiHosts _hosts = new();
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var api in _apis)
-            await api.DisposeAsync();
-        _data.Delete(recursive: true);
-    }
+    public ValueTask DisposeAsync() => _hosts.DisposeAsync();
 
     [Fact]
     public async Task APatchThroughOneInstanceIsSeenThroughTheOthersDespiteTheirLocalCopies()
@@ -74,10 +68,5 @@ public sealed class ScaleOutTests : IAsyncDisposable
         Assert.True(delays[^1] < 5000);
     }
 
-    private ApiFactory Start(string? redis)
-    {
-        var api = new ApiFactory(_data.FullName, redis, settings: L1);
-        _apis.Add(api);
-        return api;
-    }
+    private ApiFactory Start(string? redis) => _hosts.Start(redis, L1);
 }

@@ -11,15 +11,11 @@ namespace CacheFlow.Api.Tests;
 /// <summary>Write-behind creates, logins, dead letters and warming through the API on embedded Garnet and SQLite.</summary>
 public sealed class WriteBehindTests : IAsyncDisposable
 {
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-wb-");
-    private readonly List<ApiFactory> _apis = [];
+    private readonly ApiHosts _hosts = new();
 
-    public async ValueTask DisposeAsync()
-    {
-        foreach (var api in _apis)
-            await api.DisposeAsync();
-        _data.Delete(recursive: true);
-    }
+    private DirectoryInfo Data => _hosts.Data;
+
+    public ValueTask DisposeAsync() => _hosts.DisposeAsync();
 
     [Fact]
     public async Task AnAcceptedCreateIsReadableAtOnceThenAppliedAndWrittenThroughToTheCache()
@@ -106,7 +102,7 @@ public sealed class WriteBehindTests : IAsyncDisposable
     {
         var repository = new ScriptedRepository();
         // No flush during the test: the logins are written to the database by the drain when the host stops.
-        var api = new ApiFactory(_data.FullName, settings: new Dictionary<string, string> { ["Logins:FlushInterval"] = "01:00:00" }, repository: repository);
+        var api = new ApiFactory(Data.FullName, settings: new Dictionary<string, string> { ["Logins:FlushInterval"] = "01:00:00" }, repository: repository);
         var client = api.CreateClient();
         var before = new Dictionary<long, long>();
         for (var id = 1; id <= 50; id++)
@@ -121,14 +117,14 @@ public sealed class WriteBehindTests : IAsyncDisposable
         var top = (await (await client.GetAsync("/users/top?limit=5")).JsonAsync()).AsArray().Select(u => (long)u!["login_count"]!).ToList();
         Assert.Equal(5, top.Count);
         Assert.Equal(top.OrderDescending(), top);
-        Assert.Equal(before[7], await UsersDatabaseFile.LoginCountAsync(_data, 7));
+        Assert.Equal(before[7], await UsersDatabaseFile.LoginCountAsync(Data, 7));
         Assert.Equal(0, repository.LoginStatements);
 
         await api.DisposeAsync();
 
         Assert.Equal(50, repository.LoginStatements);
         for (var id = 1; id <= 50; id++)
-            Assert.Equal(before[id] + 200, await UsersDatabaseFile.LoginCountAsync(_data, id));
+            Assert.Equal(before[id] + 200, await UsersDatabaseFile.LoginCountAsync(Data, id));
     }
 
     [Fact]
@@ -159,7 +155,7 @@ public sealed class WriteBehindTests : IAsyncDisposable
         var repository = new ScriptedRepository();
         var held = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         repository.BeforeApplyCreates = _ => held.Task;
-        var api = new ApiFactory(_data.FullName, settings: new Dictionary<string, string> { ["WriteBehind:BatchSize"] = "10" }, repository: repository);
+        var api = new ApiFactory(Data.FullName, settings: new Dictionary<string, string> { ["WriteBehind:BatchSize"] = "10" }, repository: repository);
         var client = api.CreateClient();
         var prefix = NewUsername()[..10];
         for (var i = 0; i < 100; i++)
@@ -170,7 +166,7 @@ public sealed class WriteBehindTests : IAsyncDisposable
         held.SetResult();
         await stopping.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
-        Assert.Equal(100, await UsersDatabaseFile.CountAsync(_data, prefix));
+        Assert.Equal(100, await UsersDatabaseFile.CountAsync(Data, prefix));
     }
 
     [Fact]
@@ -208,12 +204,8 @@ public sealed class WriteBehindTests : IAsyncDisposable
         Assert.True((await api.CreateAdminClient().SendAsync(new HttpRequestMessage(new HttpMethod(method), path))).IsSuccessStatusCode);
     }
 
-    private ApiFactory Start(string? redis = null, Dictionary<string, string>? settings = null, ScriptedRepository? repository = null)
-    {
-        var api = new ApiFactory(_data.FullName, redis, settings: settings, repository: repository);
-        _apis.Add(api);
-        return api;
-    }
+    private ApiFactory Start(string? redis = null, Dictionary<string, string>? settings = null, ScriptedRepository? repository = null) =>
+        _hosts.Start(redis, settings, repository);
 
     private static string NewUsername() => "u" + Guid.NewGuid().ToString("N")[..16];
 
