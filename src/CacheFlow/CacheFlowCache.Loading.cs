@@ -120,13 +120,14 @@ public sealed partial class CacheFlowCache
                 return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
             }
 
-            var found = current is { } c && c.At(NowMs) == Freshness.Fresh && (stale is null || c.Header.Version != stale.Value.Header.Version);
-            if (found || (stale is not null && current is null))
+            var fresh = current is { } c && c.At(NowMs) == Freshness.Fresh;
+            // A refresh is moot once the entry it saw is gone or replaced (refreshed, kept by fail-safe, or deleted).
+            var moot = stale is not null && (current is null || current.Value.Header.Version != stale.Value.Header.Version);
+            if ((stale is null && fresh) || moot)
             {
-                // Another loader wrote the value (or, for a refresh, an invalidation deleted the entry: nothing to refresh).
                 if (taken)
                     await TryReleaseAsync(request, token).ConfigureAwait(false);
-                return found ? new FlightResult(current!.Value.Result(CacheOutcome.Miss), Shareable: true, call) : FlightResult.Nothing;
+                return fresh ? new FlightResult(current!.Value.Result(CacheOutcome.Miss), Shareable: true, call) : FlightResult.Nothing;
             }
 
             if (taken)
