@@ -112,10 +112,11 @@ public sealed class WriteBehindQueue : IDisposable
     /// <summary>Marks a write applied: its status says done (with <paramref name="result"/>), then it leaves the processing list.</summary>
     public async Task CompleteAsync(QueuedWrite write, string? result)
     {
+        // Counted first: whoever sees the status say done also sees the count.
+        Interlocked.Increment(ref _flushed);
         var db = Database;
         await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Done, write, result)), _options.StatusRetention).ConfigureAwait(false);
         await db.ListRemoveAsync(_processing, write.Raw, 1).ConfigureAwait(false);
-        Interlocked.Increment(ref _flushed);
     }
 
     /// <summary>
@@ -129,18 +130,18 @@ public sealed class WriteBehindQueue : IDisposable
         var db = Database;
         if (!permanent && failed.Attempts < _options.MaxAttempts)
         {
+            Interlocked.Increment(ref _retried);
             var delay = _options.RetryBaseDelay * Math.Pow(2, failed.Attempts - 1);
             // The status stays pending and tells how many attempts failed, and why the last one did.
             await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, failed, Error: error)), _options.StatusRetention).ConfigureAwait(false);
             await db.ScriptEvaluateAsync(WriteBehindScripts.Retry, [_processing, _retry],
                 [write.Raw, failed.Serialize(), NowMs + (long)delay.TotalMilliseconds]).ConfigureAwait(false);
-            Interlocked.Increment(ref _retried);
             return false;
         }
 
+        Interlocked.Increment(ref _deadLettered);
         await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Failed, failed, Error: error)), _options.StatusRetention).ConfigureAwait(false);
         await db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_processing, _dead], [write.Raw, failed.Serialize()]).ConfigureAwait(false);
-        Interlocked.Increment(ref _deadLettered);
         return true;
     }
 
