@@ -10,8 +10,6 @@ namespace CacheFlow;
 /// </summary>
 internal sealed class CacheFlowMetrics : IDisposable
 {
-    public const string MeterName = CacheFlowMeter.Name;
-
     private readonly ConcurrentDictionary<string, FamilyCounters> _families = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, FamilyCounters>.AlternateLookup<ReadOnlySpan<char>> _byFamilySpan;
     private readonly Meter _meter;
@@ -21,7 +19,7 @@ internal sealed class CacheFlowMetrics : IDisposable
     public CacheFlowMetrics(IMeterFactory? meterFactory, Func<long?> localEntries)
     {
         _byFamilySpan = _families.GetAlternateLookup<ReadOnlySpan<char>>();
-        _meter = meterFactory?.Create(MeterName) ?? new Meter(MeterName);
+        _meter = meterFactory?.Create(CacheFlowMeter.Name) ?? new Meter(CacheFlowMeter.Name);
         Observe("cacheflow.hits", "Reads answered from Redis.", c => c.Hits - c.LocalHits, new KeyValuePair<string, object?>("level", "l2"));
         Observe("cacheflow.hits", "Reads answered from the in-process L1.", c => c.LocalHits, new KeyValuePair<string, object?>("level", "l1"));
         _meter.CreateObservableGauge("cacheflow.l1.entries", () => localEntries() ?? 0, "{entry}", "Entries in the in-process L1.");

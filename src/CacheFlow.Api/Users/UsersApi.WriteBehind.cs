@@ -44,12 +44,8 @@ public static partial class UsersApi
         {
             // No durable queue without Redis: the write goes to the database now instead (201, not 202), never lost.
             Log.QueueUnavailable(logger, ex);
-            return (await CreateWriteThroughAsync(write, cache, users, cancellationToken)).Result switch
-            {
-                Created<User> created => created,
-                ProblemHttpResult problem => problem,
-                var other => throw new InvalidOperationException($"Unexpected result {other}"),
-            };
+            var (created, clash) = await CreateWriteThroughAsync(write, cache, users, cancellationToken);
+            return created is not null ? created : clash!;
         }
     }
 

@@ -57,11 +57,15 @@ public static partial class UsersApi
         var errors = UserValidation.Validate(request.Username, request.Email, required: true);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        return await CreateWriteThroughAsync(request, cache, users, cancellationToken);
+        var (created, clash) = await CreateWriteThroughAsync(request, cache, users, cancellationToken);
+        return created is not null ? created : clash!;
     }
 
-    /// <summary>Write-through: the database commits, then the cache gets the row as committed. A cache failure is logged, not returned.</summary>
-    private static async Task<Results<Created<User>, ValidationProblem, ProblemHttpResult>> CreateWriteThroughAsync(
+    /// <summary>
+    /// Write-through: the database commits, then the cache gets the row as committed (a cache failure is logged, not
+    /// returned). Gives the 201 or, if another user has the username or email, the 409.
+    /// </summary>
+    private static async Task<(Created<User>? Created, ProblemHttpResult? Clash)> CreateWriteThroughAsync(
         CreateUserRequest request, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
     {
         User user;
@@ -71,12 +75,12 @@ public static partial class UsersApi
         }
         catch (DuplicateUserException ex)
         {
-            return Conflict(ex.Field);
+            return (null, Conflict(ex.Field));
         }
 
         await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
         await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
-        return TypedResults.Created($"/users/{user.Id}", user);
+        return (TypedResults.Created($"/users/{user.Id}", user), null);
     }
 
     private static async Task<Results<Ok<User>, ValidationProblem, ProblemHttpResult>> UpdateUser(
