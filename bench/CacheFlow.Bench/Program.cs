@@ -1,7 +1,7 @@
 using CacheFlow.Api.Redis;
 using CacheFlow.Bench;
 
-// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|stampede|race|all> [--redis host:port] [--repeats N] [--seconds S]
+// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|micro|stampede|race|all> [--redis host:port] [--repeats N] [--seconds S]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var redisArgument = Option("--redis");
 var repeats = int.Parse(Option("--repeats") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
@@ -20,6 +20,15 @@ try
         var results = await ReadScenario.RunAsync(redis, repeats, seconds);
         Console.WriteLine(Report.Write("read", "Read path over HTTP: requests/s of a hit (wrk -t2 -c64, 1,000 warm users)", "requests/s",
             redisDescription, results, $"{seconds} s per variant and repeat, wrk and the app on the same 2 cores; ratios in one run are the figure"));
+    }
+
+    if (scenario is "micro" or "all")
+    {
+        HitPathBenchmarks.Redis = redisArgument;
+        var (nanoseconds, allocated) = MicroScenario.Run();
+        Console.WriteLine(Report.Write("micro", "Hit path in process (BenchmarkDotNet): time per hit", "ns per hit",
+            redisDescription, nanoseconds, "BenchmarkDotNet in process, 3 warmups and 15 iterations; the runs are the iteration means",
+            [("bytes allocated per hit", allocated)]));
     }
 
     if (scenario is "stampede" or "all")

@@ -7,9 +7,11 @@ namespace CacheFlow.Bench;
 /// <summary>Writes a scenario's results: a Markdown table (with the commit, the date and the machine) and a bar chart.</summary>
 public static class Report
 {
-    public static string Write(string scenario, string title, string unit, string redis, IReadOnlyDictionary<string, List<double>> results, string note)
+    public static string Write(string scenario, string title, string unit, string redis, IReadOnlyDictionary<string, List<double>> results, string note,
+        IReadOnlyList<(string Header, IReadOnlyDictionary<string, string> Values)>? columns = null)
     {
         var directory = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "bench", "results")).FullName;
+        columns ??= [];
         var medians = results.ToDictionary(r => r.Key, r => Median(r.Value));
         var markdown = new StringBuilder()
             .AppendLine(CultureInfo.InvariantCulture, $"# {title}")
@@ -20,10 +22,13 @@ public static class Report
             .AppendLine(CultureInfo.InvariantCulture, $"- Redis: {redis}")
             .AppendLine(CultureInfo.InvariantCulture, $"- {note}")
             .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"| variant | median {unit} | runs |")
-            .AppendLine("| --- | ---: | --- |");
+            .AppendLine(CultureInfo.InvariantCulture, $"| variant | median {unit} |{string.Concat(columns.Select(c => $" {c.Header} |"))} runs |")
+            .AppendLine(CultureInfo.InvariantCulture, $"| --- | ---: |{string.Concat(columns.Select(_ => " ---: |"))} --- |");
         foreach (var (variant, values) in results)
-            markdown.AppendLine(CultureInfo.InvariantCulture, $"| {variant} | {medians[variant]:0.##} | {string.Join(", ", values.Select(v => v.ToString("0.##", CultureInfo.InvariantCulture)))} |");
+        {
+            markdown.AppendLine(CultureInfo.InvariantCulture,
+                $"| {variant} | {medians[variant]:0.##} |{string.Concat(columns.Select(c => $" {c.Values.GetValueOrDefault(variant, "")} |"))} {string.Join(", ", values.Select(v => v.ToString("0.##", CultureInfo.InvariantCulture)))} |");
+        }
         markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![{title}]({scenario}.png)");
         File.WriteAllText(Path.Combine(directory, $"{scenario}.md"), markdown.ToString());
 

@@ -1,0 +1,126 @@
+using System.Text.Json;
+using BenchmarkDotNet.Attributes;
+using CacheFlow.Api.Redis;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
+using ZiggyCreatures.Caching.Fusion;
+using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
+using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
+using Person = CacheFlow.Bench.ReadScenario.Person;
+
+namespace CacheFlow.Bench;
+
+/// <summary>
+/// The hit path in process (BenchmarkDotNet): one warm key read through each cache, as the read endpoint would.
+/// CacheFlow's JSON read hands back response-ready bytes; its typed read and the peers hand back a <c>Person</c>
+/// (from the L1 the peers return the instance they hold; from Redis everyone deserializes).
+/// </summary>
+[MemoryDiagnoser]
+public class HitPathBenchmarks
+{
+    private const string Key = "user:1";
+    private static readonly Func<CancellationToken, ValueTask<Person?>> Load = static _ => new ValueTask<Person?>(Person.Of(1));
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+
+    private readonly CacheEntryOptions _entry = new() { Duration = TimeSpan.FromHours(1) };
+    private readonly FusionCacheEntryOptions _fusionL1 = new() { Duration = TimeSpan.FromHours(1) };
+    private readonly FusionCacheEntryOptions _fusionL2 = new() { Duration = TimeSpan.FromHours(1), SkipMemoryCacheRead = true, SkipMemoryCacheWrite = true };
+    private readonly HybridCacheEntryOptions _hybridL1 = new() { Expiration = TimeSpan.FromHours(1), LocalCacheExpiration = TimeSpan.FromHours(1) };
+    private readonly HybridCacheEntryOptions _hybridL2 = new() { Expiration = TimeSpan.FromHours(1), Flags = HybridCacheEntryFlags.DisableLocalCache };
+
+    private DirectoryInfo _data = null!;
+    private EmbeddedGarnet? _garnet;
+    private ConnectionMultiplexer _redis = null!;
+    private CacheFlowCache _flowL1 = null!, _flowL2 = null!;
+    private FusionCache _fusion = null!;
+    private ServiceProvider _services = null!;
+    private HybridCache _hybrid = null!;
+
+    /// <summary>Where Redis is; the harness sets it from <c>--redis</c> (an embedded Garnet when empty).</summary>
+    public static string? Redis { get; set; } = Environment.GetEnvironmentVariable("CACHEFLOW_BENCH_REDIS");
+
+    [GlobalSetup]
+    public async Task SetupAsync()
+    {
+        _data = Directory.CreateTempSubdirectory("cacheflow-micro-");
+        _garnet = string.IsNullOrEmpty(Redis) ? EmbeddedGarnet.Start(_data.FullName) : null;
+        _redis = await ConnectionMultiplexer.ConnectAsync(Redis is { Length: > 0 } redis ? redis : $"127.0.0.1:{_garnet!.Port}");
+        _flowL1 = Flow("m1:", local: true);
+        _flowL2 = Flow("m2:", local: false);
+        _fusion = new FusionCache(new FusionCacheOptions { CacheName = "micro", CacheKeyPrefix = "mf:" });
+        _fusion.SetupDistributedCache(new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_redis) }),
+            new FusionCacheSystemTextJsonSerializer(Json));
+        _fusion.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_redis) }));
+        _services = new ServiceCollection()
+            .AddStackExchangeRedisCache(o => o.ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_redis))
+            .AddHybridCache().Services.BuildServiceProvider();
+        _hybrid = _services.GetRequiredService<HybridCache>();
+
+        // Warm every path once, so each measured call is a hit.
+        await CacheFlowL1Json();
+        await CacheFlowL2Json();
+        await FusionL1();
+        await FusionL2();
+        await HybridL1();
+        await HybridL2();
+        await _redis.GetDatabase().StringSetAsync("mraw:" + Key, JsonSerializer.SerializeToUtf8Bytes(Person.Of(1), Json));
+    }
+
+    [GlobalCleanup]
+    public async Task CleanupAsync()
+    {
+        _flowL1.Dispose();
+        _flowL2.Dispose();
+        _fusion.Dispose();
+        await _services.DisposeAsync();
+        await _redis.DisposeAsync();
+        _garnet?.Dispose();
+        _data.Delete(recursive: true);
+    }
+
+    [Benchmark(Description = "dictionary ceiling")]
+    [BenchmarkCategory("L1")]
+    public int DictionaryCeiling() => Ceiling.TryGetValue(Key, out var bytes) ? bytes.Length : 0;
+
+    [Benchmark(Description = "CacheFlow L1 (JSON)")]
+    [BenchmarkCategory("L1")]
+    public async Task<int> CacheFlowL1Json() => (await _flowL1.GetOrCreateJsonAsync(Key, Load, _entry)).Json.Length;
+
+    [Benchmark(Description = "CacheFlow L1 (typed)")]
+    [BenchmarkCategory("L1")]
+    public async Task<Person?> CacheFlowL1Typed() => (await _flowL1.GetOrCreateAsync(Key, Load, _entry)).Value;
+
+    [Benchmark(Description = "FusionCache L1")]
+    [BenchmarkCategory("L1")]
+    public async Task<Person?> FusionL1() => await _fusion.GetOrSetAsync<Person?>(Key, static async (_, _) => Person.Of(1), _fusionL1);
+
+    [Benchmark(Description = "HybridCache L1")]
+    [BenchmarkCategory("L1")]
+    public async Task<Person?> HybridL1() => await _hybrid.GetOrCreateAsync("h1:" + Key, Load, _hybridL1);
+
+    [Benchmark(Description = "Redis GET ceiling")]
+    [BenchmarkCategory("L2")]
+    public async Task<int> RedisGetCeiling() => ((byte[])(await _redis.GetDatabase().StringGetAsync("mraw:" + Key))!).Length;
+
+    [Benchmark(Description = "CacheFlow L2 (JSON)")]
+    [BenchmarkCategory("L2")]
+    public async Task<int> CacheFlowL2Json() => (await _flowL2.GetOrCreateJsonAsync(Key, Load, _entry)).Json.Length;
+
+    [Benchmark(Description = "FusionCache L2")]
+    [BenchmarkCategory("L2")]
+    public async Task<Person?> FusionL2() => await _fusion.GetOrSetAsync<Person?>(Key, static async (_, _) => Person.Of(1), _fusionL2);
+
+    [Benchmark(Description = "HybridCache L2")]
+    [BenchmarkCategory("L2")]
+    public async Task<Person?> HybridL2() => await _hybrid.GetOrCreateAsync("h2:" + Key, Load, _hybridL2);
+
+    private static readonly Dictionary<string, byte[]> Ceiling = new() { [Key] = JsonSerializer.SerializeToUtf8Bytes(Person.Of(1), Json) };
+
+    private CacheFlowCache Flow(string prefix, bool local) =>
+        new(_redis, Options.Create(new CacheFlowOptions { KeyPrefix = prefix, SerializerOptions = Json, LocalCacheEnabled = local, LocalMaxAge = TimeSpan.FromHours(1) }),
+            TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
+}
