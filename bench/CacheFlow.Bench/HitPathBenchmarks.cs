@@ -1,6 +1,6 @@
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
-using CacheFlow.Api.Redis;
+using CacheFlow.Api.Users;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
@@ -10,20 +10,20 @@ using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
 using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
 using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
-using Person = CacheFlow.Bench.ReadScenario.Person;
 
 namespace CacheFlow.Bench;
 
 /// <summary>
 /// The hit path in process (BenchmarkDotNet): one warm key read through each cache, as the read endpoint would.
-/// CacheFlow's JSON read hands back response-ready bytes; its typed read and the peers hand back a <c>Person</c>
+/// CacheFlow's JSON read hands back response-ready bytes; its typed read and the peers hand back a <c>User</c>
 /// (from the L1 the peers return the instance they hold; from Redis everyone deserializes).
 /// </summary>
 [MemoryDiagnoser]
 public class HitPathBenchmarks
 {
     private const string Key = "user:1";
-    private static readonly Func<CancellationToken, ValueTask<Person?>> Load = static _ => new ValueTask<Person?>(Person.Of(1));
+    private static readonly User Sample = new() { Id = 1, Username = "user1", Email = "user1@example.com", IsActive = true, LoginCount = 7, CreatedAt = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc) };
+    private static readonly Func<CancellationToken, ValueTask<User?>> Load = static _ => new ValueTask<User?>(Sample);
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     private readonly CacheEntryOptions _entry = new() { Duration = TimeSpan.FromHours(1) };
@@ -32,23 +32,19 @@ public class HitPathBenchmarks
     private readonly HybridCacheEntryOptions _hybridL1 = new() { Expiration = TimeSpan.FromHours(1), LocalCacheExpiration = TimeSpan.FromHours(1) };
     private readonly HybridCacheEntryOptions _hybridL2 = new() { Expiration = TimeSpan.FromHours(1), Flags = HybridCacheEntryFlags.DisableLocalCache };
 
-    private DirectoryInfo _data = null!;
-    private EmbeddedGarnet? _garnet;
     private ConnectionMultiplexer _redis = null!;
     private CacheFlowCache _flowL1 = null!, _flowL2 = null!;
     private FusionCache _fusion = null!;
     private ServiceProvider _services = null!;
     private HybridCache _hybrid = null!;
 
-    /// <summary>Where Redis is; the harness sets it from <c>--redis</c> (an embedded Garnet when empty).</summary>
-    public static string? Redis { get; set; } = Environment.GetEnvironmentVariable("CACHEFLOW_BENCH_REDIS");
+    /// <summary>Where Redis is; the harness sets it before the run.</summary>
+    public static string Redis { get; set; } = "";
 
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _data = Directory.CreateTempSubdirectory("cacheflow-micro-");
-        _garnet = string.IsNullOrEmpty(Redis) ? EmbeddedGarnet.Start(_data.FullName) : null;
-        _redis = await ConnectionMultiplexer.ConnectAsync(Redis is { Length: > 0 } redis ? redis : $"127.0.0.1:{_garnet!.Port}");
+        _redis = await ConnectionMultiplexer.ConnectAsync(Redis);
         _flowL1 = Flow("m1:", local: true);
         _flowL2 = Flow("m2:", local: false);
         _fusion = new FusionCache(new FusionCacheOptions { CacheName = "micro", CacheKeyPrefix = "mf:" });
@@ -67,7 +63,7 @@ public class HitPathBenchmarks
         await FusionL2();
         await HybridL1();
         await HybridL2();
-        await _redis.GetDatabase().StringSetAsync("mraw:" + Key, JsonSerializer.SerializeToUtf8Bytes(Person.Of(1), Json));
+        await _redis.GetDatabase().StringSetAsync("mraw:" + Key, JsonSerializer.SerializeToUtf8Bytes(Sample, Json));
     }
 
     [GlobalCleanup]
@@ -78,8 +74,6 @@ public class HitPathBenchmarks
         _fusion.Dispose();
         await _services.DisposeAsync();
         await _redis.DisposeAsync();
-        _garnet?.Dispose();
-        _data.Delete(recursive: true);
     }
 
     [Benchmark(Description = "dictionary ceiling")]
@@ -92,15 +86,15 @@ public class HitPathBenchmarks
 
     [Benchmark(Description = "CacheFlow L1 (typed)")]
     [BenchmarkCategory("L1")]
-    public async Task<Person?> CacheFlowL1Typed() => (await _flowL1.GetOrCreateAsync(Key, Load, _entry)).Value;
+    public async Task<User?> CacheFlowL1Typed() => (await _flowL1.GetOrCreateAsync(Key, Load, _entry)).Value;
 
     [Benchmark(Description = "FusionCache L1")]
     [BenchmarkCategory("L1")]
-    public async Task<Person?> FusionL1() => await _fusion.GetOrSetAsync<Person?>(Key, static async (_, _) => Person.Of(1), _fusionL1);
+    public async Task<User?> FusionL1() => await _fusion.GetOrSetAsync<User?>(Key, static async (_, _) => Sample, _fusionL1);
 
     [Benchmark(Description = "HybridCache L1")]
     [BenchmarkCategory("L1")]
-    public async Task<Person?> HybridL1() => await _hybrid.GetOrCreateAsync("h1:" + Key, Load, _hybridL1);
+    public async Task<User?> HybridL1() => await _hybrid.GetOrCreateAsync("h1:" + Key, Load, _hybridL1);
 
     [Benchmark(Description = "Redis GET ceiling")]
     [BenchmarkCategory("L2")]
@@ -112,13 +106,13 @@ public class HitPathBenchmarks
 
     [Benchmark(Description = "FusionCache L2")]
     [BenchmarkCategory("L2")]
-    public async Task<Person?> FusionL2() => await _fusion.GetOrSetAsync<Person?>(Key, static async (_, _) => Person.Of(1), _fusionL2);
+    public async Task<User?> FusionL2() => await _fusion.GetOrSetAsync<User?>(Key, static async (_, _) => Sample, _fusionL2);
 
     [Benchmark(Description = "HybridCache L2")]
     [BenchmarkCategory("L2")]
-    public async Task<Person?> HybridL2() => await _hybrid.GetOrCreateAsync("h2:" + Key, Load, _hybridL2);
+    public async Task<User?> HybridL2() => await _hybrid.GetOrCreateAsync("h2:" + Key, Load, _hybridL2);
 
-    private static readonly Dictionary<string, byte[]> Ceiling = new() { [Key] = JsonSerializer.SerializeToUtf8Bytes(Person.Of(1), Json) };
+    private static readonly Dictionary<string, byte[]> Ceiling = new() { [Key] = JsonSerializer.SerializeToUtf8Bytes(Sample, Json) };
 
     private CacheFlowCache Flow(string prefix, bool local) =>
         new(_redis, Options.Create(new CacheFlowOptions { KeyPrefix = prefix, SerializerOptions = Json, LocalCacheEnabled = local, LocalMaxAge = TimeSpan.FromHours(1) }),

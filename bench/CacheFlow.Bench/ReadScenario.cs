@@ -1,193 +1,104 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Text.Json;
-using System.Text.RegularExpressions;
-using CacheFlow;
-using CacheFlow.AspNetCore;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Microsoft.AspNetCore.Http;
-using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Caching.Hybrid;
-using Microsoft.Extensions.Caching.StackExchangeRedis;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Logging.Abstractions;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
-using ZiggyCreatures.Caching.Fusion;
-using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
-using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 
 namespace CacheFlow.Bench;
 
 /// <summary>
-/// The read path over HTTP: one Kestrel app in the harness serves the same user JSON through each variant, and wrk
-/// (-t2 -c64, a Lua script drawing ids uniformly from 1,000 warm users) measures each in turn. The two ceilings are
-/// an endpoint that writes pre-serialized bytes from a dictionary (what an L1 hit can be at best) and one that does a
-/// single raw Redis GET and writes its bytes (an L2 hit at best).
+/// The read path over HTTP, measured by wrk (-t2 -c64) against <see cref="ReadApp"/> in three workloads: the hit path
+/// (ids uniform over 1,000 users warmed beforehand: every variant and both ceilings, the figures the targets are
+/// about), Zipf-distributed ids over every user, and list pages drawn uniformly from the first 100 (limit 20).
+/// Rows alternate within each repeat after one discarded pass each (tiered-up code, warm hot set).
 /// </summary>
-public static partial class ReadScenario
+public static class ReadScenario
 {
-    public const int Users = 1000;
+    private const int WarmUsers = 1000;
+    private const int ListPages = 100;
 
-    public static readonly string[] Variants =
-        ["dictionary ceiling", "Redis GET ceiling", "no cache (SQLite)", "CacheFlow L2", "CacheFlow L1+L2", "FusionCache L2", "FusionCache L1+L2", "HybridCache L2", "HybridCache L1+L2"];
-
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    public static async Task<Dictionary<string, List<double>>> RunAsync(string redisConfiguration, int repeats, int seconds)
+    private sealed record Row(string Name, string Variant, string Mode, int N)
     {
-        var data = Directory.CreateTempSubdirectory("cacheflow-read-");
-        var database = Path.Combine(data.FullName, "users.db");
-        await SeedAsync(database);
-        await using var redis = await ConnectionMultiplexer.ConnectAsync(redisConfiguration);
-        var port = FreePort();
-        await using var app = Build(redis, database, port);
-        await app.StartAsync();
-        var paths = Variants.ToDictionary(v => v, v => "/" + v.Replace(' ', '-').Replace("(", "", StringComparison.Ordinal).Replace(")", "", StringComparison.Ordinal).Replace("+", "", StringComparison.Ordinal) + "/");
+        public string Path => Mode == "list" ? $"/{ReadApp.Slug(Variant)}/users" : $"/{ReadApp.Slug(Variant)}/users/";
+    }
 
-        using (var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") })
+    private sealed record Sample(double RequestsPerSecond, double P50Ms, double P99Ms, double LoadsPerRequest, double BytesPerRequest);
+
+    public static async Task<string> RunAsync(BenchServers servers, int repeats, int seconds)
+    {
+        var (users, count, database) = await servers.CreateUsersAsync();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis);
+        await using var app = await ReadApp.StartAsync(redis, users, WarmUsers);
+        var everyVariant = new[] { ReadApp.DictionaryCeiling, ReadApp.RedisCeiling }.Concat(ReadApp.Caches);
+        var mixed = new[] { ReadApp.NoCache, "CacheFlow L2", "CacheFlow L1+L2", "FusionCache L1+L2", "HybridCache L1+L2" };
+        var rows = everyVariant.Select(v => new Row($"hit: {v}", v, "uniform", WarmUsers))
+            .Concat(mixed.Select(v => new Row($"zipf: {v}", v, "zipf", count)))
+            .Concat(mixed.Select(v => new Row($"list: {v}", v, "list", ListPages)))
+            .ToList();
+
+        using (var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{app.Port}") })
         {
-            foreach (var path in paths.Values)
-                for (var id = 1; id <= Users; id++)
-                    (await client.GetAsync($"{path}{id}")).EnsureSuccessStatusCode();
+            foreach (var variant in everyVariant)
+                for (var id = 1; id <= WarmUsers; id++)
+                    (await client.GetAsync($"/{ReadApp.Slug(variant)}/users/{id}")).EnsureSuccessStatusCode();
+            // Every list page a run can ask for is cached first: a cold page costs a COUNT(*) over the whole table,
+            // and whichever variant ran first would pay for it.
+            await Parallel.ForEachAsync(mixed.Where(v => v != ReadApp.NoCache).SelectMany(v => Enumerable.Range(1, ListPages).Select(p => $"/{ReadApp.Slug(v)}/users?page={p}&limit=20")),
+                new ParallelOptions { MaxDegreeOfParallelism = 8 }, async (path, ct) => (await client.GetAsync(path, ct)).EnsureSuccessStatusCode());
         }
 
-        var script = Path.Combine(data.FullName, "ids.lua");
-        await File.WriteAllTextAsync(script, $$"""
-            init = function(args) prefix = args[1] end
-            request = function() return wrk.format("GET", prefix .. math.random(1, {{Users}})) end
-            """);
-        // One short discarded pass, so every variant runs tiered-up code when measured.
-        foreach (var variant in Variants)
-            await WrkAsync(port, script, paths[variant], 2);
-        var results = Variants.ToDictionary(v => v, _ => new List<double>());
+        var script = Wrk.WriteScript(Path.GetTempPath());
+        foreach (var row in rows)
+        {
+            Console.WriteLine($"  [read] warming {row.Name}");
+            await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, 2);
+            await app.SettleAsync();
+        }
+
+        var samples = rows.ToDictionary(r => r, _ => new List<Sample>());
         for (var repeat = 0; repeat < repeats; repeat++)
         {
-            foreach (var variant in Variants)
+            foreach (var row in rows)
             {
-                var rps = await WrkAsync(port, script, paths[variant], seconds);
-                results[variant].Add(rps);
-                Console.WriteLine($"  [read] repeat {repeat + 1}: {variant,-20} {rps,10:F0} requests/s");
+                var loads = app.Loads(row.Variant);
+                var allocated = GC.GetTotalAllocatedBytes();
+                var run = await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, seconds);
+                await app.SettleAsync();
+                var sample = new Sample(run.RequestsPerSecond, run.P50Ms, run.P99Ms,
+                    (double)(app.Loads(row.Variant) - loads) / run.Requests, (double)(GC.GetTotalAllocatedBytes() - allocated) / run.Requests);
+                samples[row].Add(sample);
+                Console.WriteLine($"  [read] repeat {repeat + 1}: {row.Name,-26} {sample.RequestsPerSecond,9:F0} requests/s  p99 {sample.P99Ms:F2} ms  loads/request {sample.LoadsPerRequest:F3}");
             }
         }
 
-        await app.StopAsync();
-        SqliteConnection.ClearAllPools();
-        data.Delete(recursive: true);
-        return results;
-    }
+        double Median(Row row, Func<Sample, double> figure) => Report.Median([.. samples[row].Select(figure)]);
+        string Column(Row row, Func<Sample, double> figure, string format) => Median(row, figure).ToString(format, CultureInfo.InvariantCulture);
+        double Rps(string name) => Median(rows.First(r => r.Name == name), s => s.RequestsPerSecond);
+        string Ratio(string what, string over, double target) =>
+            $"{what} / {over}: {Rps(what) / Rps(over):0.00} (target {target:0.00}: {(Rps(what) / Rps(over) >= target ? "met" : "not met")})";
 
-    private static WebApplication Build(ConnectionMultiplexer redis, string database, int port)
-    {
-        var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Services.AddStackExchangeRedisCache(o => o.ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis));
-        builder.Services.AddHybridCache();
-        var app = builder.Build();
-
-        var dictionary = Enumerable.Range(1, Users).ToDictionary(id => id, id => JsonSerializer.SerializeToUtf8Bytes(Person.Of(id), Json));
-        var db = redis.GetDatabase();
-        foreach (var (id, bytes) in dictionary)
-            db.StringSet($"raw:{id}", bytes);
-        var l2 = Flow(redis, "r2:", local: false);
-        var l1 = Flow(redis, "r1:", local: true);
-        var fusion = Fusion(redis);
-        var hybrid = app.Services.GetRequiredService<HybridCache>();
-        var entry = new CacheEntryOptions { Duration = TimeSpan.FromHours(1) };
-        var fusionL2 = new FusionCacheEntryOptions { Duration = TimeSpan.FromHours(1), SkipMemoryCacheRead = true, SkipMemoryCacheWrite = true };
-        var fusionL1 = new FusionCacheEntryOptions { Duration = TimeSpan.FromHours(1) };
-        var hybridL2 = new HybridCacheEntryOptions { Expiration = TimeSpan.FromHours(1), Flags = HybridCacheEntryFlags.DisableLocalCache };
-        var hybridL1 = new HybridCacheEntryOptions { Expiration = TimeSpan.FromHours(1), LocalCacheExpiration = TimeSpan.FromHours(1) };
-
-        app.MapGet("/dictionary-ceiling/{id:int}", (int id, HttpResponse response) => Write(response, dictionary[id]));
-        app.MapGet("/Redis-GET-ceiling/{id:int}", async (int id, HttpResponse response) => await Write(response, (byte[])(await db.StringGetAsync($"raw:{id}"))!));
-        app.MapGet("/no-cache-SQLite/{id:int}", async (int id) => TypedResults.Json(await LoadAsync(database, id), Json));
-        app.MapGet("/CacheFlow-L2/{id:int}", async (int id) =>
-            new CachedJsonResult<Person>(await l2.GetOrCreateJsonAsync($"user:{id}", _ => new ValueTask<Person?>(LoadAsync(database, id)), entry)));
-        app.MapGet("/CacheFlow-L1L2/{id:int}", async (int id) =>
-            new CachedJsonResult<Person>(await l1.GetOrCreateJsonAsync($"user:{id}", _ => new ValueTask<Person?>(LoadAsync(database, id)), entry)));
-        app.MapGet("/FusionCache-L2/{id:int}", async (int id) =>
-            TypedResults.Json(await fusion.GetOrSetAsync<Person?>($"user:{id}", async (_, _) => await LoadAsync(database, id), fusionL2), Json));
-        app.MapGet("/FusionCache-L1L2/{id:int}", async (int id) =>
-            TypedResults.Json(await fusion.GetOrSetAsync<Person?>($"user:{id}", async (_, _) => await LoadAsync(database, id), fusionL1), Json));
-        app.MapGet("/HybridCache-L2/{id:int}", async (int id) =>
-            TypedResults.Json(await hybrid.GetOrCreateAsync($"h2:user:{id}", async _ => await LoadAsync(database, id), hybridL2), Json));
-        app.MapGet("/HybridCache-L1L2/{id:int}", async (int id) =>
-            TypedResults.Json(await hybrid.GetOrCreateAsync($"h1:user:{id}", async _ => await LoadAsync(database, id), hybridL1), Json));
-        return app;
-    }
-
-    private static Task Write(HttpResponse response, byte[] json)
-    {
-        response.ContentType = "application/json; charset=utf-8";
-        response.ContentLength = json.Length;
-        return response.Body.WriteAsync(json).AsTask();
-    }
-
-    private static CacheFlowCache Flow(IConnectionMultiplexer redis, string prefix, bool local) =>
-        new(redis, Options.Create(new CacheFlowOptions { KeyPrefix = prefix, SerializerOptions = Json, LocalCacheEnabled = local, LocalMaxAge = TimeSpan.FromHours(1) }),
-            TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
-
-    private static FusionCache Fusion(IConnectionMultiplexer redis)
-    {
-        var fusion = new FusionCache(new FusionCacheOptions { CacheName = "read", CacheKeyPrefix = "f:" });
-        fusion.SetupDistributedCache(new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult(redis) }),
-            new FusionCacheSystemTextJsonSerializer(Json));
-        fusion.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = () => Task.FromResult(redis) }));
-        return fusion;
-    }
-
-    private static async Task SeedAsync(string database)
-    {
-        await using var connection = new SqliteConnection($"Data Source={database}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "CREATE TABLE users (id INTEGER PRIMARY KEY, username TEXT, email TEXT, is_active INTEGER, login_count INTEGER);" +
-            string.Concat(Enumerable.Range(1, Users).Select(id => $"INSERT INTO users VALUES ({id}, 'user{id:D5}', 'user{id:D5}@example.com', 1, {id * 7 % 1000});"));
-        await command.ExecuteNonQueryAsync();
-    }
-
-    private static async Task<Person?> LoadAsync(string database, int id)
-    {
-        await using var connection = new SqliteConnection($"Data Source={database}");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "SELECT id, username, email, is_active, login_count FROM users WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        await using var reader = await command.ExecuteReaderAsync();
-        return await reader.ReadAsync() ? new Person(reader.GetInt32(0), reader.GetString(1), reader.GetString(2), reader.GetBoolean(3), reader.GetInt64(4)) : null;
-    }
-
-    private static async Task<double> WrkAsync(int port, string script, string path, int seconds)
-    {
-        var start = new ProcessStartInfo("wrk", ["-t2", "-c64", $"-d{seconds}s", "-s", script, $"http://127.0.0.1:{port}", "--", path])
-        {
-            RedirectStandardOutput = true,
-            UseShellExecute = false,
-        };
-        using var wrk = Process.Start(start) ?? throw new InvalidOperationException("wrk did not start (apt-get install wrk)");
-        var output = await wrk.StandardOutput.ReadToEndAsync();
-        await wrk.WaitForExitAsync();
-        var match = RequestsPerSecond().Match(output);
-        return match.Success ? double.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture) : throw new InvalidOperationException($"wrk said: {output}");
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
-    private static partial Regex RequestsPerSecond();
-
-    /// <summary>The cached value: a user row.</summary>
-    public sealed record Person(int Id, string Username, string Email, bool IsActive, long LoginCount)
-    {
-        public static Person Of(int id) => new(id, $"user{id:D5}", $"user{id:D5}@example.com", true, id * 7 % 1000);
+        return Report.Write("read", $"Read path over HTTP: requests/s (wrk -t2 -c64), {database}", "requests/s", servers.RedisDescription,
+            rows.ToDictionary(r => r.Name, r => samples[r].Select(s => s.RequestsPerSecond).ToList()),
+            $"hit: ids uniform over {WarmUsers:N0} warm users; zipf: ids Zipf-distributed (s = 1) over all {count:N0}; list: pages uniform over the first {ListPages} (limit 20). " +
+            $"{seconds} s per row and repeat after one discarded 2 s pass; wrk, the app{(servers.Embedded ? ", Garnet" : ", Redis, PostgreSQL")} share the 2 cores. " +
+            "Loads per request are factory calls (database reads) per request, so 1 − that is the hit ratio; bytes are all the harness process allocated per request" +
+            (servers.Embedded ? " (Garnet's included: it runs in the process)." : "."),
+            [
+                ("p50 ms", rows.ToDictionary(r => r.Name, r => Column(r, s => s.P50Ms, "0.00"))),
+                ("p99 ms", rows.ToDictionary(r => r.Name, r => Column(r, s => s.P99Ms, "0.00"))),
+                ("loads per request", rows.ToDictionary(r => r.Name, r => r.Variant.Contains("ceiling", StringComparison.Ordinal) ? "" : Column(r, s => s.LoadsPerRequest, "0.0000"))),
+                ("bytes per request", rows.ToDictionary(r => r.Name, r => Column(r, s => s.BytesPerRequest, "0"))),
+            ],
+            [
+                "Ratios of medians in this run (the targets are from issue 7):",
+                Ratio("hit: CacheFlow L1+L2", "hit: dictionary ceiling", 0.97),
+                Ratio("hit: FusionCache L1+L2", "hit: dictionary ceiling", 0.97),
+                Ratio("hit: HybridCache L1+L2", "hit: dictionary ceiling", 0.97),
+                Ratio("hit: CacheFlow L2", "hit: Redis GET ceiling", 0.90),
+                Ratio("hit: FusionCache L2", "hit: Redis GET ceiling", 0.90),
+                Ratio("hit: HybridCache L2", "hit: Redis GET ceiling", 0.90),
+                Ratio("hit: CacheFlow L1+L2", "hit: FusionCache L1+L2", 1.0),
+                Ratio("hit: CacheFlow L1+L2", "hit: HybridCache L1+L2", 1.0),
+                Ratio("hit: CacheFlow L2", "hit: FusionCache L2", 1.15),
+                Ratio("hit: CacheFlow L2", "hit: HybridCache L2", 1.15),
+                $"zipf: CacheFlow L2 / no cache: {Rps("zipf: CacheFlow L2") / Rps("zipf: no cache"):0.0}×; list: CacheFlow L2 / no cache: {Rps("list: CacheFlow L2") / Rps("list: no cache"):0.0}×",
+            ]);
     }
 }

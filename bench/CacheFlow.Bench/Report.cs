@@ -8,7 +8,7 @@ namespace CacheFlow.Bench;
 public static class Report
 {
     public static string Write(string scenario, string title, string unit, string redis, IReadOnlyDictionary<string, List<double>> results, string note,
-        IReadOnlyList<(string Header, IReadOnlyDictionary<string, string> Values)>? columns = null)
+        IReadOnlyList<(string Header, IReadOnlyDictionary<string, string> Values)>? columns = null, IReadOnlyList<string>? findings = null)
     {
         var directory = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "bench", "results")).FullName;
         columns ??= [];
@@ -29,6 +29,13 @@ public static class Report
             markdown.AppendLine(CultureInfo.InvariantCulture,
                 $"| {variant} | {medians[variant]:0.##} |{string.Concat(columns.Select(c => $" {c.Values.GetValueOrDefault(variant, "")} |"))} {string.Join(", ", values.Select(v => v.ToString("0.##", CultureInfo.InvariantCulture)))} |");
         }
+        if (findings is { Count: > 0 })
+        {
+            markdown.AppendLine().AppendLine(findings[0]).AppendLine();
+            foreach (var finding in findings.Skip(1))
+                markdown.AppendLine(CultureInfo.InvariantCulture, $"- {finding}");
+        }
+
         markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![{title}]({scenario}.png)");
         File.WriteAllText(Path.Combine(directory, $"{scenario}.md"), markdown.ToString());
 
@@ -36,10 +43,13 @@ public static class Report
         var positions = Enumerable.Range(0, medians.Count).Select(i => (double)i).ToArray();
         plot.Add.Bars(positions, medians.Values.ToArray());
         plot.Axes.Bottom.SetTicks(positions, [.. medians.Keys]);
+        plot.Axes.Bottom.TickLabelStyle.Rotation = 40;
+        plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
+        plot.Axes.Bottom.MinimumSize = 170;
         plot.Axes.Margins(bottom: 0);
         plot.Title(title);
         plot.YLabel($"median {unit}");
-        plot.SavePng(Path.Combine(directory, $"{scenario}.png"), 900, 450);
+        plot.SavePng(Path.Combine(directory, $"{scenario}.png"), Math.Max(900, 70 * medians.Count), 560);
         return markdown.ToString();
     }
 
@@ -51,7 +61,7 @@ public static class Report
         return directory?.FullName ?? Directory.GetCurrentDirectory();
     }
 
-    private static double Median(List<double> values)
+    public static double Median(List<double> values)
     {
         var sorted = values.Order().ToList();
         return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[(sorted.Count / 2) - 1] + sorted[sorted.Count / 2]) / 2;

@@ -1,0 +1,106 @@
+using CacheFlow.Api.Data;
+using CacheFlow.Api.Redis;
+using CacheFlow.Testing;
+using Microsoft.Data.Sqlite;
+using Npgsql;
+using StackExchange.Redis;
+
+namespace CacheFlow.Bench;
+
+/// <summary>
+/// The servers a run uses: a throwaway redis-server and PostgreSQL (1,000,000 users) started from the installed
+/// binaries when they are there, otherwise an embedded Garnet and a SQLite file (100,000 users); <c>--redis</c>
+/// points at a Redis of your own, <c>--embedded</c> forces Garnet and SQLite.
+/// </summary>
+public sealed class BenchServers : IAsyncDisposable
+{
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-bench-");
+    private EmbeddedGarnet? _garnet;
+    private RedisServer? _redisServer;
+    private PostgresServer? _postgres;
+    private NpgsqlDataSource? _dataSource;
+
+    private BenchServers(bool embedded) => Embedded = embedded;
+
+    public bool Embedded { get; }
+
+    public string Redis { get; private set; } = "";
+
+    public string RedisDescription { get; private set; } = "";
+
+    public static async Task<BenchServers> StartAsync(string? redis, bool embedded)
+    {
+        var servers = new BenchServers(embedded || RedisServer.Binary is null || PostgresServer.BinDirectory is null);
+        if (redis is not null)
+        {
+            (servers.Redis, servers.RedisDescription) = (redis, $"Redis at {redis}");
+        }
+        else if (servers.Embedded)
+        {
+            servers._garnet = EmbeddedGarnet.Start(servers._data.FullName);
+            (servers.Redis, servers.RedisDescription) = ($"127.0.0.1:{servers._garnet.Port}", "embedded Garnet 2.2.8 (in the harness process)");
+        }
+        else
+        {
+            servers._redisServer = await RedisServer.StartAsync();
+            await using var admin = await ConnectionMultiplexer.ConnectAsync($"{servers._redisServer.Configuration},allowAdmin=true");
+            // Room for every variant's copy of the Zipf tail; the test default (128 MB, no eviction) would refuse writes.
+            await admin.GetServers()[0].ConfigSetAsync("maxmemory", "2gb");
+            var version = (await admin.GetServers()[0].InfoAsync("server")).SelectMany(g => g).First(p => p.Key == "redis_version").Value;
+            (servers.Redis, servers.RedisDescription) = (servers._redisServer.Configuration, $"redis-server {version} (throwaway, loopback, no persistence)");
+        }
+
+        return servers;
+    }
+
+    /// <summary>A users table seeded with ids 1..N through the API's own repository, and what it is.</summary>
+    public async Task<(IUserRepository Users, int Count, string Description)> CreateUsersAsync()
+    {
+        if (Embedded)
+        {
+            const int count = 100_000;
+            var path = Path.Combine(_data.FullName, "users.db");
+            var sqlite = new SqliteUserRepository(path, TimeProvider.System);
+            await sqlite.InitializeAsync(0, CancellationToken.None);
+            await using var connection = new SqliteConnection($"Data Source={path}");
+            await connection.OpenAsync();
+            await using var command = connection.CreateCommand();
+            command.CommandText = $"""
+                WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {count})
+                INSERT INTO users (username, email, is_active, login_count, created_at)
+                SELECT 'user' || i, 'user' || i || '@example.com', 1, i * 7 % 1000, '2026-01-01 00:00:00' FROM s
+                """;
+            await command.ExecuteNonQueryAsync();
+            return (sqlite, count, $"SQLite file, {count:N0} users");
+        }
+        else
+        {
+            const int count = 1_000_000;
+            _postgres = await PostgresServer.StartAsync();
+            _dataSource = NpgsqlDataSource.Create(await _postgres.CreateDatabaseAsync() + ";Maximum Pool Size=64");
+            var postgres = new PostgresUserRepository(_dataSource, TimeProvider.System);
+            await postgres.InitializeAsync(0, CancellationToken.None);
+            await using var command = _dataSource.CreateCommand($"""
+                INSERT INTO users (username, email, is_active, login_count, created_at)
+                SELECT 'user' || g, 'user' || g || '@example.com', true, g * 7 % 1000, timestamp '2026-01-01' FROM generate_series(1, {count}) g;
+                ANALYZE users;
+                """);
+            await command.ExecuteNonQueryAsync();
+            var version = await _dataSource.CreateCommand("SHOW server_version").ExecuteScalarAsync();
+            return (postgres, count, $"PostgreSQL {version} (throwaway, loopback, fsync off), {count:N0} users");
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_dataSource is not null)
+            await _dataSource.DisposeAsync();
+        if (_postgres is not null)
+            await _postgres.DisposeAsync();
+        if (_redisServer is not null)
+            await _redisServer.DisposeAsync();
+        _garnet?.Dispose();
+        SqliteConnection.ClearAllPools();
+        _data.Delete(recursive: true);
+    }
+}

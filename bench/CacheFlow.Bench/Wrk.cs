@@ -1,0 +1,60 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.RegularExpressions;
+
+namespace CacheFlow.Bench;
+
+/// <summary>One wrk run (-t2 -c64, latency distribution on) and what it printed.</summary>
+public static partial class Wrk
+{
+    public sealed record Run(double RequestsPerSecond, long Requests, double P50Ms, double P99Ms);
+
+    /// <summary>Writes the request script: ids uniform over 1..n, Zipf-like over 1..n, or list pages uniform over 1..n.</summary>
+    public static string WriteScript(string directory)
+    {
+        var script = Path.Combine(directory, "requests.lua");
+        File.WriteAllText(script, """
+            init = function(args) prefix = args[1]; mode = args[2]; n = tonumber(args[3]) end
+            request = function()
+              local path
+              if mode == "uniform" then path = prefix .. math.random(1, n)
+              -- floor(n^u), u uniform in [0,1): P(k) proportional to about 1/k (Zipf, s = 1)
+              elseif mode == "zipf" then path = prefix .. math.floor(n ^ math.random())
+              else path = prefix .. "?page=" .. math.random(1, n) .. "&limit=20" end
+              return wrk.format("GET", path)
+            end
+            """);
+        return script;
+    }
+
+    public static async Task<Run> RunAsync(int port, string script, string path, string mode, int n, int seconds)
+    {
+        var start = new ProcessStartInfo("wrk", ["-t2", "-c64", $"-d{seconds}s", "--latency", "-s", script, $"http://127.0.0.1:{port}", "--", path, mode, n.ToString(CultureInfo.InvariantCulture)])
+        {
+            RedirectStandardOutput = true,
+            UseShellExecute = false,
+        };
+        using var wrk = Process.Start(start) ?? throw new InvalidOperationException("wrk did not start (apt-get install wrk)");
+        var output = await wrk.StandardOutput.ReadToEndAsync();
+        await wrk.WaitForExitAsync();
+        if (RequestsPerSecond().Match(output) is not { Success: true } rps || Requests().Match(output) is not { Success: true } requests)
+            throw new InvalidOperationException($"wrk said: {output}");
+        if (output.Contains("Non-2xx", StringComparison.Ordinal))
+            throw new InvalidOperationException($"{path}: some responses were not 2xx: {output}");
+        return new Run(Number(rps.Groups[1].Value), long.Parse(requests.Groups[1].Value, CultureInfo.InvariantCulture), Percentile(output, "50%"), Percentile(output, "99%"));
+    }
+
+    private static double Percentile(string output, string label)
+    {
+        var match = Regex.Match(output, $@"^\s+{label}\s+([0-9.]+)(us|ms|s)\s*$", RegexOptions.Multiline);
+        return !match.Success ? double.NaN : Number(match.Groups[1].Value) * match.Groups[2].Value switch { "us" => 0.001, "ms" => 1, _ => 1000 };
+    }
+
+    private static double Number(string text) => double.Parse(text, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"Requests/sec:\s+([0-9.]+)")]
+    private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"(\d+) requests in")]
+    private static partial Regex Requests();
+}
