@@ -17,6 +17,7 @@ public sealed class BenchServers : IAsyncDisposable
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-bench-");
     private EmbeddedGarnet? _garnet;
     private RedisServer? _redisServer;
+    private RedisServer? _durableRedis;
     private PostgresServer? _postgres;
     private NpgsqlDataSource? _dataSource;
 
@@ -76,7 +77,7 @@ public sealed class BenchServers : IAsyncDisposable
         else
         {
             const int count = 1_000_000;
-            _postgres = await PostgresServer.StartAsync();
+            _postgres ??= await PostgresServer.StartAsync();
             _dataSource = NpgsqlDataSource.Create(await _postgres.CreateDatabaseAsync() + ";Maximum Pool Size=64");
             var postgres = new PostgresUserRepository(_dataSource, TimeProvider.System);
             await postgres.InitializeAsync(0, CancellationToken.None);
@@ -91,8 +92,30 @@ public sealed class BenchServers : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The servers of the write paths: the Redis must be durable for write-behind (an embedded Garnet already waits
+    /// for its append-only file; a redis-server is started with <c>appendfsync always</c>), and a fresh users
+    /// database (PostgreSQL's connection string, or null for a SQLite file the API creates).
+    /// </summary>
+    public async Task<(string Redis, string Description, string? Users)> StartWriteServersAsync()
+    {
+        string? users = null;
+        if (!Embedded)
+        {
+            _postgres ??= await PostgresServer.StartAsync();
+            users = await _postgres.CreateDatabaseAsync();
+        }
+
+        if (_redisServer is null)
+            return (Redis, RedisDescription + (Embedded ? ", append-only file with commit wait" : ""), users);
+        _durableRedis = await RedisServer.StartAsync(Directory.CreateDirectory(Path.Combine(_data.FullName, "aof")).FullName);
+        return (_durableRedis.Configuration, "redis-server (throwaway, loopback, appendonly yes, appendfsync always)", users);
+    }
+
     public async ValueTask DisposeAsync()
     {
+        if (_durableRedis is not null)
+            await _durableRedis.DisposeAsync();
         if (_dataSource is not null)
             await _dataSource.DisposeAsync();
         if (_postgres is not null)

@@ -1,6 +1,6 @@
 using CacheFlow.Bench;
 
-// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S]
+// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var repeats = int.Parse(Option("--repeats") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -12,6 +12,12 @@ if (scenario is "read" or "all")
 {
     var seconds = int.Parse(Option("--seconds") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
     Console.WriteLine(await ReadScenario.RunAsync(servers, repeats, seconds));
+}
+
+if (scenario is "writes" or "all")
+{
+    var seconds = int.Parse(Option("--seconds") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
+    Console.WriteLine(await WritesScenario.RunAsync(servers, repeats, seconds));
 }
 
 if (scenario is "micro" or "all")

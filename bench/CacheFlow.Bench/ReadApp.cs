@@ -3,6 +3,7 @@ using System.Text.Json;
 using CacheFlow.Api.Data;
 using CacheFlow.Api.Users;
 using CacheFlow.AspNetCore;
+using CacheFlow.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
@@ -65,7 +66,7 @@ public sealed class ReadApp : IAsyncDisposable
 
     public static async Task<ReadApp> StartAsync(IConnectionMultiplexer redis, IUserRepository users, int warmUsers)
     {
-        var port = FreePort();
+        var port = ServerProcess.FreeLoopbackPort();
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
@@ -162,12 +163,5 @@ public sealed class ReadApp : IAsyncDisposable
         response.ContentType = "application/json; charset=utf-8";
         response.ContentLength = json.Length;
         return response.Body.WriteAsync(json).AsTask();
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        listener.Start();
-        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 }

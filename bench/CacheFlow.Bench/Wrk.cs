@@ -27,9 +27,10 @@ public static partial class Wrk
         return script;
     }
 
-    public static async Task<Run> RunAsync(int port, string script, string path, string mode, int n, int seconds)
+    /// <summary>Runs wrk for <paramref name="seconds"/>; the script gets the path, the mode, n and <paramref name="extra"/> as its arguments.</summary>
+    public static async Task<Run> RunAsync(int port, string script, string path, string mode, int n, int seconds, params string[] extra)
     {
-        var start = new ProcessStartInfo("wrk", ["-t2", "-c64", $"-d{seconds}s", "--latency", "-s", script, $"http://127.0.0.1:{port}", "--", path, mode, n.ToString(CultureInfo.InvariantCulture)])
+        var start = new ProcessStartInfo("wrk", ["-t2", "-c64", $"-d{seconds}s", "--latency", "-s", script, $"http://127.0.0.1:{port}", "--", path, mode, n.ToString(CultureInfo.InvariantCulture), .. extra])
         {
             RedirectStandardOutput = true,
             UseShellExecute = false,

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.RegularExpressions;
 
 namespace CacheFlow.Api.Tests;
@@ -64,6 +65,21 @@ public sealed partial class MetricsTests : IAsyncDisposable
         Assert.Equal(0, (int)reset["latency"]!["hit"]!["samples"]!);
         // Prometheus counters never go down.
         Assert.Equal(1, Value(await client.GetStringAsync("/metrics"), "cacheflow_hits_total", "family=\"user\",level=\"l2\""));
+    }
+
+    [Fact]
+    public async Task AnAppliedQueuedCreateRecordsItsDelayFromAcceptance()
+    {
+        var client = _api.CreateClient();
+        var accepted = await client.PostAsJsonAsync("/users/async", new { username = "delayed", email = "delayed@example.com" });
+        var statusUrl = (string)(await accepted.JsonAsync(HttpStatusCode.Accepted))["status_url"]!;
+        for (var attempt = 0; attempt < 600 && (string)(await (await client.GetAsync(statusUrl)).JsonAsync())["status"]! != "done"; attempt++)
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+
+        // Without a record the histogram is not exported at all, and Value fails.
+        var metrics = await client.GetStringAsync("/metrics");
+        Assert.Equal(1, Value(metrics, "cacheflow_write_behind_delay_seconds_count", "queue="));
+        Assert.True(Value(metrics, "cacheflow_write_behind_delay_seconds_sum", "queue=") >= 0);
     }
 
     /// <summary>The value of the one sample of <paramref name="name"/> whose labels include <paramref name="labels"/>.</summary>

@@ -131,19 +131,22 @@ internal sealed class WriteBehindFlusher(
         // The cache learns of the new rows before any status says done.
         if (outcomes.Any(o => o.User is not null))
             await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
-        foreach (var ((write, _), outcome) in creates.Zip(outcomes))
-        {
-            if (outcome.DuplicateField is { } field)
-            {
-                await queue.FailAsync(write, $"Another user already has this {field}.", permanent: true);
-                continue;
-            }
+        // Each write's own steps stay in order; the batch's writes are settled side by side (pipelined on one connection).
+        await Task.WhenAll(creates.Zip(outcomes).Select(c => SettleAsync(c.First.Write, c.Second, cancellationToken)));
+        return batch.Count;
+    }
 
-            if (outcome.User is { } user)
-                await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
-            await queue.CompleteAsync(write, outcome.User?.Id.ToString(CultureInfo.InvariantCulture));
+    /// <summary>Dead-letters a clash; otherwise writes the new user through to the cache, then says done.</summary>
+    private async Task SettleAsync(QueuedWrite write, QueuedCreateOutcome outcome, CancellationToken cancellationToken)
+    {
+        if (outcome.DuplicateField is { } field)
+        {
+            await queue.FailAsync(write, $"Another user already has this {field}.", permanent: true);
+            return;
         }
 
-        return batch.Count;
+        if (outcome.User is { } user)
+            await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
+        await queue.CompleteAsync(write, outcome.User?.Id.ToString(CultureInfo.InvariantCulture));
     }
 }

@@ -21,6 +21,8 @@ public sealed class WriteBehindQueue : IDisposable
     private readonly string _statusPrefix;
     private readonly RedisKey _pending, _processing, _retry, _consumers, _dead;
     private readonly Meter _meter;
+    private readonly Histogram<double> _delay;
+    private readonly KeyValuePair<string, object?> _tag;
     private long _enqueued, _flushed, _retried, _deadLettered;
     private WriteBehindStatistics _last = new(0, 0, 0, 0, 0, 0, null);
     private WriteBehindStatistics _baseline = new(0, 0, 0, 0, 0, 0, null);
@@ -42,13 +44,15 @@ public sealed class WriteBehindQueue : IDisposable
         _statusPrefix = $"{keyPrefix}wb:{name}:status:";
 
         _meter = meterFactory?.Create(CacheFlowMeter.Name) ?? new Meter(CacheFlowMeter.Name);
-        var tag = new KeyValuePair<string, object?>("queue", name);
+        var tag = _tag = new KeyValuePair<string, object?>("queue", name);
         _meter.CreateObservableCounter("cacheflow.write_behind.enqueued", () => new Measurement<long>(Volatile.Read(ref _enqueued), tag), "{write}", "Writes accepted.");
         _meter.CreateObservableCounter("cacheflow.write_behind.flushed", () => new Measurement<long>(Volatile.Read(ref _flushed), tag), "{write}", "Writes applied.");
         _meter.CreateObservableCounter("cacheflow.write_behind.retried", () => new Measurement<long>(Volatile.Read(ref _retried), tag), "{write}", "Failed attempts put back for a retry.");
         _meter.CreateObservableCounter("cacheflow.write_behind.dead_lettered", () => new Measurement<long>(Volatile.Read(ref _deadLettered), tag), "{write}", "Writes given up on.");
         _meter.CreateObservableGauge("cacheflow.write_behind.depth", () => new Measurement<long>(_last.Depth, tag), "{write}", "Writes waiting (queued or due for a retry).");
         _meter.CreateObservableGauge("cacheflow.write_behind.lag", () => new Measurement<double>((_last.LagMilliseconds ?? 0) / 1000.0, tag), "s", "Age of the oldest waiting write.");
+        _delay = _meter.CreateHistogram("cacheflow.write_behind.delay", "s", "Time from a write's acceptance to its being applied.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMeter.SecondsBuckets });
     }
 
     /// <summary>The queue's name.</summary>
@@ -114,6 +118,7 @@ public sealed class WriteBehindQueue : IDisposable
     {
         // Counted first: whoever sees the status say done also sees the count.
         Interlocked.Increment(ref _flushed);
+        _delay.Record(Math.Max(0, NowMs - write.EnqueuedAt) / 1000.0, _tag);
         var db = Database;
         await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Done, write, result)), _options.StatusRetention).ConfigureAwait(false);
         await db.ListRemoveAsync(_processing, write.Raw, 1).ConfigureAwait(false);
