@@ -6,7 +6,6 @@ using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using Polly.CircuitBreaker;
 using StackExchange.Redis;
 
 namespace CacheFlow;
@@ -206,7 +205,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     private void OnRedisFailure(FamilyCounters counters, Exception exception, string key, Action<ILogger, Exception, string> log)
     {
         // An open circuit is the breaker doing its job: no call was made, so nothing to count or log.
-        if (exception is BrokenCircuitException)
+        if (exception is RedisCircuitOpenException)
             return;
         counters.AddError();
         log(_logger, exception, KeyFamily.Of(key).ToString());
