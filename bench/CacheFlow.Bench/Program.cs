@@ -1,6 +1,6 @@
 using CacheFlow.Bench;
 
-// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S]
+// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S] [--only text]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var repeats = int.Parse(Option("--repeats") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -11,7 +11,7 @@ Console.WriteLine($"CacheFlow bench: {scenario} on {servers.RedisDescription}, {
 if (scenario is "read" or "all")
 {
     var seconds = int.Parse(Option("--seconds") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
-    Console.WriteLine(await ReadScenario.RunAsync(servers, repeats, seconds));
+    Console.WriteLine(await ReadScenario.RunAsync(servers, repeats, seconds, Option("--only")));
 }
 
 if (scenario is "writes" or "all")

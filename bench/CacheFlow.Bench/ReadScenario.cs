@@ -21,7 +21,8 @@ public static class ReadScenario
 
     private sealed record Sample(double RequestsPerSecond, double P50Ms, double P99Ms, double LoadsPerRequest, double BytesPerRequest);
 
-    public static async Task<string> RunAsync(BenchServers servers, int repeats, int seconds)
+    /// <summary>Runs the rows whose names contain <paramref name="only"/> (all when null); ratios need the rows they name.</summary>
+    public static async Task<string> RunAsync(BenchServers servers, int repeats, int seconds, string? only = null)
     {
         var (users, count, database) = await servers.CreateUsersAsync();
         await using var redis = await ConnectionMultiplexer.ConnectAsync(servers.Redis);
@@ -31,6 +32,7 @@ public static class ReadScenario
         var rows = everyVariant.Select(v => new Row($"hit: {v}", v, "uniform", WarmUsers))
             .Concat(mixed.Select(v => new Row($"zipf: {v}", v, "zipf", count)))
             .Concat(mixed.Select(v => new Row($"list: {v}", v, "list", ListPages)))
+            .Where(r => only is null || r.Name.Contains(only, StringComparison.Ordinal))
             .ToList();
 
         using (var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{app.Port}") })
@@ -70,7 +72,7 @@ public static class ReadScenario
 
         double Median(Row row, Func<Sample, double> figure) => Report.Median([.. samples[row].Select(figure)]);
         string Column(Row row, Func<Sample, double> figure, string format) => Median(row, figure).ToString(format, CultureInfo.InvariantCulture);
-        double Rps(string name) => Median(rows.First(r => r.Name == name), s => s.RequestsPerSecond);
+        double Rps(string name) => rows.FirstOrDefault(r => r.Name == name) is { } row ? Median(row, s => s.RequestsPerSecond) : double.NaN;
         string Ratio(string what, string over, double target) =>
             $"{what} / {over}: {Rps(what) / Rps(over):0.00} (target {target:0.00}: {(Rps(what) / Rps(over) >= target ? "met" : "not met")})";
 

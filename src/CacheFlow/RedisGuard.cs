@@ -55,7 +55,7 @@ internal sealed class RedisGuard
         {
             return await call(state).ConfigureAwait(false);
         }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        catch (Exception ex) when (Trips(ex))
         {
             failed = true;
             throw;
@@ -66,8 +66,14 @@ internal sealed class RedisGuard
         }
     }
 
-    /// <summary>Lets a call through (true if it is the one probe after a break), or throws while the circuit is open.</summary>
-    private bool Admit()
+    /// <summary>Whether a failed call counts against Redis (its connection or a timeout, not a script error).</summary>
+    public static bool Trips(Exception exception) => exception is RedisConnectionException or RedisTimeoutException;
+
+    /// <summary>
+    /// Lets a call through (true if it is the one probe after a break), or throws while the circuit is open. A caller
+    /// that makes the call itself (the hit path, to spare a state machine) reports it with <see cref="Record"/>.
+    /// </summary>
+    public bool Admit()
     {
         if (_state == State.Closed || !Enabled)
             return false;
@@ -85,7 +91,8 @@ internal sealed class RedisGuard
         }
     }
 
-    private void Record(bool failed, bool probe)
+    /// <summary>Counts a call let through by <see cref="Admit"/>: <paramref name="failed"/> if it <see cref="Trips"/>.</summary>
+    public void Record(bool failed, bool probe)
     {
         if (!Enabled)
             return;
