@@ -34,7 +34,8 @@ public abstract class CacheVariant : IAsyncDisposable
         ["FusionCache"] = async (redis, prefix) => new Fusion(await ConnectAsync(redis), prefix, distributedLocker: false),
         ["FusionCache + locker"] = async (redis, prefix) => new Fusion(await ConnectAsync(redis), prefix, distributedLocker: true),
         ["HybridCache"] = async (redis, prefix) => new Hybrid(await ConnectAsync(redis), prefix),
-        ["CacheFlow"] = async (redis, prefix) => new Flow(await ConnectAsync(redis), prefix),
+        ["CacheFlow"] = async (redis, prefix) => new Flow(await ConnectAsync(redis), prefix, local: false),
+        ["CacheFlow + L1"] = async (redis, prefix) => new Flow(await ConnectAsync(redis), prefix, local: true),
     };
 
     private static async Task<ConnectionMultiplexer> ConnectAsync(string redis) => await ConnectionMultiplexer.ConnectAsync($"{redis},allowAdmin=true");
@@ -147,10 +148,10 @@ public abstract class CacheVariant : IAsyncDisposable
         }
     }
 
-    /// <summary>CacheFlow, Redis only (no L1): leases, lease-checked write-back, single-flight.</summary>
-    private sealed class Flow(ConnectionMultiplexer redis, string prefix) : CacheVariant
+    /// <summary>CacheFlow: leases, lease-checked write-back, single-flight; Redis only (as the API ships) or with its L1 and bus.</summary>
+    private sealed class Flow(ConnectionMultiplexer redis, string prefix, bool local) : CacheVariant
     {
-        private readonly CacheFlowCache _cache = new(redis, Options.Create(new CacheFlowOptions { KeyPrefix = prefix, SerializerOptions = JsonSerializerOptions.Web }),
+        private readonly CacheFlowCache _cache = new(redis, Options.Create(new CacheFlowOptions { KeyPrefix = prefix, SerializerOptions = JsonSerializerOptions.Web, LocalCacheEnabled = local }),
             TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
 
         public override async Task<int> GetOrLoadAsync(string key, Func<CancellationToken, Task<int>> load) =>

@@ -38,22 +38,36 @@ public static class Scenarios
     }
 
     /// <summary>
-    /// The stale-set race under a random mix: 6 readers and 2 writers on 4 hot keys, one instance of the variant,
-    /// <paramref name="operations"/> operations in all (bounded to a minute). A writer bumps a key's version in the
-    /// "database", invalidates, then acknowledges; a read counts as a violation when it returns a version older than
-    /// one acknowledged before the read began. Returns the violations.
+    /// The stale-set race under a random mix: 6 readers and 2 writers on 4 hot keys, spread over
+    /// <paramref name="processes"/> instances of the variant, <paramref name="operations"/> operations in all (bounded
+    /// to a minute). A writer bumps a key's version in the "database", invalidates, then acknowledges; a read counts as
+    /// a violation when it returns a version older than one acknowledged before the read began. Returns the violations.
     /// </summary>
-    public static async Task<double> RaceAsync(string variant, string redis, int seed, int operations = 4000)
+    public static async Task<double> RaceAsync(string variant, string redis, int seed, int processes, int operations = 4000)
     {
         const int keys = 4, readers = 6, writers = 2;
-        await using var cache = await CacheVariant.All[variant](redis, $"bench:{Guid.NewGuid():N}:");
+        var prefix = $"bench:{Guid.NewGuid():N}:";
+        var instances = await Task.WhenAll(Enumerable.Range(0, processes).Select(_ => CacheVariant.All[variant](redis, prefix)));
+        try
+        {
+            return await RaceAsync(instances, seed, operations, keys, readers, writers);
+        }
+        finally
+        {
+            foreach (var instance in instances)
+                await instance.DisposeAsync();
+        }
+    }
+
+    private static async Task<double> RaceAsync(CacheVariant[] instances, int seed, int operations, int keys, int readers, int writers)
+    {
         var versions = new int[keys];
         var acknowledged = new int[keys];
         var violations = 0;
         var perTask = operations / (readers + writers);
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(1));
 
-        async Task ReadAsync(Random random)
+        async Task ReadAsync(CacheVariant cache, Random random)
         {
             for (var i = 0; i < perTask && !deadline.IsCancellationRequested; i++)
             {
@@ -70,7 +84,7 @@ public static class Scenarios
             }
         }
 
-        async Task WriteAsync(Random random)
+        async Task WriteAsync(CacheVariant cache, Random random)
         {
             for (var i = 0; i < perTask && !deadline.IsCancellationRequested; i++)
             {
@@ -88,8 +102,8 @@ public static class Scenarios
         }
 
         await Task.WhenAll(
-            Enumerable.Range(0, readers).Select(r => Task.Run(() => ReadAsync(new Random(seed + r))))
-                .Concat(Enumerable.Range(0, writers).Select(w => Task.Run(() => WriteAsync(new Random(seed + 100 + w))))));
+            Enumerable.Range(0, readers).Select(r => Task.Run(() => ReadAsync(instances[r % instances.Length], new Random(seed + r))))
+                .Concat(Enumerable.Range(0, writers).Select(w => Task.Run(() => WriteAsync(instances[w % instances.Length], new Random(seed + 100 + w))))));
         return violations;
     }
 }

@@ -32,9 +32,10 @@ public sealed partial class CacheFlowCache
                 (Cache: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: options.Tags, Token: token)).ConfigureAwait(false);
             if (written == true && _local is not null)
             {
-                // The other instances drop their copies; this one keeps the value it just wrote.
+                // The other instances drop their copies, and so do reads in flight here; this one keeps the value it
+                // just wrote, stamped after the write: a read that starts now finds this value in Redis or newer.
                 _local.Invalidate(entryKey);
-                _local.Set(entryKey, new StoredEntry(header, entry), options);
+                _local.Set(entryKey, new StoredEntry(header, entry), options, _local.Stamp(entryKey, options.Tags));
             }
 
             return written;

@@ -48,6 +48,9 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// <summary>How many entries the L1 holds (null when it is off).</summary>
     internal long? LocalEntries => _local?.Count;
 
+    /// <summary>Runs between a Redis hit and storing its copy in the L1; tests hold a read there.</summary>
+    internal Func<string, Task>? BeforeLocalStore { get; set; }
+
     /// <summary>The random source of TTL jitter and early refresh; tests seed it.</summary>
     internal Random Random { get; set; } = Random.Shared;
 
@@ -121,6 +124,8 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         var reachable = true;
         try
         {
+            // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
+            var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
             // The guard's steps by hand rather than RunAsync: one state machine fewer on every L2 hit.
             var probe = _guard.Admit();
             RedisValue value;
@@ -142,7 +147,13 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                 {
                     case Freshness.Fresh:
                         request.Counters.AddHit();
-                        _local?.Set(entryKey, stored, request.Options);
+                        if (_local is not null)
+                        {
+                            if (BeforeLocalStore is { } hook)
+                                await hook(key).ConfigureAwait(false);
+                            _local.Set(entryKey, stored, request.Options, stamp);
+                        }
+
                         // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
                         if (!request.Inline && ShouldRefreshEarly(stored.Header, now))
                             StartRefresh(request, stored);

@@ -122,5 +122,8 @@ internal enum CacheProtections
     /// <summary>A lease in Redis per load: one load per key across processes, and no write-back after an invalidation.</summary>
     Leases = 2,
 
-    All = SingleFlight | Leases,
+    /// <summary>L1 copies stamped with the invalidations they were read under, so a late store cannot resurrect a value.</summary>
+    LocalStamps = 4,
+
+    All = SingleFlight | Leases | LocalStamps,
 }

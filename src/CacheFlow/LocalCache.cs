@@ -1,4 +1,7 @@
 using System.Collections.Concurrent;
+using System.IO.Hashing;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Caching.Memory;
 using StackExchange.Redis;
 
@@ -11,9 +14,20 @@ namespace CacheFlow;
 /// instance whose connection dropped may have missed messages, so it clears its L1 when it reconnects; a lost message
 /// costs at most the maximum age of staleness.
 /// </summary>
+/// <remarks>
+/// A copy is stamped with the invalidation counters it was read under (its key's stripe, its tags, everything), taken
+/// before the Redis read; it is served only while they are unchanged. A read that fetched a value before an
+/// invalidation and stores it after cannot bring the old value back: the L1's own stale-set race, closed without a lock.
+/// </remarks>
 internal sealed class LocalCache : IDisposable
 {
+    private const int Stripes = 4096;
+
     private readonly MemoryCache _entries;
+    private readonly long[] _stripes = new long[Stripes];
+    private readonly ConcurrentDictionary<string, StrongBox<long>> _tagEpochs = new(StringComparer.Ordinal);
+    private readonly bool _stamped;
+    private long _everything;
     private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _tags = new(StringComparer.Ordinal);
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisChannel _channel;
@@ -27,6 +41,7 @@ internal sealed class LocalCache : IDisposable
         _redis = redis;
         _time = time;
         _maxAge = options.LocalMaxAge;
+        _stamped = options.Protections.HasFlag(CacheProtections.LocalStamps);
         _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.LocalSizeLimit, Clock = null });
         _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
         _redis.ConnectionRestored += OnReconnected;
@@ -36,11 +51,38 @@ internal sealed class LocalCache : IDisposable
     /// <summary>How many entries the L1 holds.</summary>
     public long Count => _entries.Count;
 
-    /// <summary>A copy, if there is one; none while the bus is not subscribed (invalidations could be missed).</summary>
-    public StoredEntry? Get(string entryKey) => _subscribed && _entries.TryGetValue(entryKey, out StoredEntry stored) ? stored : null;
+    /// <summary>A copy, if there is one and nothing invalidated it since its read; none while the bus is not subscribed.</summary>
+    public StoredEntry? Get(string entryKey)
+    {
+        if (!_subscribed || !_entries.TryGetValue(entryKey, out Copy? copy))
+            return null;
+        if (!_stamped || copy!.Stamp == Stamp(entryKey, copy.Tags))
+            return copy!.Stored;
+        _entries.Remove(entryKey);
+        return null;
+    }
 
-    /// <summary>Keeps an entry for at most the maximum age (or the entry's own duration, or its hard expiry, if sooner).</summary>
-    public void Set(string entryKey, StoredEntry stored, CacheEntryOptions options)
+    /// <summary>
+    /// The invalidation counters that concern a key with these tags, summed: they only grow, so the sum is unchanged
+    /// exactly when none of them moved. Take it before reading Redis; a copy stored with it is dropped if it moved.
+    /// </summary>
+    public long Stamp(string entryKey, IReadOnlyList<string> tags)
+    {
+        var stamp = Volatile.Read(ref _everything) + Volatile.Read(ref _stripes[Stripe(entryKey)]);
+        foreach (var tag in tags)
+        {
+            if (_tagEpochs.TryGetValue(tag, out var epoch))
+                stamp += Volatile.Read(ref epoch.Value);
+        }
+
+        return stamp;
+    }
+
+    /// <summary>
+    /// Keeps an entry for at most the maximum age (or the entry's own duration, or its hard expiry, if sooner),
+    /// stamped with what <see cref="Stamp"/> said before it was read.
+    /// </summary>
+    public void Set(string entryKey, StoredEntry stored, CacheEntryOptions options, long stamp)
     {
         if (!_subscribed)
             return;
@@ -49,7 +91,7 @@ internal sealed class LocalCache : IDisposable
         var expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(stored.Header.HardExpiresAt, (now + age).ToUnixTimeMilliseconds()));
         if (expires <= now)
             return;
-        _entries.Set(entryKey, stored, new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = 1 });
+        _entries.Set(entryKey, new Copy(stored, stamp, options.Tags), new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = 1 });
         foreach (var tag in options.Tags)
             _tags.GetOrAdd(tag, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal))[entryKey] = 0;
     }
@@ -57,7 +99,7 @@ internal sealed class LocalCache : IDisposable
     /// <summary>Drops this instance's copy of a key and tells the others to drop theirs.</summary>
     public void Invalidate(string entryKey)
     {
-        _entries.Remove(entryKey);
+        RemoveKey(entryKey);
         Publish('k', entryKey);
     }
 
@@ -76,7 +118,11 @@ internal sealed class LocalCache : IDisposable
     }
 
     /// <summary>Drops everything (after a reconnect, messages may have been missed).</summary>
-    public void Clear() => _entries.Clear();
+    public void Clear()
+    {
+        Interlocked.Increment(ref _everything);
+        _entries.Clear();
+    }
 
     public void Dispose()
     {
@@ -105,7 +151,7 @@ internal sealed class LocalCache : IDisposable
         switch (text[text.IndexOf('|', StringComparison.Ordinal) + 1])
         {
             case 'k':
-                _entries.Remove(value);
+                RemoveKey(value);
                 break;
             case 't':
                 RemoveTag(value);
@@ -116,8 +162,17 @@ internal sealed class LocalCache : IDisposable
         }
     }
 
+    private static int Stripe(string entryKey) => (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(entryKey.AsSpan())) % Stripes);
+
+    private void RemoveKey(string entryKey)
+    {
+        Interlocked.Increment(ref _stripes[Stripe(entryKey)]);
+        _entries.Remove(entryKey);
+    }
+
     private void RemoveTag(string tag)
     {
+        Interlocked.Increment(ref _tagEpochs.GetOrAdd(tag, static _ => new StrongBox<long>()).Value);
         if (_tags.TryRemove(tag, out var keys))
         {
             foreach (var key in keys.Keys)
@@ -127,6 +182,8 @@ internal sealed class LocalCache : IDisposable
 
     private void RemovePrefix(string entryKeyPrefix)
     {
+        // Keys under a prefix are not known in advance: every copy read before now is suspect.
+        Interlocked.Increment(ref _everything);
         foreach (var key in _entries.Keys.OfType<string>().Where(k => k.StartsWith(entryKeyPrefix, StringComparison.Ordinal)).ToList())
             _entries.Remove(key);
     }
@@ -152,4 +209,7 @@ internal sealed class LocalCache : IDisposable
             _subscribed = false;
         }
     }
+
+    /// <summary>An entry as the L1 keeps it: with the stamp it was read under and the tags that stamp covers.</summary>
+    private sealed record Copy(StoredEntry Stored, long Stamp, IReadOnlyList<string> Tags);
 }

@@ -70,6 +70,56 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
         Assert.Equal("new", (await A.GetOrCreateAsync<Item>("item:2", _ => throw new InvalidOperationException())).Value!.Name);
     }
 
+    [Fact]
+    public async Task AReadThatFetchedAValueBeforeARemovalCannotPutItInTheL1After()
+    {
+        var next = await LateStoreAsync(A);
+
+        Assert.Equal((CacheOutcome.Miss, "v2"), (next.Outcome, next.Value!.Name));
+    }
+
+    [Fact]
+    public async Task ControlWithoutStampsTheLateStoreServesTheRemovedValueFromTheL1()
+    {
+        using var unstamped = TestCaches.Create(_redisA, configure: o =>
+        {
+            Configure(o);
+            o.Protections = CacheProtections.All & ~CacheProtections.LocalStamps;
+        });
+
+        var next = await LateStoreAsync(unstamped);
+
+        Assert.Equal((CacheOutcome.Hit, "v1"), (next.Outcome, next.Value!.Name));
+    }
+
+    /// <summary>
+    /// A read fetches v1 from Redis and is held before storing its L1 copy; meanwhile the same instance removes the
+    /// key (acknowledged); then the read stores its copy. Returns what a read that starts after the removal sees.
+    /// </summary>
+    private async Task<CacheResult<Item?>> LateStoreAsync(CacheFlowCache reader)
+    {
+        // Written by an instance without an L1, so no bus message reaches the reader.
+        using (var writer = TestCaches.Create(_redisB, configure: o => o.KeyPrefix = _prefix))
+            await writer.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
+        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        reader.BeforeLocalStore = async _ =>
+        {
+            fetched.SetResult();
+            await release.Task;
+        };
+
+        var held = reader.GetOrCreateAsync<Item>("item:1", _ => throw new InvalidOperationException("in Redis"));
+        await fetched.Task;
+        reader.BeforeLocalStore = null;
+        Assert.True(await reader.RemoveAsync("item:1"));
+        release.SetResult();
+        // The held read began before the removal: v1 is a fair answer for it.
+        Assert.Equal("v1", (await held).Value!.Name);
+
+        return await reader.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
+    }
+
     private void Configure(CacheFlowOptions options)
     {
         options.KeyPrefix = _prefix;
