@@ -26,16 +26,16 @@ public sealed partial class CacheFlowCache
         header.WriteHeader(entry.Span);
         var entryKey = _keys.Entry(key);
         var ttlMs = Math.Max(1, (long)ttl.TotalMilliseconds);
+        var stamp = _local?.Stamp(entryKey, options.Tags);
         try
         {
             var written = await _guard.RunAsync(static s => s.Cache.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token),
                 (Cache: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: options.Tags, Token: token)).ConfigureAwait(false);
-            if (written == true && _local is not null)
+            if (written == true && _local is not null && stamp is { } before)
             {
-                // The other instances drop their copies, and so do reads in flight here; this one keeps the value it
-                // just wrote, stamped after the write: a read that starts now finds this value in Redis or newer.
-                _local.Invalidate(entryKey);
-                _local.Set(entryKey, new StoredEntry(header, entry), options, _local.Stamp(entryKey, options.Tags));
+                if (BeforeLocalStore is { } hook)
+                    await hook(key).ConfigureAwait(false);
+                _local.SetWritten(entryKey, new StoredEntry(header, entry), options, before);
             }
 
             return written;

@@ -48,7 +48,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// <summary>How many entries the L1 holds (null when it is off).</summary>
     internal long? LocalEntries => _local?.Count;
 
-    /// <summary>Runs between a Redis hit and storing its copy in the L1; tests hold a read there.</summary>
+    /// <summary>Runs between a Redis read or write and storing its copy in the L1; tests hold a call there.</summary>
     internal Func<string, Task>? BeforeLocalStore { get; set; }
 
     /// <summary>The random source of TTL jitter and early refresh; tests seed it.</summary>

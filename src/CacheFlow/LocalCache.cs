@@ -96,6 +96,19 @@ internal sealed class LocalCache : IDisposable
             _tags.GetOrAdd(tag, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal))[entryKey] = 0;
     }
 
+    /// <summary>
+    /// After this instance wrote a key: the other instances drop their copies, and so do reads in flight here. This
+    /// one keeps the value it wrote only if that was the only invalidation since <paramref name="before"/> (a stamp
+    /// taken before the write): if another came between, the value may already be outdated, and a miss is safe.
+    /// </summary>
+    public void SetWritten(string entryKey, StoredEntry stored, CacheEntryOptions options, long before)
+    {
+        Invalidate(entryKey);
+        var stamp = Stamp(entryKey, options.Tags);
+        if (!_stamped || stamp == before + 1)
+            Set(entryKey, stored, options, stamp);
+    }
+
     /// <summary>Drops this instance's copy of a key and tells the others to drop theirs.</summary>
     public void Invalidate(string entryKey)
     {

@@ -92,6 +92,58 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
         Assert.Equal((CacheOutcome.Hit, "v1"), (next.Outcome, next.Value!.Name));
     }
 
+    [Fact]
+    public async Task ALoadWhoseValueWasRemovedBeforeItReachedTheL1DoesNotPutItThere()
+    {
+        var next = await LateWriteBackAsync(A);
+
+        Assert.Equal((CacheOutcome.Miss, "v2"), (next.Outcome, next.Value!.Name));
+    }
+
+    [Fact]
+    public async Task ControlWithoutStampsTheLateWriteBackServesTheRemovedValueFromTheL1()
+    {
+        using var unstamped = TestCaches.Create(_redisA, configure: o =>
+        {
+            Configure(o);
+            o.Protections = CacheProtections.All & ~CacheProtections.LocalStamps;
+        });
+
+        var next = await LateWriteBackAsync(unstamped);
+
+        Assert.Equal((CacheOutcome.Hit, "v1"), (next.Outcome, next.Value!.Name));
+    }
+
+    /// <summary>
+    /// A load writes v1 to Redis and is held before keeping its L1 copy; meanwhile the same instance removes the key
+    /// (acknowledged); then the load goes on. Returns what a read that starts after the removal sees.
+    /// </summary>
+    private static async Task<CacheResult<Item?>> LateWriteBackAsync(CacheFlowCache cache)
+    {
+        var (written, release) = Hold(cache);
+        var load = cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
+        await written;
+        cache.BeforeLocalStore = null;
+        Assert.True(await cache.RemoveAsync("item:1"));
+        release.SetResult();
+        Assert.Equal("v1", (await load).Value!.Name);
+
+        return await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
+    }
+
+    /// <summary>Holds the next call of <paramref name="cache"/> that reaches the L1 store: reached, then released.</summary>
+    private static (Task Reached, TaskCompletionSource Release) Hold(CacheFlowCache cache)
+    {
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        cache.BeforeLocalStore = async _ =>
+        {
+            reached.SetResult();
+            await release.Task;
+        };
+        return (reached.Task, release);
+    }
+
     /// <summary>
     /// A read fetches v1 from Redis and is held before storing its L1 copy; meanwhile the same instance removes the
     /// key (acknowledged); then the read stores its copy. Returns what a read that starts after the removal sees.
@@ -101,16 +153,9 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
         // Written by an instance without an L1, so no bus message reaches the reader.
         using (var writer = TestCaches.Create(_redisB, configure: o => o.KeyPrefix = _prefix))
             await writer.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
-        var fetched = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        reader.BeforeLocalStore = async _ =>
-        {
-            fetched.SetResult();
-            await release.Task;
-        };
-
+        var (fetched, release) = Hold(reader);
         var held = reader.GetOrCreateAsync<Item>("item:1", _ => throw new InvalidOperationException("in Redis"));
-        await fetched.Task;
+        await fetched;
         reader.BeforeLocalStore = null;
         Assert.True(await reader.RemoveAsync("item:1"));
         release.SetResult();
