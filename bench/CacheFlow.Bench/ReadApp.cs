@@ -103,10 +103,11 @@ public sealed class ReadApp : IAsyncDisposable
         var hour = TimeSpan.FromHours(1);
         Map(NoCache, async (_, load) => TypedResults.Json(await load(default), Json), async (_, _, load) => TypedResults.Json(await load(default), Json));
 
+        // Configured alike: one hour everywhere, and an L1 as unbounded as the peers' (CacheFlow's default holds 10,000).
         var entry = new CacheEntryOptions { Duration = hour };
         foreach (var (name, local) in new[] { ("CacheFlow L2", false), ("CacheFlow L1+L2", true) })
         {
-            var flow = new CacheFlowCache(redis, Options.Create(new CacheFlowOptions { KeyPrefix = Slug(name) + ":", SerializerOptions = Json, LocalCacheEnabled = local, LocalMaxAge = hour }),
+            var flow = new CacheFlowCache(redis, Options.Create(new CacheFlowOptions { KeyPrefix = Slug(name) + ":", SerializerOptions = Json, LocalCacheEnabled = local, LocalMaxAge = hour, LocalSizeLimit = 10_000_000 }),
                 TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
             _caches.Add(flow);
             Map(name,

@@ -100,7 +100,8 @@ public static class ReadScenario
                 Ratio("hit: CacheFlow L1+L2", "hit: HybridCache L1+L2", 1.0),
                 Ratio("hit: CacheFlow L2", "hit: FusionCache L2", 1.15),
                 Ratio("hit: CacheFlow L2", "hit: HybridCache L2", 1.15),
-                $"zipf: CacheFlow L2 / no cache: {Rps("zipf: CacheFlow L2") / Rps("zipf: no cache"):0.0}×; list: CacheFlow L2 / no cache: {Rps("list: CacheFlow L2") / Rps("list: no cache"):0.0}×",
+                $"speedup over the database: zipf {Rps("zipf: CacheFlow L2") / Rps("zipf: no cache"):0.0}× (CacheFlow L2), {Rps("zipf: CacheFlow L1+L2") / Rps("zipf: no cache"):0.0}× (L1+L2); " +
+                $"list {Rps("list: CacheFlow L2") / Rps("list: no cache"):0}× (L2), {Rps("list: CacheFlow L1+L2") / Rps("list: no cache"):0}× (L1+L2)",
             ]);
     }
 }
