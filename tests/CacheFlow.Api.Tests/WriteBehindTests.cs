@@ -204,6 +204,23 @@ public sealed class WriteBehindTests : IAsyncDisposable
         Assert.True((await api.CreateAdminClient().SendAsync(new HttpRequestMessage(new HttpMethod(method), path))).IsSuccessStatusCode);
     }
 
+    [Fact]
+    public async Task AWriteWhoseBatchFailedUnexpectedlyIsTakenAgainWithoutARestart()
+    {
+        // An exception the batch does not handle (here a cancelled command) leaves the write taken by this flusher.
+        var repository = new ScriptedRepository();
+        var applies = 0;
+        repository.BeforeApplyCreates = _ => Interlocked.Increment(ref applies) == 1
+            ? Task.FromException(new OperationCanceledException("a command was cancelled"))
+            : Task.CompletedTask;
+        var client = Start(repository: repository).CreateClient();
+
+        var status = await WaitForSettledAsync(client, await QueueAsync(client, NewUsername(), "retaken"));
+
+        Assert.Equal("done", (string)status["status"]!);
+        Assert.Equal(2, Volatile.Read(ref applies));
+    }
+
     private ApiFactory Start(string? redis = null, Dictionary<string, string>? settings = null, ScriptedRepository? repository = null) =>
         _hosts.Start(redis, settings, repository);
 

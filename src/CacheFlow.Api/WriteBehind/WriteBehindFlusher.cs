@@ -61,9 +61,11 @@ internal sealed class WriteBehindFlusher(
             }
             catch (Exception ex)
             {
-                // Redis or the database is down: the writes stay queued; try again after a pause.
+                // Redis or the database is down: try again after a pause. What this flusher took and did not finish
+                // goes back to the queue first (applying is idempotent), or it would wait for this process to stop.
                 Log.FlushFailed(logger, ex);
                 await Task.Delay(options.Value.FlushInterval, time, CancellationToken.None);
+                await ReleaseTakenAsync();
             }
         }
 
@@ -87,15 +89,20 @@ internal sealed class WriteBehindFlusher(
         }
         finally
         {
-            try
-            {
-                // What this instance took and did not apply goes back to the queue for others (or the next start).
-                await queue.ReleaseAsync();
-            }
-            catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
-            {
-                Log.FlushFailed(logger, ex);
-            }
+            // What this instance took and did not apply goes back to the queue for others (or the next start).
+            await ReleaseTakenAsync();
+        }
+    }
+
+    private async Task ReleaseTakenAsync()
+    {
+        try
+        {
+            await queue.ReleaseAsync();
+        }
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        {
+            Log.FlushFailed(logger, ex);
         }
     }
 
