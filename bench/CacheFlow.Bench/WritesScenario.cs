@@ -31,7 +31,8 @@ public static class WritesScenario
         var port = ServerProcess.FreeLoopbackPort();
         var data = Directory.CreateTempSubdirectory("cacheflow-writes-");
         var builder = WebApplication.CreateBuilder();
-        builder.Logging.ClearProviders();
+        // The API's warnings (a failed flush, Redis errors) show in the bench's output.
+        builder.Logging.ClearProviders().AddSimpleConsole().SetMinimumLevel(LogLevel.Warning);
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
         {
@@ -136,7 +137,11 @@ public static class WritesScenario
         if (row == Logins)
             await Task.Delay(TimeSpan.FromSeconds(2.5), deadline.Token);
         while (queue.Statistics is var s && s.Enqueued > s.Flushed + s.DeadLettered)
-            await Task.Delay(50, deadline.Token);
+        {
+            if (deadline.IsCancellationRequested)
+                throw new InvalidOperationException($"The write-behind queue did not drain in 3 minutes: {s}");
+            await Task.Delay(50, CancellationToken.None);
+        }
     }
 
     private static double Percentile(List<double> values, double p)
