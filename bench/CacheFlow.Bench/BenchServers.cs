@@ -44,10 +44,7 @@ public sealed class BenchServers : IAsyncDisposable
         else
         {
             servers._redisServer = await RedisServer.StartAsync();
-            await using var admin = await ConnectionMultiplexer.ConnectAsync($"{servers._redisServer.Configuration},allowAdmin=true");
-            // Room for every variant's copy of the Zipf tail; the test default (128 MB, no eviction) would refuse writes.
-            await admin.GetServers()[0].ConfigSetAsync("maxmemory", "2gb");
-            var version = (await admin.GetServers()[0].InfoAsync("server")).SelectMany(g => g).First(p => p.Key == "redis_version").Value;
+            var version = await RoomyAsync(servers._redisServer);
             (servers.Redis, servers.RedisDescription) = (servers._redisServer.Configuration, $"redis-server {version} (throwaway, loopback, no persistence)");
         }
 
@@ -109,7 +106,20 @@ public sealed class BenchServers : IAsyncDisposable
         if (_redisServer is null)
             return (Redis, RedisDescription + (Embedded ? ", append-only file with commit wait" : ""), users);
         _durableRedis = await RedisServer.StartAsync(Directory.CreateDirectory(Path.Combine(_data.FullName, "aof")).FullName);
-        return (_durableRedis.Configuration, "redis-server (throwaway, loopback, appendonly yes, appendfsync always)", users);
+        var version = await RoomyAsync(_durableRedis);
+        return (_durableRedis.Configuration, $"redis-server {version} (throwaway, loopback, appendonly yes, appendfsync always)", users);
+    }
+
+    /// <summary>
+    /// Gives a throwaway server room (the tests' 128 MB without eviction would refuse writes: the Zipf tail of every
+    /// variant, a day's write statuses) and returns its version.
+    /// </summary>
+    private static async Task<string> RoomyAsync(RedisServer redis)
+    {
+        await using var admin = await ConnectionMultiplexer.ConnectAsync($"{redis.Configuration},allowAdmin=true");
+        var server = admin.GetServers()[0];
+        await server.ConfigSetAsync("maxmemory", "4gb");
+        return (await server.InfoAsync("server")).SelectMany(g => g).First(p => p.Key == "redis_version").Value;
     }
 
     public async ValueTask DisposeAsync()
