@@ -59,14 +59,23 @@ public sealed class WriteBehindCrashTests
 
             using (var api = await ApiProcess.StartAsync(settings))
             {
-                await Parallel.ForEachAsync(Enumerable.Range(0, Writes), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
+                await PostAsync(api, 0, Writes / 2);
+                // The second half is accepted while the flusher cannot write to the database (it has taken a batch
+                // and waits on the lock), so the kill lands mid-flush however fast flushing is.
+                await using (await UsersDatabaseFile.HoldWritesAsync(data))
+                {
+                    await PostAsync(api, Writes / 2, Writes - (Writes / 2));
+                    api.Kill();
+                }
+            }
+
+            Task PostAsync(ApiProcess api, int from, int count) =>
+                Parallel.ForEachAsync(Enumerable.Range(from, count), new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (i, ct) =>
                 {
                     var username = $"{prefix}{i:D4}";
                     var accepted = await api.Client.PostAsJsonAsync("/users/async", new { username, email = $"{username}@example.com" }, ct);
                     statusUrls[i] = (string)(await accepted.JsonAsync(HttpStatusCode.Accepted))["status_url"]!;
                 });
-                api.Kill();
-            }
 
             var appliedWhenKilled = await UsersDatabaseFile.CountAsync(data, prefix);
             Assert.True(appliedWhenKilled < Writes, "the API was killed before it had flushed everything");
