@@ -47,7 +47,9 @@ public static class Report
         plot.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.MiddleLeft;
         plot.Axes.Bottom.MinimumSize = 170;
         plot.Axes.Margins(bottom: 0);
-        plot.Title(title);
+        // The chart is titled by the part before the first colon or comma; the table keeps the whole title.
+        plot.Title(title.Split(", ")[0].Split(": ")[0]);
+        plot.Axes.Right.MinimumSize = 90;
         plot.YLabel($"median {unit}");
         plot.SavePng(Path.Combine(directory, $"{scenario}.png"), Math.Max(900, 70 * medians.Count), 560);
         return markdown.ToString();

@@ -100,8 +100,10 @@ internal sealed class WriteBehindFlusher(
         {
             await queue.ReleaseAsync();
         }
-        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException)
+        catch (Exception ex) when (ex is StackExchange.Redis.RedisException or TimeoutException or ObjectDisposedException)
         {
+            // Disposed: the host gave up waiting for the drain and closed the connection; the writes stay taken
+            // until another flusher (or the next start) reaps them after the consumer timeout.
             Log.FlushFailed(logger, ex);
         }
     }
