@@ -133,9 +133,10 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             {
                 value = await Database.StringGetAsync(entryKey).ConfigureAwait(false);
             }
-            catch (Exception ex) when (RedisGuard.Trips(ex))
+            catch (Exception ex)
             {
-                _guard.Record(failed: true, probe);
+                // Every outcome is recorded: an unrecorded probe would hold the circuit half-open for good.
+                _guard.Record(failed: RedisGuard.Trips(ex), probe);
                 throw;
             }
 

@@ -93,6 +93,18 @@ public sealed class RedisGuardTests
     }
 
     [Fact]
+    public async Task AProbeThatFailsForAnotherReasonStillEndsTheHalfOpenState()
+    {
+        await FailAsync(4);
+        _time.Advance(Break);
+
+        // A script error, say: Redis answered, so the circuit closes rather than staying half-open for good.
+        await Assert.ThrowsAsync<InvalidOperationException>(() => _guard.RunAsync<int, int>(static _ => throw new InvalidOperationException("not Redis"), 0).AsTask());
+
+        Assert.Equal(1, await Call(fail: false));
+    }
+
+    [Fact]
     public async Task AZeroBreakDurationTurnsTheBreakerOff()
     {
         var guard = new RedisGuard(new CacheFlowOptions { CircuitBreakDuration = TimeSpan.Zero, CircuitBreakerMinimumThroughput = 2 }, _time);
