@@ -1,4 +1,6 @@
 using System.Data.Common;
+using System.Globalization;
+using System.Text;
 using CacheFlow.Api.Users;
 using Dapper;
 
@@ -7,40 +9,57 @@ namespace CacheFlow.Api.Data;
 public abstract partial class SqlUserRepository
 {
     /// <inheritdoc />
+    /// <remarks>
+    /// One transaction and a handful of commands per batch, not per create: the requests applied before (a flusher
+    /// died after the commit) are looked up at once; the rest go in one multi-row INSERT that skips a row clashing
+    /// with a user or with an earlier row of the batch (<c>ON CONFLICT DO NOTHING</c>); the applied requests are
+    /// recorded in one INSERT. Only a clash costs a query of its own, to name the field.
+    /// </remarks>
     public async Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        var outcomes = new List<QueuedCreateOutcome>(creates.Count);
-        foreach (var create in creates)
+        var outcomes = await AppliedAsync(connection, transaction, [.. creates.Select(c => c.RequestId)], cancellationToken);
+        var fresh = creates.Where(c => !outcomes.ContainsKey(c.RequestId)).DistinctBy(c => c.RequestId).ToList();
+        var now = UtcNow();
+        var inserted = fresh.Count == 0 ? [] : (await connection.QueryAsync<User>(Insert(
+            "INSERT INTO users (username, email, is_active, login_count, created_at)",
+            [.. fresh.Select(c => new object?[] { c.Username, c.Email, c.IsActive, 0L, now })],
+            $"ON CONFLICT DO NOTHING RETURNING {Columns}", transaction, cancellationToken))).ToList();
+
+        // A row is the first create of the batch with its username and email; a create without one clashed.
+        var clashed = new List<QueuedCreate>();
+        foreach (var create in fresh)
         {
-            if (await AppliedAsync(connection, transaction, create.RequestId, cancellationToken) is { } applied)
+            var index = inserted.FindIndex(u => u.Username == create.Username && u.Email == create.Email);
+            if (index < 0)
             {
-                outcomes.Add(applied);
+                clashed.Add(create);
                 continue;
             }
 
-            // A savepoint per create: a clash rolls back that create alone (PostgreSQL would otherwise abort the whole transaction).
-            await transaction.SaveAsync("queued_create", cancellationToken);
-            try
+            outcomes[create.RequestId] = new QueuedCreateOutcome(create.RequestId, AsUtc(inserted[index]), null);
+            inserted.RemoveAt(index);
+        }
+
+        await RecordAppliedAsync(connection, transaction,
+            [.. fresh.Where(c => outcomes.ContainsKey(c.RequestId)).Select(c => (c.RequestId, (long?)outcomes[c.RequestId].User!.Id))], cancellationToken);
+        if (clashed.Count > 0)
+        {
+            // Another flusher may have applied one of these meanwhile (its own row is the clash): its record says so.
+            foreach (var (requestId, outcome) in await AppliedAsync(connection, transaction, [.. clashed.Select(c => c.RequestId)], cancellationToken))
+                outcomes[requestId] = outcome;
+            foreach (var create in clashed.Where(c => !outcomes.ContainsKey(c.RequestId)))
             {
-                var user = await connection.QuerySingleAsync<User>(new CommandDefinition(InsertUser,
-                    new { username = create.Username, email = create.Email, isActive = create.IsActive, createdAt = UtcNow() }, transaction, cancellationToken: cancellationToken));
-                await RecordAppliedAsync(connection, transaction, create.RequestId, user.Id, cancellationToken);
-                await transaction.ReleaseAsync("queued_create", cancellationToken);
-                outcomes.Add(new QueuedCreateOutcome(create.RequestId, AsUtc(user), null));
-            }
-            catch (DbException ex) when (DuplicateField(ex) is { } field)
-            {
-                await transaction.RollbackAsync("queued_create", cancellationToken);
-                // Another flusher may have applied this very request meanwhile (its username clashed with itself).
-                outcomes.Add(await AppliedAsync(connection, transaction, create.RequestId, cancellationToken)
-                    ?? new QueuedCreateOutcome(create.RequestId, null, field));
+                // No clash to see any more (the row it met was deleted since): the batch is tried again.
+                var field = await ClashAsync(connection, transaction, create.Username, create.Email, cancellationToken)
+                    ?? throw new InvalidOperationException($"Create {create.RequestId} was skipped for a clash that is gone; the batch is retried.");
+                outcomes[create.RequestId] = new QueuedCreateOutcome(create.RequestId, null, field);
             }
         }
 
         await transaction.CommitAsync(cancellationToken);
-        return outcomes;
+        return [.. creates.Select(c => outcomes[c.RequestId])];
     }
 
     /// <inheritdoc />
@@ -48,7 +67,7 @@ public abstract partial class SqlUserRepository
     {
         await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
-        if (await AppliedAsync(connection, transaction, batchId, cancellationToken) is not null)
+        if ((await AppliedAsync(connection, transaction, [batchId], cancellationToken)).Count > 0)
             return false;
         foreach (var (id, count) in increments)
         {
@@ -56,7 +75,7 @@ public abstract partial class SqlUserRepository
                 new { id, count }, transaction, cancellationToken: cancellationToken));
         }
 
-        await RecordAppliedAsync(connection, transaction, batchId, null, cancellationToken);
+        await RecordAppliedAsync(connection, transaction, [(batchId, null)], cancellationToken);
         await transaction.CommitAsync(cancellationToken);
         return true;
     }
@@ -70,21 +89,62 @@ public abstract partial class SqlUserRepository
         return [.. users.Select(AsUtc)];
     }
 
-    private async Task<QueuedCreateOutcome?> AppliedAsync(DbConnection connection, DbTransaction transaction, string requestId, CancellationToken cancellationToken)
+    /// <summary>The outcomes of the requests among <paramref name="requestIds"/> applied before, with their users.</summary>
+    private async Task<Dictionary<string, QueuedCreateOutcome>> AppliedAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<string> requestIds, CancellationToken cancellationToken)
     {
-        var applied = await connection.QuerySingleOrDefaultAsync<AppliedRequest>(new CommandDefinition(
-            "SELECT request_id, user_id FROM applied_requests WHERE request_id = @requestId", new { requestId }, transaction, cancellationToken: cancellationToken));
-        if (applied is null)
-            return null;
-        var user = applied.UserId is { } id
-            ? await connection.QuerySingleOrDefaultAsync<User>(new CommandDefinition($"SELECT {Columns} FROM users WHERE id = @id", new { id }, transaction, cancellationToken: cancellationToken))
-            : null;
-        return new QueuedCreateOutcome(requestId, user is null ? null : AsUtc(user), null);
+        var applied = (await connection.QueryAsync<AppliedRequest>(
+            In("SELECT request_id, user_id FROM applied_requests WHERE request_id", requestIds, transaction, cancellationToken))).ToList();
+        var ids = applied.Where(a => a.UserId is not null).Select(a => (object?)a.UserId).ToList();
+        var users = ids.Count == 0 ? [] : (await connection.QueryAsync<User>(
+            In($"SELECT {Columns} FROM users WHERE id", ids, transaction, cancellationToken))).ToDictionary(u => u.Id);
+        return applied.ToDictionary(
+            a => a.RequestId,
+            a => new QueuedCreateOutcome(a.RequestId, a.UserId is { } id && users.TryGetValue(id, out var user) ? AsUtc(user) : null, null));
     }
 
-    private Task RecordAppliedAsync(DbConnection connection, DbTransaction transaction, string requestId, long? userId, CancellationToken cancellationToken) =>
-        connection.ExecuteAsync(new CommandDefinition("INSERT INTO applied_requests (request_id, user_id, applied_at) VALUES (@requestId, @userId, @appliedAt)",
-            new { requestId, userId, appliedAt = UtcNow() }, transaction, cancellationToken: cancellationToken));
+    private Task RecordAppliedAsync(DbConnection connection, DbTransaction transaction, IReadOnlyList<(string RequestId, long? UserId)> requests, CancellationToken cancellationToken)
+    {
+        if (requests.Count == 0)
+            return Task.CompletedTask;
+        var now = UtcNow();
+        return connection.ExecuteAsync(Insert("INSERT INTO applied_requests (request_id, user_id, applied_at)",
+            [.. requests.Select(r => new object?[] { r.RequestId, r.UserId, now })], "", transaction, cancellationToken));
+    }
+
+    /// <summary>
+    /// <c>{query} IN (@p0, @p1, ...)</c>, spelled out: Dapper hands Npgsql a list as one array parameter, which
+    /// <c>IN</c> does not take, and SQLite has no <c>= ANY</c>.
+    /// </summary>
+    private static CommandDefinition In<T>(string query, IReadOnlyList<T> values, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var parameters = new DynamicParameters();
+        for (var i = 0; i < values.Count; i++)
+            parameters.Add(string.Create(CultureInfo.InvariantCulture, $"p{i}"), values[i]);
+        var list = string.Join(", ", Enumerable.Range(0, values.Count).Select(i => string.Create(CultureInfo.InvariantCulture, $"@p{i}")));
+        return new CommandDefinition($"{query} IN ({list})", parameters, transaction, cancellationToken: cancellationToken);
+    }
+
+    /// <summary>One INSERT of many rows: <c>{into} VALUES (@p0_0, ...), (@p1_0, ...) {suffix}</c>.</summary>
+    private static CommandDefinition Insert(string into, IReadOnlyList<object?[]> rows, string suffix, DbTransaction transaction, CancellationToken cancellationToken)
+    {
+        var parameters = new DynamicParameters();
+        var sql = new StringBuilder(into).Append(" VALUES ");
+        for (var row = 0; row < rows.Count; row++)
+        {
+            sql.Append(row == 0 ? "(" : ", (");
+            for (var column = 0; column < rows[row].Length; column++)
+            {
+                var name = string.Create(CultureInfo.InvariantCulture, $"p{row}_{column}");
+                sql.Append(column == 0 ? "@" : ", @").Append(name);
+                parameters.Add(name, rows[row][column]);
+            }
+
+            sql.Append(')');
+        }
+
+        return new CommandDefinition(sql.Append(' ').Append(suffix).ToString(), parameters, transaction, cancellationToken: cancellationToken);
+    }
 
     private sealed record AppliedRequest
     {

@@ -85,9 +85,16 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
     public async Task<string?> FindClashAsync(string username, string email, CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
-        var clash = await connection.QueryFirstOrDefaultAsync<User>(new CommandDefinition(
-            $"SELECT {Columns} FROM users WHERE username = @username OR email = @email LIMIT 1", new { username, email }, cancellationToken: cancellationToken));
-        return clash is null ? null : clash.Username == username ? "username" : "email";
+        return await ClashAsync(connection, null, username, email, cancellationToken);
+    }
+
+    /// <summary>Which field of a new user clashes with a user the connection sees ("username" first), or null.</summary>
+    private static async Task<string?> ClashAsync(DbConnection connection, DbTransaction? transaction, string username, string email, CancellationToken cancellationToken)
+    {
+        var clash = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
+            "SELECT username FROM users WHERE username = @username OR email = @email ORDER BY username = @username DESC LIMIT 1",
+            new { username, email }, transaction, cancellationToken: cancellationToken));
+        return clash is null ? null : clash == username ? "username" : "email";
     }
 
     /// <inheritdoc />
