@@ -41,7 +41,8 @@ public sealed class WriteBehindQueue : IDisposable
         _retry = queue + ":retry";
         _consumers = queue + ":consumers";
         _dead = queue + ":dead";
-        _statusPrefix = $"{keyPrefix}wb:{name}:status:";
+        // Statuses share the queue's hash tag: one script writes a status and queues its write (one slot on a cluster).
+        _statusPrefix = queue + ":status:";
 
         _meter = meterFactory?.Create(CacheFlowMeter.Name) ?? new Meter(CacheFlowMeter.Name);
         var tag = _tag = new KeyValuePair<string, object?>("queue", name);
@@ -84,16 +85,15 @@ public sealed class WriteBehindQueue : IDisposable
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
-    /// Accepts a write: its status (pending, with the write, readable at once) and the write itself, in that order.
-    /// Throws if Redis fails, so the caller never acknowledges a write the queue does not hold.
+    /// Accepts a write: its status (pending, with the write, readable at once) and the write itself, in one script,
+    /// so a failure leaves neither. Throws if Redis fails, so the caller never acknowledges a write the queue does
+    /// not hold, and never falls back to applying one the queue does hold.
     /// </summary>
     public async Task<QueuedWrite> EnqueueAsync(string kind, JsonElement payload, string? id = null)
     {
         var write = new QueuedWrite(id ?? Guid.CreateVersion7().ToString("N"), kind, payload, NowMs);
-        var db = Database;
-        var status = db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, write)), _options.StatusRetention);
-        var push = db.ListLeftPushAsync(_pending, write.Serialize());
-        await Task.WhenAll(status, push).ConfigureAwait(false);
+        await Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
+            [Serialize(new WriteStatus(WriteStatus.Pending, write)), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()]).ConfigureAwait(false);
         Interlocked.Increment(ref _enqueued);
         return write;
     }
