@@ -10,13 +10,13 @@ namespace CacheFlow.Api.Tests;
 /// </summary>
 public sealed class ScriptedRepository
 {
-    private int _loginStatements;
+    private int _loginUsersUpdated;
 
     /// <summary>Runs before each batch of queued creates is applied: throw to fail it, await to hold it.</summary>
     public Func<IReadOnlyList<QueuedCreate>, Task> BeforeApplyCreates { get; set; } = _ => Task.CompletedTask;
 
-    /// <summary>UPDATE statements the login flushes sent (one per user per flush).</summary>
-    public int LoginStatements => Volatile.Read(ref _loginStatements);
+    /// <summary>Users whose login counts the applied login flushes updated (each user once per flush).</summary>
+    public int LoginUsersUpdated => Volatile.Read(ref _loginUsersUpdated);
 
     public void Decorate(IServiceCollection services)
     {
@@ -56,7 +56,7 @@ public sealed class ScriptedRepository
         {
             var applied = await inner.ApplyLoginsAsync(batchId, increments, cancellationToken);
             if (applied)
-                Interlocked.Add(ref script._loginStatements, increments.Count);
+                Interlocked.Add(ref script._loginUsersUpdated, increments.Count);
             return applied;
         }
 

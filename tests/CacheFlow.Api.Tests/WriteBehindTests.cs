@@ -118,11 +118,11 @@ public sealed class WriteBehindTests : IAsyncDisposable
         Assert.Equal(5, top.Count);
         Assert.Equal(top.OrderDescending(), top);
         Assert.Equal(before[7], await UsersDatabaseFile.LoginCountAsync(Data, 7));
-        Assert.Equal(0, repository.LoginStatements);
+        Assert.Equal(0, repository.LoginUsersUpdated);
 
         await api.DisposeAsync();
 
-        Assert.Equal(50, repository.LoginStatements);
+        Assert.Equal(50, repository.LoginUsersUpdated);
         for (var id = 1; id <= 50; id++)
             Assert.Equal(before[id] + 200, await UsersDatabaseFile.LoginCountAsync(Data, id));
     }

@@ -22,7 +22,7 @@ public abstract partial class SqlUserRepository
         var outcomes = await AppliedAsync(connection, transaction, [.. creates.Select(c => c.RequestId)], cancellationToken);
         var fresh = creates.Where(c => !outcomes.ContainsKey(c.RequestId)).DistinctBy(c => c.RequestId).ToList();
         var now = UtcNow();
-        var inserted = fresh.Count == 0 ? [] : (await connection.QueryAsync<User>(Insert(
+        var inserted = fresh.Count == 0 ? [] : (await connection.QueryAsync<User>(Values(
             "INSERT INTO users (username, email, is_active, login_count, created_at)",
             [.. fresh.Select(c => new object?[] { c.Username, c.Email, c.IsActive, 0L, now })],
             $"ON CONFLICT DO NOTHING RETURNING {Columns}", transaction, cancellationToken))).ToList();
@@ -69,10 +69,11 @@ public abstract partial class SqlUserRepository
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if ((await AppliedAsync(connection, transaction, [batchId], cancellationToken)).Count > 0)
             return false;
-        foreach (var (id, count) in increments)
+        // One UPDATE for the whole flush, joined to a VALUES list (its columns are column1, column2 in both databases).
+        if (increments.Count > 0)
         {
-            await connection.ExecuteAsync(new CommandDefinition("UPDATE users SET login_count = login_count + @count WHERE id = @id",
-                new { id, count }, transaction, cancellationToken: cancellationToken));
+            await connection.ExecuteAsync(Values("UPDATE users SET login_count = login_count + v.column2 FROM (",
+                [.. increments.Select(i => new object?[] { i.Key, i.Value })], ") AS v WHERE users.id = v.column1", transaction, cancellationToken));
         }
 
         await RecordAppliedAsync(connection, transaction, [(batchId, null)], cancellationToken);
@@ -108,7 +109,7 @@ public abstract partial class SqlUserRepository
         if (requests.Count == 0)
             return Task.CompletedTask;
         var now = UtcNow();
-        return connection.ExecuteAsync(Insert("INSERT INTO applied_requests (request_id, user_id, applied_at)",
+        return connection.ExecuteAsync(Values("INSERT INTO applied_requests (request_id, user_id, applied_at)",
             [.. requests.Select(r => new object?[] { r.RequestId, r.UserId, now })], "", transaction, cancellationToken));
     }
 
@@ -125,11 +126,11 @@ public abstract partial class SqlUserRepository
         return new CommandDefinition($"{query} IN ({list})", parameters, transaction, cancellationToken: cancellationToken);
     }
 
-    /// <summary>One INSERT of many rows: <c>{into} VALUES (@p0_0, ...), (@p1_0, ...) {suffix}</c>.</summary>
-    private static CommandDefinition Insert(string into, IReadOnlyList<object?[]> rows, string suffix, DbTransaction transaction, CancellationToken cancellationToken)
+    /// <summary>A statement around a list of rows: <c>{before} VALUES (@p0_0, ...), (@p1_0, ...) {after}</c>.</summary>
+    private static CommandDefinition Values(string before, IReadOnlyList<object?[]> rows, string after, DbTransaction transaction, CancellationToken cancellationToken)
     {
         var parameters = new DynamicParameters();
-        var sql = new StringBuilder(into).Append(" VALUES ");
+        var sql = new StringBuilder(before).Append(" VALUES ");
         for (var row = 0; row < rows.Count; row++)
         {
             sql.Append(row == 0 ? "(" : ", (");
@@ -143,7 +144,7 @@ public abstract partial class SqlUserRepository
             sql.Append(')');
         }
 
-        return new CommandDefinition(sql.Append(' ').Append(suffix).ToString(), parameters, transaction, cancellationToken: cancellationToken);
+        return new CommandDefinition(sql.Append(' ').Append(after).ToString(), parameters, transaction, cancellationToken: cancellationToken);
     }
 
     private sealed record AppliedRequest

@@ -6,10 +6,11 @@ using Npgsql;
 namespace CacheFlow.Api.Tests;
 
 /// <summary>
-/// The write-behind apply of a batch of creates, straight on the repository: applied once however often delivered,
-/// clashes (with existing rows or within the batch) reported by field, on SQLite and on PostgreSQL.
+/// The write-behind applies, straight on the repository, on SQLite and on PostgreSQL: a batch of creates applied once
+/// however often delivered, clashes (with existing rows or within the batch) reported by field; login counts added
+/// once per flush.
 /// </summary>
-public abstract class ApplyCreatesTests : IAsyncLifetime
+public abstract class WriteBehindApplyTests : IAsyncLifetime
 {
     private IUserRepository _users = null!;
 
@@ -61,9 +62,23 @@ public abstract class ApplyCreatesTests : IAsyncLifetime
         Assert.Equal("gil@example.com", outcomes[2].User!.Email);
         Assert.Equal(3, (await _users.ListAsync(1, 10, CancellationToken.None)).Total);
     }
+
+    [Fact]
+    public async Task AFlushOfLoginCountsIsAddedOnceHoweverOftenItIsApplied()
+    {
+        var ann = await _users.CreateAsync("ann", "ann@example.com", true, CancellationToken.None);
+        var bob = await _users.CreateAsync("bob", "bob@example.com", true, CancellationToken.None);
+        var flush = new Dictionary<long, long> { [ann.Id] = 3, [bob.Id] = 5 };
+
+        Assert.True(await _users.ApplyLoginsAsync("b1", flush, CancellationToken.None));
+        Assert.False(await _users.ApplyLoginsAsync("b1", flush, CancellationToken.None));
+        Assert.True(await _users.ApplyLoginsAsync("b2", new Dictionary<long, long> { [bob.Id] = 1 }, CancellationToken.None));
+
+        Assert.Equal((3, 6), ((await _users.GetAsync(ann.Id, CancellationToken.None))!.LoginCount, (await _users.GetAsync(bob.Id, CancellationToken.None))!.LoginCount));
+    }
 }
 
-public sealed class SqliteApplyCreatesTests : ApplyCreatesTests
+public sealed class SqliteWriteBehindApplyTests : WriteBehindApplyTests
 {
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-apply-");
 
@@ -96,7 +111,7 @@ public sealed class PostgresFixture : IAsyncLifetime
     }
 }
 
-public sealed class PostgresApplyCreatesTests(PostgresFixture postgres) : ApplyCreatesTests, IClassFixture<PostgresFixture>
+public sealed class PostgresWriteBehindApplyTests(PostgresFixture postgres) : WriteBehindApplyTests, IClassFixture<PostgresFixture>
 {
     private NpgsqlDataSource? _dataSource;
 
