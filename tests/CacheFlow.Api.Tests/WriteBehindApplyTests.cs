@@ -64,6 +64,9 @@ public abstract class WriteBehindApplyTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnEmptyBatchAppliesNothing() => Assert.Empty(await _users.ApplyCreatesAsync([], CancellationToken.None));
+
+    [Fact]
     public async Task AFlushOfLoginCountsIsAddedOnceHoweverOftenItIsApplied()
     {
         var ann = await _users.CreateAsync("ann", "ann@example.com", true, CancellationToken.None);

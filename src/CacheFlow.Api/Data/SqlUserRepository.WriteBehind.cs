@@ -94,6 +94,8 @@ public abstract partial class SqlUserRepository
     private async Task<Dictionary<string, QueuedCreateOutcome>> AppliedAsync(
         DbConnection connection, DbTransaction transaction, IReadOnlyList<string> requestIds, CancellationToken cancellationToken)
     {
+        if (requestIds.Count == 0)
+            return [];
         var applied = (await connection.QueryAsync<AppliedRequest>(
             In("SELECT request_id, user_id FROM applied_requests WHERE request_id", requestIds, transaction, cancellationToken))).ToList();
         var ids = applied.Where(a => a.UserId is not null).Select(a => (object?)a.UserId).ToList();
