@@ -81,11 +81,7 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task ControlWithoutStampsTheLateStoreServesTheRemovedValueFromTheL1()
     {
-        using var unstamped = TestCaches.Create(_redisA, configure: o =>
-        {
-            Configure(o);
-            o.Protections = CacheProtections.All & ~CacheProtections.LocalStamps;
-        });
+        using var unstamped = Unstamped();
 
         var next = await LateStoreAsync(unstamped);
 
@@ -103,11 +99,7 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task ControlWithoutStampsTheLateWriteBackServesTheRemovedValueFromTheL1()
     {
-        using var unstamped = TestCaches.Create(_redisA, configure: o =>
-        {
-            Configure(o);
-            o.Protections = CacheProtections.All & ~CacheProtections.LocalStamps;
-        });
+        using var unstamped = Unstamped();
 
         var next = await LateWriteBackAsync(unstamped);
 
@@ -130,6 +122,13 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
 
         return await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
     }
+
+    /// <summary>An instance like A whose L1 copies carry no stamps: the control.</summary>
+    private CacheFlowCache Unstamped() => TestCaches.Create(_redisA, configure: o =>
+    {
+        Configure(o);
+        o.Protections = CacheProtections.All & ~CacheProtections.LocalStamps;
+    });
 
     /// <summary>Holds the next call of <paramref name="cache"/> that reaches the L1 store: reached, then released.</summary>
     private static (Task Reached, TaskCompletionSource Release) Hold(CacheFlowCache cache)
