@@ -2,15 +2,12 @@ using System.Text.Json;
 using CacheFlow;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.Hybrid;
-using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
-using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
 using ZiggyCreatures.Caching.Fusion.Locking.Distributed.Redis;
-using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 
 namespace CacheFlow.Bench;
 
@@ -87,16 +84,7 @@ public abstract class CacheVariant : IAsyncDisposable
         public Fusion(ConnectionMultiplexer redis, string prefix, bool distributedLocker)
         {
             _redis = redis;
-            _cache = new FusionCache(new FusionCacheOptions
-            {
-                CacheName = "bench",
-                CacheKeyPrefix = prefix,
-                DefaultEntryOptions = new FusionCacheEntryOptions { Duration = TimeSpan.FromMinutes(5) },
-            });
-            _cache.SetupDistributedCache(
-                new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis) }),
-                new FusionCacheSystemTextJsonSerializer());
-            _cache.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis) }));
+            _cache = PeerCaches.Fusion(redis, "bench", prefix, PeerCaches.Json, new FusionCacheEntryOptions { Duration = TimeSpan.FromMinutes(5) });
             if (distributedLocker)
             {
                 _cache.SetupDistributedLocker(new RedisDistributedLocker(
@@ -129,10 +117,7 @@ public abstract class CacheVariant : IAsyncDisposable
         {
             _redis = redis;
             _prefix = prefix;
-            var services = new ServiceCollection();
-            services.AddStackExchangeRedisCache(o => o.ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(redis));
-            services.AddHybridCache(o => o.DefaultEntryOptions = new HybridCacheEntryOptions { Expiration = TimeSpan.FromMinutes(5), LocalCacheExpiration = TimeSpan.FromMinutes(5) });
-            _services = services.BuildServiceProvider();
+            _services = PeerCaches.Hybrid(redis, new HybridCacheEntryOptions { Expiration = TimeSpan.FromMinutes(5), LocalCacheExpiration = TimeSpan.FromMinutes(5) });
             _cache = _services.GetRequiredService<HybridCache>();
         }
 

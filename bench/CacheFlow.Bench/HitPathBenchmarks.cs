@@ -2,14 +2,11 @@ using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using CacheFlow.Api.Users;
 using Microsoft.Extensions.Caching.Hybrid;
-using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
-using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
-using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 
 namespace CacheFlow.Bench;
 
@@ -24,7 +21,7 @@ public class HitPathBenchmarks
     private const string Key = "user:1";
     private static readonly User Sample = new() { Id = 1, Username = "user1", Email = "user1@example.com", IsActive = true, LoginCount = 7, CreatedAt = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc) };
     private static readonly Func<CancellationToken, ValueTask<User?>> Load = static _ => new ValueTask<User?>(Sample);
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = PeerCaches.Json;
 
     private readonly CacheEntryOptions _entry = new() { Duration = TimeSpan.FromHours(1) };
     private readonly FusionCacheEntryOptions _fusionL1 = new() { Duration = TimeSpan.FromHours(1) };
@@ -47,13 +44,8 @@ public class HitPathBenchmarks
         _redis = await ConnectionMultiplexer.ConnectAsync(Redis);
         _flowL1 = Flow("m1:", local: true);
         _flowL2 = Flow("m2:", local: false);
-        _fusion = new FusionCache(new FusionCacheOptions { CacheName = "micro", CacheKeyPrefix = "mf:" });
-        _fusion.SetupDistributedCache(new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_redis) }),
-            new FusionCacheSystemTextJsonSerializer(Json));
-        _fusion.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_redis) }));
-        _services = new ServiceCollection()
-            .AddStackExchangeRedisCache(o => o.ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(_redis))
-            .AddHybridCache().Services.BuildServiceProvider();
+        _fusion = PeerCaches.Fusion(_redis, "micro", "mf:", Json);
+        _services = PeerCaches.Hybrid(_redis);
         _hybrid = _services.GetRequiredService<HybridCache>();
 
         // Warm every path once, so each measured call is a hit.

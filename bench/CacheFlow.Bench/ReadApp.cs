@@ -8,15 +8,12 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Caching.Hybrid;
-using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
-using ZiggyCreatures.Caching.Fusion.Backplane.StackExchangeRedis;
-using ZiggyCreatures.Caching.Fusion.Serialization.SystemTextJson;
 
 namespace CacheFlow.Bench;
 
@@ -35,7 +32,7 @@ public sealed class ReadApp : IAsyncDisposable
     /// <summary>The variants that serve both endpoints (the ceilings serve only warm ids).</summary>
     public static readonly string[] Caches = [NoCache, "CacheFlow L2", "CacheFlow L1+L2", "FusionCache L2", "FusionCache L1+L2", "HybridCache L2", "HybridCache L1+L2"];
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
+    private static readonly JsonSerializerOptions Json = PeerCaches.Json;
 
     private readonly WebApplication _app;
     private readonly Dictionary<string, StrongBox<long>> _loads = Caches.ToDictionary(c => c, _ => new StrongBox<long>());
@@ -70,8 +67,6 @@ public sealed class ReadApp : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
-        builder.Services.AddStackExchangeRedisCache(o => o.ConnectionMultiplexerFactory = () => Task.FromResult(redis));
-        builder.Services.AddHybridCache();
         var read = new ReadApp(builder.Build(), port);
         await read.MapAsync(redis, users, warmUsers);
         await read._app.StartAsync();
@@ -117,9 +112,7 @@ public sealed class ReadApp : IAsyncDisposable
 
         foreach (var (name, local) in new[] { ("FusionCache L2", false), ("FusionCache L1+L2", true) })
         {
-            var fusion = new FusionCache(new FusionCacheOptions { CacheName = Slug(name), CacheKeyPrefix = Slug(name) + ":" });
-            fusion.SetupDistributedCache(new RedisCache(new RedisCacheOptions { ConnectionMultiplexerFactory = () => Task.FromResult(redis) }), new FusionCacheSystemTextJsonSerializer(Json));
-            fusion.SetupBackplane(new RedisBackplane(new RedisBackplaneOptions { ConnectionMultiplexerFactory = () => Task.FromResult(redis) }));
+            var fusion = PeerCaches.Fusion(redis, Slug(name), Slug(name) + ":", Json);
             _caches.Add(fusion);
             var options = new FusionCacheEntryOptions { Duration = hour, SkipMemoryCacheRead = !local, SkipMemoryCacheWrite = !local };
             Map(name,
@@ -127,7 +120,9 @@ public sealed class ReadApp : IAsyncDisposable
                 async (page, limit, load) => TypedResults.Json(await fusion.GetOrSetAsync<UsersPage>($"users:list:page={page}:limit={limit}", async (_, ct) => await load(ct), options), Json));
         }
 
-        var hybrid = app.Services.GetRequiredService<HybridCache>();
+        var hybridServices = PeerCaches.Hybrid(redis);
+        _caches.Add(hybridServices);
+        var hybrid = hybridServices.GetRequiredService<HybridCache>();
         foreach (var (name, local) in new[] { ("HybridCache L2", false), ("HybridCache L1+L2", true) })
         {
             var options = new HybridCacheEntryOptions { Expiration = hour, LocalCacheExpiration = hour, Flags = local ? HybridCacheEntryFlags.None : HybridCacheEntryFlags.DisableLocalCache };
