@@ -1,105 +1,136 @@
-using StackExchange.Redis;
+using CacheFlow.Invalidation;
 
 namespace CacheFlow;
 
 public sealed partial class CacheFlowCache
 {
-    private const int TagPopBatch = 256;
-
     /// <inheritdoc />
     public async ValueTask<bool> RemoveAsync(string key, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        try
-        {
-            var entryKey = _keys.Entry(key);
-            await _guard.RunAsync(static s => DeleteWithLeaseAsync(s.Database, s.EntryKey), (Database, EntryKey: entryKey)).ConfigureAwait(false);
-            _local?.Invalidate(entryKey);
-            return true;
-        }
-        catch (Exception ex) when (RedisGuard.IsFailure(ex))
-        {
-            OnRedisFailure(_metrics.For(key), ex, key, Log.RemoveFailed);
-            return false;
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        var entryKey = _keys.Entry(key);
+        // This instance stops serving its copy at once; the others hear of it once Redis has the removal (were they
+        // told first, one could read the old value from Redis again before it is gone).
+        _local?.Drop(entryKey);
+        return await ApplyAsync(InvalidationKind.Key, entryKey, key).ConfigureAwait(false) >= 0;
     }
 
     /// <inheritdoc />
-    public async ValueTask<long> RemoveByTagAsync(string tag, CancellationToken cancellationToken = default)
+    public ValueTask<long> RemoveByTagAsync(string tag, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(tag);
-        var db = Database;
-        var tagKey = _keys.Tag(tag);
-        long removed = 0;
-        try
-        {
-            // SPOP takes members out atomically: an entry tagged while this runs stays in the set for the next removal,
-            // where deleting the whole set afterwards could drop its membership without removing the entry.
-            while (await _guard.RunAsync(static s => s.db.SetPopAsync(s.tagKey, TagPopBatch), (db, tagKey)).ConfigureAwait(false) is { Length: > 0 } members)
-            {
-                cancellationToken.ThrowIfCancellationRequested();
-                var deleted = await Task.WhenAll(members.Select(m => DeleteWithLeaseAsync(db, (string)m!))).ConfigureAwait(false);
-                removed += deleted.Count(d => d);
-            }
-
-            _local?.InvalidateTag(tag);
-            return removed;
-        }
-        catch (Exception ex) when (RedisGuard.IsFailure(ex))
-        {
-            OnRedisFailure(_metrics.For(tag), ex, tag, (logger, e, _) => Log.RemoveByTagFailed(logger, e, removed));
-            return -1;
-        }
+        cancellationToken.ThrowIfCancellationRequested();
+        _local?.DropTag(tag);
+        return new ValueTask<long>(ApplyAsync(InvalidationKind.Tag, tag, tag));
     }
 
     /// <inheritdoc />
-    public async ValueTask<long> RemoveByPrefixAsync(string keyPrefix, CancellationToken cancellationToken = default)
+    public ValueTask<long> RemoveByPrefixAsync(string keyPrefix, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
-        var pattern = _keys.EntryPattern(keyPrefix);
-        var db = Database;
-        long removed = 0;
-        try
-        {
-            // Every primary holds a share of the keys on a cluster; a single node is its own only primary.
-            foreach (var server in _redis.GetServers().Where(s => !s.IsReplica))
-            {
-                long cursor = 0;
-                do
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var page = (RedisResult[])(await _guard.RunAsync(
-                        static s => s.server.ExecuteAsync("SCAN", s.cursor, "MATCH", s.pattern, "COUNT", s.count),
-                        (server, cursor, pattern, count: _options.ScanPageSize)).ConfigureAwait(false))!;
-                    cursor = long.Parse((string)page[0]!, System.Globalization.CultureInfo.InvariantCulture);
-                    // Leases match too, and are deleted with the entries: a load in progress must not write back.
-                    var keys = (RedisKey[])page[1]!;
-                    var deleted = await Task.WhenAll(keys.Select(k => db.KeyDeleteAsync(k))).ConfigureAwait(false);
-                    removed += keys.Where((k, i) => deleted[i] && CacheKeys.IsEntry(k!)).LongCount();
-                }
-                while (cursor != 0);
-            }
+        cancellationToken.ThrowIfCancellationRequested();
+        // The entry key of the prefix without its closing brace: the start of every entry key under the prefix.
+        var entryPrefix = _keys.Entry(keyPrefix)[..^1];
+        _local?.DropPrefix(entryPrefix);
+        return new ValueTask<long>(ApplyAsync(InvalidationKind.Prefix, entryPrefix, keyPrefix));
+    }
 
-            _local?.InvalidatePrefix(_keys.Entry(keyPrefix)[..^1]);
-            return removed;
-        }
-        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+    /// <summary>How many invalidations wait for Redis (this instance's reads of what they cover bypass the cache).</summary>
+    internal int PendingInvalidations => _pending.Count;
+
+    /// <summary>
+    /// Applies every pending invalidation that Redis takes now; returns how many are still pending. The retry loop
+    /// calls it; tests call it to apply at a moment of their choosing.
+    /// </summary>
+    internal async Task<int> ApplyPendingAsync()
+    {
+        foreach (var pending in _pending.Snapshot())
         {
-            OnRedisFailure(_metrics.For(keyPrefix), ex, keyPrefix, (logger, e, family) => Log.RemoveByPrefixFailed(logger, e, family, removed));
-            return -1;
+            if (await ApplyAsync(pending.Key.Kind, pending.Key.Value, metricsKey: null).ConfigureAwait(false) >= 0)
+                _pending.Applied(pending);
         }
+
+        return _pending.Count;
     }
 
     /// <summary>
-    /// Deletes an entry's lease, then the entry (in that order, pipelined). Deleting the lease revokes a load in
-    /// progress, whose write-back would otherwise put back a value read before this invalidation; a write-back that
-    /// commits before the lease is gone is deleted with the entry. True if the entry existed.
+    /// Carries out one invalidation in Redis, then tells the other instances' L1s. Once started it is not cancelled
+    /// (it follows a change already committed); if Redis fails, it is kept and retried. Returns how many entries
+    /// existed, or -1 if it was kept for later.
     /// </summary>
-    private static async Task<bool> DeleteWithLeaseAsync(IDatabase db, string entryKey)
+    private async Task<long> ApplyAsync(InvalidationKind kind, string value, string? metricsKey)
     {
-        var lease = db.KeyDeleteAsync(CacheKeys.Lease(entryKey));
-        var entry = db.KeyDeleteAsync(entryKey);
-        await Task.WhenAll(lease, entry).ConfigureAwait(false);
-        return entry.Result;
+        try
+        {
+            var removed = kind switch
+            {
+                InvalidationKind.Key => await _store.DeleteAsync(value).ConfigureAwait(false) ? 1 : 0,
+                InvalidationKind.Tag => await _store.RemoveTagAsync(value).ConfigureAwait(false),
+                _ => await _store.RemovePrefixAsync(_keys.PrefixOf(value)).ConfigureAwait(false),
+            };
+            switch (kind)
+            {
+                case InvalidationKind.Key:
+                    _local?.Invalidate(value);
+                    break;
+                case InvalidationKind.Tag:
+                    _local?.InvalidateTag(value);
+                    break;
+                default:
+                    _local?.InvalidatePrefix(value);
+                    break;
+            }
+
+            return removed;
+        }
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+        {
+            if (metricsKey is not null)
+            {
+                OnRedisFailure(_metrics.For(metricsKey), ex, metricsKey, Log.RemoveFailed);
+                KeepPending(kind, value);
+            }
+
+            return -1;
+        }
+    }
+
+    /// <summary>Keeps an invalidation Redis did not take, and makes sure the retry loop runs.</summary>
+    private void KeepPending(InvalidationKind kind, string value)
+    {
+        _pending.Keep(kind, value);
+        RetryPendingSoon();
+    }
+
+    /// <summary>Starts the retry loop unless it runs; it stops when nothing is pending.</summary>
+    private void RetryPendingSoon()
+    {
+        if (_pending.Count > 0 && Interlocked.CompareExchange(ref _retrying, 1, 0) == 0)
+            _ = RetryPendingAsync();
+    }
+
+    private async Task RetryPendingAsync()
+    {
+        try
+        {
+            while (_pending.Count > 0 && !_disposed.IsCancellationRequested)
+            {
+                await Task.Delay(_options.InvalidationRetryInterval, _time, _disposed.Token).ConfigureAwait(false);
+                await ApplyPendingAsync().ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+        {
+            // Disposed: what is still pending is the durable outbox's to finish (if the application keeps one).
+        }
+        finally
+        {
+            Volatile.Write(ref _retrying, 0);
+        }
+
+        // Kept between the last check and the flag's reset: start again.
+        if (!_disposed.IsCancellationRequested)
+            RetryPendingSoon();
     }
 }

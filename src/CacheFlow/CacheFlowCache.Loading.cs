@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using StackExchange.Redis;
+using CacheFlow.Redis;
 
 namespace CacheFlow;
 
@@ -11,14 +11,13 @@ public sealed partial class CacheFlowCache
 
     private bool SingleFlight => _options.Protections.HasFlag(CacheProtections.SingleFlight);
 
-    private bool Leases => _options.Protections.HasFlag(CacheProtections.Leases);
-
     /// <summary>
     /// A miss: join this process's flight for the key, or start one. A joiner takes the flight's result only if it is
     /// shareable (committed, or checked against the lease) and was decided after it joined; otherwise it starts over,
-    /// so it never returns a value that an invalidation it could have seen revoked.
+    /// so it never returns a value that an invalidation it could have seen revoked. When Redis has just failed
+    /// (<paramref name="reachable"/> false), the load does not ask it again and caches nothing.
     /// </summary>
-    private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, CancellationToken cancellationToken)
+    private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, bool reachable, CancellationToken cancellationToken)
     {
         if (SingleFlight)
         {
@@ -28,7 +27,7 @@ public sealed partial class CacheFlowCache
                 var flight = _flights.GetOrAdd(request.EntryKey, mine);
                 if (flight == mine)
                 {
-                    var run = RunFlightAsync(request, mine, stale: null);
+                    var run = reachable ? RunFlightAsync(request, mine, stale: null) : RunBypassFlightAsync(request, mine);
                     // An inline factory may use this caller's context, so the caller stays until it is done.
                     await (request.Inline ? run : mine.Completion.Task.WaitAsync(cancellationToken)).ConfigureAwait(false);
                     return (await mine.Completion.Task.ConfigureAwait(false)).Result;
@@ -51,7 +50,26 @@ public sealed partial class CacheFlowCache
             }
         }
 
+        if (!reachable)
+            return (await LoadValueAsync(request).ConfigureAwait(false)).Result(CacheOutcome.Bypass);
         return (await LoadAsync(request, flight: null, stale: null).ConfigureAwait(false)).Result;
+    }
+
+    /// <summary>A load without Redis, shared with the callers that join before it starts (to spare the source).</summary>
+    private async Task RunBypassFlightAsync<TState>(LoadRequest<TState> request, Flight flight)
+    {
+        try
+        {
+            var loading = flight.Issue();
+            var loaded = await LoadValueAsync(request).ConfigureAwait(false);
+            Leave(flight);
+            flight.Completion.TrySetResult(new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading));
+        }
+        catch (Exception ex)
+        {
+            Leave(flight);
+            flight.Completion.TrySetException(ex);
+        }
     }
 
     /// <summary>
@@ -228,30 +246,15 @@ public sealed partial class CacheFlowCache
         await WriteEntryAsync(request.Key, request.Counters, entry, header, TimeSpan.FromMilliseconds(stale.Header.HardExpiresAt - now), DefaultEntryOptions, token).ConfigureAwait(false);
     }
 
-    private async Task<(bool Taken, StoredEntry? Current)> AcquireAsync<TState>(LoadRequest<TState> request, long token)
-    {
-        if (!Leases)
-        {
-            var value = await _guard.RunAsync(static s => s.Database.StringGetAsync(s.Key), (Database, Key: (RedisKey)request.EntryKey)).ConfigureAwait(false);
-            return (true, StoredEntry.From(value));
-        }
-
-        var reply = await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(Scripts.Acquire, [s.Entry, s.Lease], [s.Token, s.LeaseMs]),
-            (Database, Entry: (RedisKey)request.EntryKey, Lease: (RedisKey)request.LeaseKey, Token: token, LeaseMs: (long)_options.LeaseDuration.TotalMilliseconds)).ConfigureAwait(false);
-        var parts = (RedisResult[])reply!;
-        return ((int)parts[0] == 1, StoredEntry.From((RedisValue)parts[1]));
-    }
+    private Task<(bool Taken, StoredEntry? Current)> AcquireAsync<TState>(LoadRequest<TState> request, long token) =>
+        _store.AcquireAsync(request.EntryKey, token);
 
     /// <summary>Frees the lease if this load still holds it. True if it did, false if it was revoked, null if Redis failed.</summary>
     private async Task<bool?> TryReleaseAsync<TState>(LoadRequest<TState> request, long token)
     {
-        if (!Leases)
-            return true;
         try
         {
-            var released = await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(Scripts.Release, [s.Lease], [s.Token]),
-                (Database, Lease: (RedisKey)request.LeaseKey, Token: token)).ConfigureAwait(false);
-            return (int)released == 1;
+            return await _store.ReleaseAsync(request.EntryKey, token).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {

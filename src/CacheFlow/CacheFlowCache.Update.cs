@@ -1,5 +1,5 @@
 using System.Text.Json;
-using StackExchange.Redis;
+using CacheFlow.Redis;
 
 namespace CacheFlow;
 
@@ -13,27 +13,22 @@ public sealed partial class CacheFlowCache
         ArgumentException.ThrowIfNullOrEmpty(key);
         ArgumentNullException.ThrowIfNull(update);
         var entryKey = _keys.Entry(key);
-        var leaseKey = CacheKeys.Lease(entryKey);
-        var db = Database;
         try
         {
             for (var attempt = 0; attempt < UpdateAttempts; attempt++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var value = await _guard.RunAsync(static s => s.db.StringGetAsync(s.entryKey), (db, entryKey: (RedisKey)entryKey)).ConfigureAwait(false);
-                if (StoredEntry.From(value) is not { IsNull: false } stored || stored.At(NowMs) == Freshness.Expired)
+                if (await _store.GetAsync(entryKey).ConfigureAwait(false) is not { IsNull: false } stored || stored.At(NowMs) == Freshness.Expired)
                 {
                     // Not cached: a load in progress read the source before this change, so it must not write back.
-                    await _guard.RunAsync(static s => s.db.KeyDeleteAsync(s.leaseKey), (db, leaseKey: (RedisKey)leaseKey)).ConfigureAwait(false);
+                    await _store.RevokeLoadAsync(entryKey).ConfigureAwait(false);
                     return false;
                 }
 
                 var changed = update(JsonSerializer.Deserialize(stored.Json.Span, TypeInfo<T>())!);
                 var entry = Encode(changed);
                 (stored.Header with { Version = Random.Shared.NextInt64(1, long.MaxValue) }).WriteHeader(entry.Span);
-                var replaced = await _guard.RunAsync(static s => s.db.ScriptEvaluateAsync(Scripts.Replace, [s.entryKey, s.leaseKey], [s.old, s.entry]),
-                    (db, entryKey: (RedisKey)entryKey, leaseKey: (RedisKey)leaseKey, old: (RedisValue)stored.Bytes, entry: (RedisValue)entry)).ConfigureAwait(false);
-                if ((int)replaced == 1)
+                if (await _store.ReplaceAsync(entryKey, stored.Bytes, entry).ConfigureAwait(false))
                 {
                     _local?.Invalidate(entryKey);
                     return true;
@@ -45,8 +40,9 @@ public sealed partial class CacheFlowCache
             OnRedisFailure(_metrics.For(key), ex, key, Log.WriteFailed);
         }
 
-        // Too much contention, or Redis failed: drop the entry so the next read loads the change.
-        await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
+        // Too much contention, or Redis failed: drop the entry so the next read loads the change (kept and retried
+        // if Redis does not take the removal now).
+        await RemoveAsync(key, CancellationToken.None).ConfigureAwait(false);
         return false;
     }
 }

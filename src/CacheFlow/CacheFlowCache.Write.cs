@@ -1,4 +1,6 @@
-using StackExchange.Redis;
+using CacheFlow.Invalidation;
+using CacheFlow.Metrics;
+using CacheFlow.Redis;
 
 namespace CacheFlow;
 
@@ -7,7 +9,7 @@ public sealed partial class CacheFlowCache
     /// <summary>
     /// Writes a freshly loaded or set value with its expiries (jittered), tags first. With a token the write is the
     /// lease-checked commit; without one it is a write-through that revokes any load in progress. Returns true if
-    /// written, false if the lease was lost, null if Redis failed.
+    /// written, false if refused (the lease was lost, or an invalidation came just before), null if Redis failed.
     /// </summary>
     private Task<bool?> WriteAsync(string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token)
     {
@@ -29,9 +31,8 @@ public sealed partial class CacheFlowCache
         var stamp = _local?.Stamp(entryKey, options.Tags);
         try
         {
-            var written = await _guard.RunAsync(static s => s.Cache.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token),
-                (Cache: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: options.Tags, Token: token)).ConfigureAwait(false);
-            if (written == true && _local is not null && stamp is { } before)
+            var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, token).ConfigureAwait(false);
+            if (written && _local is not null && stamp is { } before)
             {
                 if (BeforeLocalStore is { } hook)
                     await hook(key).ConfigureAwait(false);
@@ -43,36 +44,15 @@ public sealed partial class CacheFlowCache
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             OnRedisFailure(counters, ex, key, Log.WriteFailed);
+            if (token is null)
+            {
+                // A write-through that did not land leaves the value before the write in Redis (or in flight to it,
+                // if Redis hangs): it is removed as soon as Redis answers, and reads here bypass it meanwhile.
+                KeepPending(InvalidationKind.Key, entryKey);
+            }
+
             return null;
         }
-    }
-
-    private async Task<bool?> WriteCoreAsync(string entryKey, Memory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token)
-    {
-        var db = Database;
-        // Sent in order on one connection: tag indexes first, so an entry is never in Redis without its index.
-        var writes = new List<Task>(tags.Count + 2);
-        foreach (var tag in tags)
-            writes.Add(db.ScriptEvaluateAsync(Scripts.Tag, [_keys.Tag(tag)], [entryKey, ttlMs]));
-        Task<RedisResult>? commit = null;
-        Task<bool>? set = null;
-        if (token is { } t && Leases)
-        {
-            commit = db.ScriptEvaluateAsync(Scripts.Commit, [entryKey, CacheKeys.Lease(entryKey)], [t, entry, ttlMs]);
-            writes.Add(commit);
-        }
-        else
-        {
-            // Write-through: the lease is deleted before the SET, so a load that read the source before this write
-            // can no longer commit over it; a load that commits before the DEL is overwritten by the SET.
-            if (token is null && Leases)
-                writes.Add(db.KeyDeleteAsync(CacheKeys.Lease(entryKey)));
-            set = db.StringSetAsync(entryKey, entry, TimeSpan.FromMilliseconds(ttlMs));
-            writes.Add(set);
-        }
-
-        await Task.WhenAll(writes).ConfigureAwait(false);
-        return commit is not null ? (int)commit.Result == 1 : set!.Result;
     }
 
     private TimeSpan Jittered(TimeSpan duration) =>

@@ -4,6 +4,10 @@ using System.Diagnostics.Metrics;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using CacheFlow.Invalidation;
+using CacheFlow.Local;
+using CacheFlow.Metrics;
+using CacheFlow.Redis;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -16,16 +20,17 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     private static readonly ReadOnlyMemory<byte> NullJson = "null"u8.ToArray();
     private static readonly CacheEntryOptions DefaultEntryOptions = new();
 
-    private readonly IConnectionMultiplexer _redis;
     private readonly CacheFlowOptions _options;
+    private readonly RedisEntryStore _store;
     private readonly CacheKeys _keys;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly CacheFlowMetrics _metrics;
-    private readonly RedisGuard _guard;
+    private readonly PendingInvalidations _pending = new();
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private readonly LocalCache? _local;
+    private int _retrying;
 
     /// <summary>Creates the cache over a connected (or connecting) multiplexer.</summary>
     /// <param name="redis">The Redis connection; create it with <c>AbortOnConnectFail = false</c> so it reconnects by itself.</param>
@@ -33,16 +38,20 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// <param name="time">The clock that expiries are computed with.</param>
     /// <param name="logger">Where cache errors are logged, as warnings.</param>
     /// <param name="meterFactory">Creates the <c>CacheFlow</c> meter; <see langword="null"/> for a standalone meter.</param>
-    public CacheFlowCache(IConnectionMultiplexer redis, IOptions<CacheFlowOptions> options, TimeProvider time, ILogger<CacheFlowCache> logger, IMeterFactory? meterFactory = null)
+    /// <param name="guard">
+    /// The guard of Redis calls, shared with other users of the connection (write-behind, counters) so that they see
+    /// one circuit; <see langword="null"/> for one of the cache's own.
+    /// </param>
+    public CacheFlowCache(IConnectionMultiplexer redis, IOptions<CacheFlowOptions> options, TimeProvider time, ILogger<CacheFlowCache> logger, IMeterFactory? meterFactory = null, RedisGuard? guard = null)
     {
-        _redis = redis;
         _options = options.Value;
-        _keys = new CacheKeys(_options.KeyPrefix);
+        _store = new RedisEntryStore(redis, _options, guard ?? new RedisGuard(_options, time));
+        _keys = _store.Keys;
         _time = time;
         _logger = logger;
         _local = _options.LocalCacheEnabled ? new LocalCache(redis, _options, time) : null;
-        _metrics = new CacheFlowMetrics(meterFactory, () => _local?.Count);
-        _guard = new RedisGuard(_options, time);
+        _metrics = new CacheFlowMetrics(meterFactory, () => _local?.Count, () => _pending.Count);
+        redis.ConnectionRestored += (_, _) => RetryPendingSoon();
     }
 
     /// <summary>How many entries the L1 holds (null when it is off).</summary>
@@ -53,8 +62,6 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     /// <summary>The random source of TTL jitter and early refresh; tests seed it.</summary>
     internal Random Random { get; set; } = Random.Shared;
-
-    private IDatabase Database => _redis.GetDatabase();
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -121,27 +128,20 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             return local.Result(CacheOutcome.Hit) with { FromLocal = true };
         }
 
+        if (_pending.Covers(entryKey, request.Options.Tags))
+        {
+            // An invalidation of this key has not reached Redis yet: what Redis holds may be older than a write
+            // this instance acknowledged. Until it is applied, reads here go to the source and cache nothing.
+            request.Counters.AddBypass();
+            return (await LoadValueAsync(request).ConfigureAwait(false)).Result(CacheOutcome.Bypass);
+        }
+
         var reachable = true;
         try
         {
             // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
             var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
-            // The guard's steps by hand rather than RunAsync: one state machine fewer on every L2 hit.
-            var probe = _guard.Admit();
-            RedisValue value;
-            try
-            {
-                value = await Database.StringGetAsync(entryKey).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                // Every outcome is recorded: an unrecorded probe would hold the circuit half-open for good.
-                _guard.Record(failed: RedisGuard.Trips(ex), probe);
-                throw;
-            }
-
-            _guard.Record(failed: false, probe);
-            if (StoredEntry.From(value) is { } stored)
+            if (await _store.GetAsync(entryKey).ConfigureAwait(false) is { } stored)
             {
                 var now = NowMs;
                 switch (stored.At(now))
@@ -178,7 +178,8 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             request.Counters.AddMiss();
         else
             request.Counters.AddBypass();
-        return await LoadSharedAsync(request, cancellationToken).ConfigureAwait(false);
+        // Redis just failed this read: the load does not ask it again (a hung Redis would cost a second timeout).
+        return await LoadSharedAsync(request, reachable, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
@@ -264,11 +265,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// </summary>
     private readonly record struct LoadRequest<TState>(
         string Key, string EntryKey, TState State, Func<TState, CancellationToken, ValueTask<Loaded>> Load,
-        CacheEntryOptions Options, FamilyCounters Counters, bool Inline)
-    {
-        /// <summary>The lease's key, built only when a load needs it (never on a hit).</summary>
-        public string LeaseKey => CacheKeys.Lease(EntryKey);
-    }
+        CacheEntryOptions Options, FamilyCounters Counters, bool Inline);
 
     /// <summary>What a factory produced: an entry (header room, then JSON), a null, or a result not to cache.</summary>
     private readonly record struct Loaded(Memory<byte> Entry, LoadedKind Kind)

@@ -15,6 +15,13 @@ public sealed class CacheFlowOptions
     [RegularExpression("^[^{}]*$", ErrorMessage = "The key prefix may not contain '{' or '}'.")]
     public string KeyPrefix { get; set; } = "cf:";
 
+    /// <summary>
+    /// The prefix of durable data kept beside the cache (write-behind queues, their statuses, counters):
+    /// <see cref="KeyPrefix"/> then <c>durable:</c>. Cache entries live at <c>{KeyPrefix}{key}</c> and tag indexes at
+    /// <c>{KeyPrefix}tag:…</c>, so no removal by key, tag or prefix can reach durable data.
+    /// </summary>
+    public string DurableKeyPrefix => KeyPrefix + "durable:";
+
     /// <summary>How long entries whose <see cref="CacheEntryOptions.Duration"/> is not set are fresh.</summary>
     /// <value>The default value is 5 minutes.</value>
     [Range(typeof(TimeSpan), "00:00:00.001", "365.00:00:00")]
@@ -69,6 +76,28 @@ public sealed class CacheFlowOptions
     /// <value>The default value is 5 seconds.</value>
     [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>How many Redis calls failing in a row open the circuit breaker (a hung Redis fails every call).</summary>
+    /// <value>The default value is 3.</value>
+    [Range(1, 10_000)]
+    public int CircuitBreakerConsecutiveFailures { get; set; } = 3;
+
+    /// <summary>
+    /// The longest a request waits for one Redis call before it is counted as failed and the request goes on without
+    /// the cache (a hung Redis keeps its connections open, so only a timeout notices it). Zero leaves it to the
+    /// connection's own timeouts.
+    /// </summary>
+    /// <value>The default value is 500 milliseconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// How often an invalidation that could not reach Redis is tried again. Until it is applied, this instance's reads
+    /// of the keys and tags it covers bypass the cache.
+    /// </summary>
+    /// <value>The default value is 500 milliseconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    public TimeSpan InvalidationRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How many Redis calls within 10 seconds, half of them failing, open the circuit breaker.</summary>
     /// <value>The default value is 10.</value>
@@ -125,5 +154,8 @@ internal enum CacheProtections
     /// <summary>L1 copies stamped with the invalidations they were read under, so a late store cannot resurrect a value.</summary>
     LocalStamps = 4,
 
-    All = SingleFlight | Leases | LocalStamps,
+    /// <summary>An invalidation leaves a marker for the lease duration; a write-through that committed before it cannot land after.</summary>
+    Revocations = 8,
+
+    All = SingleFlight | Leases | LocalStamps | Revocations,
 }

@@ -19,6 +19,8 @@ public static class CacheFlowServiceCollectionExtensions
         if (configure is not null)
             options.Configure(configure);
         services.TryAddSingleton(TimeProvider.System);
+        // One guard per connection: the cache and whatever else shares Redis (write-behind, counters) see one circuit.
+        services.TryAddSingleton<RedisGuard>();
         services.TryAddSingleton<ICacheFlow, CacheFlowCache>();
         return services;
     }

@@ -1,20 +1,25 @@
+using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace CacheFlow;
 
 /// <summary>
-/// Runs Redis calls behind a circuit breaker: when at least half the calls in a 10-second window fail (and there
-/// were at least <see cref="CacheFlowOptions.CircuitBreakerMinimumThroughput"/> of them), Redis is left alone for
-/// <see cref="CacheFlowOptions.CircuitBreakDuration"/>, and every call during the break fails at once with
-/// <see cref="RedisCircuitOpenException"/> instead of costing a timeout. After the break one call tries Redis again;
-/// its success closes the circuit, its failure opens it for another break.
+/// Every Redis call of the cache, and of code that shares its connection (write-behind, counters), goes through one
+/// guard: it bounds each call's wait by <see cref="CacheFlowOptions.RedisTimeout"/>, classifies failures in one
+/// place (<see cref="IsFailure"/>), and breaks the circuit when Redis keeps failing: after
+/// <see cref="CacheFlowOptions.CircuitBreakerConsecutiveFailures"/> failures in a row, or when at least half of
+/// the calls within 10 seconds fail (and there were at least <see cref="CacheFlowOptions.CircuitBreakerMinimumThroughput"/>),
+/// Redis is left alone for <see cref="CacheFlowOptions.CircuitBreakDuration"/>: every call during the break fails at
+/// once with <see cref="RedisCircuitOpenException"/> instead of costing a timeout. After the break one call tries
+/// Redis again; its success closes the circuit, its failure opens it for another break.
 /// </summary>
 /// <remarks>
-/// Written here rather than taken from Polly, whose pipeline cost about 730 bytes and a lock on every call of the
-/// hit path (measured with the bench's <c>micro</c> scenario). A call while closed costs a timestamp and one
-/// interlocked increment; only failures and state changes take the lock.
+/// A hung Redis (a stopped process keeps its sockets open, so commands queue and nothing fails) therefore costs a
+/// caller at most the timeout, and only until a few calls in a row have timed out. Written here rather than taken
+/// from Polly, whose pipeline cost about 730 bytes and a lock on every call of the hit path (measured with the
+/// bench's <c>micro</c> scenario): a call while closed costs a timestamp and one interlocked increment.
 /// </remarks>
-internal sealed class RedisGuard
+public sealed class RedisGuard
 {
     private const double FailureRatio = 0.5;
     private static readonly TimeSpan SamplingDuration = TimeSpan.FromSeconds(10);
@@ -22,16 +27,28 @@ internal sealed class RedisGuard
     private readonly TimeProvider _time;
     private readonly TimeSpan _breakDuration;
     private readonly int _minimumThroughput;
+    private readonly int _consecutiveLimit;
     private readonly Lock _lock = new();
     private Window _window;
     private volatile State _state = State.Closed;
     private long _openedAt;
+    private int _consecutive;
 
-    public RedisGuard(CacheFlowOptions options, TimeProvider time)
+    /// <summary>Creates the guard with the cache's options (as dependency injection does).</summary>
+    /// <param name="options">The cache options: timeout and breaker settings.</param>
+    /// <param name="time">The clock that times the break.</param>
+    public RedisGuard(IOptions<CacheFlowOptions> options, TimeProvider time)
+        : this(options.Value, time)
+    {
+    }
+
+    internal RedisGuard(CacheFlowOptions options, TimeProvider time)
     {
         _time = time;
         _breakDuration = options.CircuitBreakDuration;
         _minimumThroughput = options.CircuitBreakerMinimumThroughput;
+        _consecutiveLimit = options.CircuitBreakerConsecutiveFailures;
+        Timeout = options.RedisTimeout;
         _window = new Window(time.GetTimestamp());
     }
 
@@ -42,18 +59,40 @@ internal sealed class RedisGuard
         HalfOpen,
     }
 
+    /// <summary>The longest a guarded call waits for Redis; zero leaves it to the connection's own timeout.</summary>
+    public TimeSpan Timeout { get; }
+
+    /// <summary>Whether calls are being refused (the circuit is open or one probe is in flight).</summary>
+    public bool IsOpen => _state != State.Closed;
+
     private bool Enabled => _breakDuration > TimeSpan.Zero;
 
-    /// <summary>Whether <paramref name="exception"/> means Redis could not serve a call (as opposed to a bug).</summary>
-    public static bool IsFailure(Exception exception) => exception is RedisException or RedisTimeoutException;
+    /// <summary>
+    /// Whether <paramref name="exception"/> means Redis could not serve a call (down, hung, refused by the breaker),
+    /// as opposed to a bug. <see cref="RedisTimeoutException"/> is a <see cref="TimeoutException"/>, not a
+    /// <see cref="RedisException"/>: catching the latter alone lets a hung Redis through as an error.
+    /// </summary>
+    /// <param name="exception">What a Redis call threw.</param>
+    public static bool IsFailure(Exception exception) => exception is RedisException or TimeoutException;
 
+    /// <summary>Whether a failed call counts against Redis (its connection or a timeout, not a script error).</summary>
+    internal static bool Trips(Exception exception) => exception is RedisConnectionException or TimeoutException;
+
+    /// <summary>Runs one Redis call behind the breaker, bounded by <see cref="Timeout"/>.</summary>
+    /// <typeparam name="T">The call's result.</typeparam>
+    /// <typeparam name="TState">What the call needs, passed without a closure.</typeparam>
+    /// <param name="call">Makes the call.</param>
+    /// <param name="state">Passed to <paramref name="call"/>.</param>
+    /// <returns>The call's result.</returns>
+    /// <exception cref="RedisCircuitOpenException">The circuit is open: Redis was not called.</exception>
+    /// <exception cref="TimeoutException">Redis did not answer within <see cref="Timeout"/>.</exception>
     public async ValueTask<T> RunAsync<T, TState>(Func<TState, Task<T>> call, TState state)
     {
         var probe = Admit();
         var failed = false;
         try
         {
-            return await call(state).ConfigureAwait(false);
+            return await Bound(call(state)).ConfigureAwait(false);
         }
         catch (Exception ex) when (Trips(ex))
         {
@@ -66,14 +105,36 @@ internal sealed class RedisGuard
         }
     }
 
-    /// <summary>Whether a failed call counts against Redis (its connection or a timeout, not a script error).</summary>
-    public static bool Trips(Exception exception) => exception is RedisConnectionException or RedisTimeoutException;
+    /// <summary>
+    /// The call's task, or one that fails with a <see cref="TimeoutException"/> once <see cref="Timeout"/> has passed
+    /// (on the wall clock: an I/O timeout, whatever clock the cache runs on). The abandoned call still completes or
+    /// fails in the connection; its outcome is observed so it is not reported as unobserved.
+    /// </summary>
+    internal Task<T> Bound<T>(Task<T> call)
+    {
+        if (call.IsCompleted || Timeout <= TimeSpan.Zero)
+            return call;
+        return BoundSlowAsync(call, Timeout);
+
+        static async Task<T> BoundSlowAsync(Task<T> call, TimeSpan timeout)
+        {
+            try
+            {
+                return await call.WaitAsync(timeout).ConfigureAwait(false);
+            }
+            catch (TimeoutException) when (!call.IsCompleted)
+            {
+                _ = call.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
+                throw new TimeoutException($"Redis did not answer within {timeout.TotalMilliseconds:F0} ms (CacheFlowOptions.RedisTimeout).");
+            }
+        }
+    }
 
     /// <summary>
     /// Lets a call through (true if it is the one probe after a break), or throws while the circuit is open. A caller
     /// that makes the call itself (the hit path, to spare a state machine) reports it with <see cref="Record"/>.
     /// </summary>
-    public bool Admit()
+    internal bool Admit()
     {
         if (_state == State.Closed || !Enabled)
             return false;
@@ -92,7 +153,7 @@ internal sealed class RedisGuard
     }
 
     /// <summary>Counts a call let through by <see cref="Admit"/>: <paramref name="failed"/> if it <see cref="Trips"/>.</summary>
-    public void Record(bool failed, bool probe)
+    internal void Record(bool failed, bool probe)
     {
         if (!Enabled)
             return;
@@ -101,6 +162,9 @@ internal sealed class RedisGuard
         if (!failed && !probe && _time.GetElapsedTime(window.Start, now) < SamplingDuration)
         {
             Interlocked.Increment(ref window.Calls);
+            // Read first: a write on every call would contend for the cache line on the hit path.
+            if (Volatile.Read(ref _consecutive) != 0)
+                Volatile.Write(ref _consecutive, 0);
             return;
         }
 
@@ -108,6 +172,7 @@ internal sealed class RedisGuard
         {
             if (probe || _time.GetElapsedTime(_window.Start, now) >= SamplingDuration)
                 _window = new Window(now);
+            _consecutive = failed ? _consecutive + 1 : 0;
             if (probe)
             {
                 _state = failed ? State.Open : State.Closed;
@@ -119,7 +184,8 @@ internal sealed class RedisGuard
             if (!failed)
                 return;
             _window.Failures++;
-            if (_state == State.Closed && _window.Calls >= _minimumThroughput && _window.Failures >= FailureRatio * _window.Calls)
+            var ratio = _window.Calls >= _minimumThroughput && _window.Failures >= FailureRatio * _window.Calls;
+            if (_state == State.Closed && (ratio || _consecutive >= _consecutiveLimit))
             {
                 _state = State.Open;
                 _openedAt = now;

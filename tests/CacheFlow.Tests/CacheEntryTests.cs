@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 using System.Text;
 
 namespace CacheFlow.Tests;

@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 namespace CacheFlow.Tests;
 
 public sealed class KeyTests

@@ -11,7 +11,8 @@ public sealed class RedisGuardTests
     private readonly RedisGuard _guard;
     private int _calls;
 
-    public RedisGuardTests() => _guard = new RedisGuard(new CacheFlowOptions { CircuitBreakDuration = Break, CircuitBreakerMinimumThroughput = 4 }, _time);
+    // The ratio rule alone (failures in a row are tested with a guard of their own).
+    public RedisGuardTests() => _guard = new RedisGuard(new CacheFlowOptions { CircuitBreakDuration = Break, CircuitBreakerMinimumThroughput = 4, CircuitBreakerConsecutiveFailures = 100 }, _time);
 
     private Task<int> Call(bool fail) => _guard.RunAsync(static s => s.Self.Redis(s.Fail), (Self: this, Fail: fail)).AsTask();
 
@@ -102,6 +103,45 @@ public sealed class RedisGuardTests
         await Assert.ThrowsAsync<InvalidOperationException>(() => _guard.RunAsync<int, int>(static _ => throw new InvalidOperationException("not Redis"), 0).AsTask());
 
         Assert.Equal(1, await Call(fail: false));
+    }
+
+    [Fact]
+    public async Task FailuresInARowOpenTheCircuitWhateverSucceededBeforeThemInTheWindow()
+    {
+        var guard = new RedisGuard(new CacheFlowOptions { CircuitBreakDuration = Break, CircuitBreakerMinimumThroughput = 1000, CircuitBreakerConsecutiveFailures = 3 }, _time);
+        for (var i = 0; i < 50; i++)
+            await guard.RunAsync(static s => s.Redis(fail: false), this);
+        for (var i = 0; i < 3; i++)
+            await Assert.ThrowsAsync<RedisConnectionException>(() => guard.RunAsync(static s => s.Redis(fail: true), this).AsTask());
+
+        await Assert.ThrowsAsync<RedisCircuitOpenException>(() => guard.RunAsync(static s => s.Redis(fail: false), this).AsTask());
+        Assert.Equal(53, _calls);
+    }
+
+    [Fact]
+    public async Task ControlASuccessBetweenFailuresStartsTheCountAgain()
+    {
+        var guard = new RedisGuard(new CacheFlowOptions { CircuitBreakDuration = Break, CircuitBreakerMinimumThroughput = 1000, CircuitBreakerConsecutiveFailures = 3 }, _time);
+        for (var i = 0; i < 4; i++)
+        {
+            await Assert.ThrowsAsync<RedisConnectionException>(() => guard.RunAsync(static s => s.Redis(fail: true), this).AsTask());
+            await Assert.ThrowsAsync<RedisConnectionException>(() => guard.RunAsync(static s => s.Redis(fail: true), this).AsTask());
+            await guard.RunAsync(static s => s.Redis(fail: false), this);
+        }
+
+        Assert.False(guard.IsOpen);
+    }
+
+    [Fact]
+    public async Task ACallThatHangsFailsAfterTheTimeoutAndCountsAgainstRedis()
+    {
+        var guard = new RedisGuard(new CacheFlowOptions { CircuitBreakDuration = Break, RedisTimeout = TimeSpan.FromMilliseconds(50), CircuitBreakerConsecutiveFailures = 1 }, _time);
+        var never = new TaskCompletionSource<int>();
+
+        await Assert.ThrowsAsync<TimeoutException>(() => guard.RunAsync(static t => t.Task, never).AsTask());
+
+        Assert.True(guard.IsOpen);
+        Assert.True(RedisGuard.IsFailure(new RedisTimeoutException(CommandFlags.None, "timed out", CommandStatus.Sent)));
     }
 
     [Fact]

@@ -21,14 +21,14 @@ public static class CacheStatsApi
         return app;
     }
 
-    private static async Task<Ok<CacheStatsResponse>> GetStats(ICacheFlow cache, IConnectionMultiplexer redis, WriteBehindQueue queue, OutcomeLatency latency)
+    private static async Task<Ok<CacheStatsResponse>> GetStats(ICacheFlow cache, IConnectionMultiplexer redis, RedisGuard guard, WriteBehindQueue queue, OutcomeLatency latency)
     {
         var statistics = cache.GetStatistics();
         return TypedResults.Ok(new CacheStatsResponse(
             CacheCounters.From(statistics.Total),
             statistics.Families.ToDictionary(f => f.Key, f => CacheCounters.From(f.Value)),
             latency.Percentiles(),
-            await RedisServerStats.ReadAsync(redis),
+            await RedisServerStats.ReadAsync(redis, guard),
             queue.Statistics));
     }
 

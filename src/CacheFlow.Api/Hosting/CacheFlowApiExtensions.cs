@@ -41,8 +41,9 @@ public static class CacheFlowApiExtensions
         services.AddOptions<WriteBehindOptions>().BindConfiguration("WriteBehind").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LoginOptions>().BindConfiguration("Logins").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new WriteBehindQueue(
-            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<CacheFlowOptions>>().Value.KeyPrefix, "users",
-            sp.GetRequiredService<IOptions<WriteBehindOptions>>().Value, TimeProvider.System, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>()));
+            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<CacheFlowOptions>>().Value.DurableKeyPrefix, "users",
+            sp.GetRequiredService<IOptions<WriteBehindOptions>>().Value, TimeProvider.System, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<RedisGuard>()));
         services.AddSingleton<LoginCounter>();
         services.AddSingleton<UserReader>();
         services.AddHostedService<WriteBehindFlusher>();

@@ -7,14 +7,17 @@ namespace CacheFlow.Api.Hosting;
 /// <summary>Readiness: Redis answers PING.</summary>
 internal sealed class RedisHealthCheck(IConnectionMultiplexer redis) : IHealthCheck
 {
+    private static readonly TimeSpan PingTimeout = TimeSpan.FromSeconds(2);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         try
         {
-            var latency = await redis.GetDatabase().PingAsync();
+            // Bounded: a hung Redis answers nothing, and readiness must say so rather than wait.
+            var latency = await redis.GetDatabase().PingAsync().WaitAsync(PingTimeout, cancellationToken);
             return HealthCheckResult.Healthy($"PING {latency.TotalMilliseconds:F1} ms");
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             return HealthCheckResult.Unhealthy("Redis does not answer.", ex);
         }

@@ -27,7 +27,7 @@ internal sealed class StorageInitializer(
             // The leaderboard starts from the database's most active users; logins then count on top of it.
             await logins.SeedAsync(await users.TopByLoginsAsync(Math.Max(warming.Value.TopUsers, 100), cancellationToken));
         }
-        catch (RedisException ex)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             Log.LeaderboardNotSeeded(logger, ex);
         }

@@ -1,6 +1,5 @@
 using CacheFlow.Api.Data;
 using CacheFlow.Api.WriteBehind;
-using StackExchange.Redis;
 
 namespace CacheFlow.Api.Users;
 
@@ -21,9 +20,10 @@ public sealed class UserReader(IUserRepository users, LoginCounter logins)
         {
             live = await logins.CountAsync(id);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            // Redis is down: the database's count is the best there is.
+            // Redis is down or hung (the guard bounds the wait, or refuses at once while its circuit is open): the
+            // database's count is the best there is.
             live = null;
         }
 

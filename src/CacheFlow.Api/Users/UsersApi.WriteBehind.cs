@@ -56,7 +56,7 @@ public static partial class UsersApi
         {
             status = requestId.Length <= 64 ? await queue.GetStatusAsync(requestId) : null;
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             return TypedResults.Problem("Write statuses live in Redis, which is unavailable; try again shortly.",
                 statusCode: StatusCodes.Status503ServiceUnavailable, title: "Status unavailable");
@@ -85,9 +85,9 @@ public static partial class UsersApi
         {
             count = await logins.RecordAsync(id, user.LoginCount);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            // Redis is down: count this login in the database directly.
+            // Redis is down or hung: count this login in the database directly.
             await users.ApplyLoginsAsync($"login:{Guid.CreateVersion7():N}", new Dictionary<long, long> { [id] = 1 }, cancellationToken);
             count = user.LoginCount + 1;
         }
@@ -106,7 +106,7 @@ public static partial class UsersApi
         {
             top = await logins.TopAsync(limit);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             top = [.. (await users.TopByLoginsAsync(limit, cancellationToken)).Select(u => (u.Id, u.LoginCount))];
         }

@@ -10,7 +10,8 @@ namespace CacheFlow.Api.WriteBehind;
 /// Logins, counted in Redis at once and written to the database behind, coalesced: a sorted set holds each user's live
 /// count (the leaderboard) and a hash the increments not yet in the database. A flush renames the hash to a batch
 /// and applies it as one UPDATE per user, recording the batch id in the same transaction, so a batch applied twice
-/// (after a crash) counts once. All keys share the hash tag <c>{wb:logins}</c>.
+/// (after a crash) counts once. All keys share the hash tag <c>{wb:logins}</c>, under the durable prefix (no cache
+/// removal reaches them). The calls a request waits for go through the cache's <see cref="RedisGuard"/>.
 /// </summary>
 public sealed class LoginCounter
 {
@@ -35,18 +36,20 @@ public sealed class LoginCounter
         """;
 
     private readonly IConnectionMultiplexer _redis;
+    private readonly RedisGuard _guard;
     private readonly TimeProvider _time;
     private readonly LoginOptions _options;
     private readonly string _base;
     private readonly RedisKey _board, _pending, _batches;
 
     /// <summary>Creates the counter under the cache's key prefix.</summary>
-    public LoginCounter(IConnectionMultiplexer redis, IOptions<CacheFlowOptions> cache, IOptions<LoginOptions> options, TimeProvider time)
+    public LoginCounter(IConnectionMultiplexer redis, RedisGuard guard, IOptions<CacheFlowOptions> cache, IOptions<LoginOptions> options, TimeProvider time)
     {
         _redis = redis;
+        _guard = guard;
         _time = time;
         _options = options.Value;
-        _base = $"{cache.Value.KeyPrefix}{{wb:logins}}";
+        _base = $"{cache.Value.DurableKeyPrefix}{{wb:logins}}";
         _board = _base + ":board";
         _pending = _base + ":pending";
         _batches = _base + ":batches";
@@ -56,14 +59,16 @@ public sealed class LoginCounter
 
     /// <summary>Counts one login of a user whose count is <paramref name="known"/> so far; returns the new count.</summary>
     public async Task<long> RecordAsync(long id, long known) =>
-        (long)await Database.ScriptEvaluateAsync(RecordScript, [_board, _pending], [id, known]);
+        (long)await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RecordScript, [s._board, s._pending], [s.id, s.known]), (Database, _board, _pending, id, known));
 
     /// <summary>A user's live count, if the leaderboard has it.</summary>
-    public async Task<long?> CountAsync(long id) => (long?)await Database.SortedSetScoreAsync(_board, id);
+    public async Task<long?> CountAsync(long id) =>
+        (long?)await _guard.RunAsync(static s => s.Database.SortedSetScoreAsync(s._board, s.id), (Database, _board, id));
 
     /// <summary>The users with the most logins and their live counts.</summary>
     public async Task<IReadOnlyList<(long Id, long Count)>> TopAsync(int limit) =>
-        [.. (await Database.SortedSetRangeByRankWithScoresAsync(_board, 0, limit - 1, Order.Descending)).Select(e => ((long)e.Element, (long)e.Score))];
+        [.. (await _guard.RunAsync(static s => s.Database.SortedSetRangeByRankWithScoresAsync(s._board, 0, s.limit - 1, Order.Descending), (Database, _board, limit)))
+            .Select(e => ((long)e.Element, (long)e.Score))];
 
     /// <summary>Puts users on the leaderboard with their database counts, keeping any live count already there.</summary>
     public Task SeedAsync(IEnumerable<User> users) =>
@@ -74,10 +79,10 @@ public sealed class LoginCounter
     {
         try
         {
-            await Database.SortedSetRemoveAsync(_board, id);
+            await _guard.RunAsync(static s => s.Database.SortedSetRemoveAsync(s._board, s.id), (Database, _board, id));
             return true;
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             return false;
         }

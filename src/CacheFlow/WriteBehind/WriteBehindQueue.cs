@@ -16,6 +16,7 @@ namespace CacheFlow.WriteBehind;
 public sealed class WriteBehindQueue : IDisposable
 {
     private readonly IConnectionMultiplexer _redis;
+    private readonly RedisGuard? _guard;
     private readonly WriteBehindOptions _options;
     private readonly TimeProvider _time;
     private readonly string _statusPrefix;
@@ -28,9 +29,20 @@ public sealed class WriteBehindQueue : IDisposable
     private WriteBehindStatistics _baseline = new(0, 0, 0, 0, 0, 0, null);
 
     /// <summary>Creates (or joins) the queue <paramref name="name"/> under the key prefix <paramref name="keyPrefix"/>.</summary>
-    public WriteBehindQueue(IConnectionMultiplexer redis, string keyPrefix, string name, WriteBehindOptions options, TimeProvider time, IMeterFactory? meterFactory = null)
+    /// <param name="redis">The Redis connection.</param>
+    /// <param name="keyPrefix">
+    /// Where the queue's keys live: use <see cref="CacheFlowOptions.DurableKeyPrefix"/>, a namespace that no removal of
+    /// cache entries can reach.
+    /// </param>
+    /// <param name="name">The queue's name.</param>
+    /// <param name="options">How writes are retried and kept.</param>
+    /// <param name="time">The clock of enqueue times, heartbeats and backoff.</param>
+    /// <param name="meterFactory">Creates the <c>CacheFlow</c> meter; <see langword="null"/> for a standalone meter.</param>
+    /// <param name="guard">The guard of the calls a request waits for (enqueue, status); <see langword="null"/> for none.</param>
+    public WriteBehindQueue(IConnectionMultiplexer redis, string keyPrefix, string name, WriteBehindOptions options, TimeProvider time, IMeterFactory? meterFactory = null, RedisGuard? guard = null)
     {
         _redis = redis;
+        _guard = guard;
         _options = options;
         _time = time;
         Name = name;
@@ -92,8 +104,8 @@ public sealed class WriteBehindQueue : IDisposable
     public async Task<QueuedWrite> EnqueueAsync(string kind, JsonElement payload, string? id = null)
     {
         var write = new QueuedWrite(id ?? Guid.CreateVersion7().ToString("N"), kind, payload, NowMs);
-        await Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
-            [Serialize(new WriteStatus(WriteStatus.Pending, write)), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()]).ConfigureAwait(false);
+        await Guarded(Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
+            [Serialize(new WriteStatus(WriteStatus.Pending, write)), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()])).ConfigureAwait(false);
         Interlocked.Increment(ref _enqueued);
         return write;
     }
@@ -101,7 +113,7 @@ public sealed class WriteBehindQueue : IDisposable
     /// <summary>The status of a write, or null if unknown (never accepted, or older than the retention).</summary>
     public async Task<WriteStatus?> GetStatusAsync(string id)
     {
-        var value = await Database.StringGetAsync(StatusKey(id)).ConfigureAwait(false);
+        var value = await Guarded(Database.StringGetAsync(StatusKey(id))).ConfigureAwait(false);
         return value.IsNull ? null : JsonSerializer.Deserialize((string)value!, WriteBehindJson.Default.WriteStatus);
     }
 
@@ -212,6 +224,10 @@ public sealed class WriteBehindQueue : IDisposable
     }
 
     private RedisKey StatusKey(string id) => _statusPrefix + id;
+
+    /// <summary>A call a request waits for, through the guard when there is one (bounded wait, shared circuit).</summary>
+    private async Task<T> Guarded<T>(Task<T> call) =>
+        _guard is null ? await call.ConfigureAwait(false) : await _guard.RunAsync(static c => c, call).ConfigureAwait(false);
 
     private static string Serialize(WriteStatus status) => JsonSerializer.Serialize(status, WriteBehindJson.Default.WriteStatus);
 }

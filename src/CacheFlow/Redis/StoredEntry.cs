@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace CacheFlow;
+namespace CacheFlow.Redis;
 
 /// <summary>An entry as read from Redis: its decoded header and its stored bytes.</summary>
 internal readonly record struct StoredEntry(CacheEntry Header, ReadOnlyMemory<byte> Bytes)

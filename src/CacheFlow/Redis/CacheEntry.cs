@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 
-namespace CacheFlow;
+namespace CacheFlow.Redis;
 
 /// <summary>
 /// The stored form of an entry: a fixed header, then the value as UTF-8 JSON. The payload starts at a fixed

@@ -3,9 +3,10 @@ using System.IO.Hashing;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Caching.Memory;
+using CacheFlow.Redis;
 using StackExchange.Redis;
 
-namespace CacheFlow;
+namespace CacheFlow.Local;
 
 /// <summary>
 /// The optional in-process L1 in front of Redis: the same stored entries (soft and hard expiry respected), bounded in
@@ -112,21 +113,21 @@ internal sealed class LocalCache : IDisposable
     /// <summary>Drops this instance's copy of a key and tells the others to drop theirs.</summary>
     public void Invalidate(string entryKey)
     {
-        RemoveKey(entryKey);
+        Drop(entryKey);
         Publish('k', entryKey);
     }
 
     /// <summary>Drops every copy of a tag's entries here and in the other instances.</summary>
     public void InvalidateTag(string tag)
     {
-        RemoveTag(tag);
+        DropTag(tag);
         Publish('t', tag);
     }
 
     /// <summary>Drops every copy of keys starting with a prefix here and in the other instances.</summary>
     public void InvalidatePrefix(string entryKeyPrefix)
     {
-        RemovePrefix(entryKeyPrefix);
+        DropPrefix(entryKeyPrefix);
         Publish('p', entryKeyPrefix);
     }
 
@@ -149,7 +150,7 @@ internal sealed class LocalCache : IDisposable
         {
             _redis.GetSubscriber().Publish(_channel, $"{_instance}|{kind}|{value}", CommandFlags.FireAndForget);
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             // Redis is down: the others cannot hear it, and will clear their L1 when they reconnect.
         }
@@ -164,26 +165,28 @@ internal sealed class LocalCache : IDisposable
         switch (text[text.IndexOf('|', StringComparison.Ordinal) + 1])
         {
             case 'k':
-                RemoveKey(value);
+                Drop(value);
                 break;
             case 't':
-                RemoveTag(value);
+                DropTag(value);
                 break;
             case 'p':
-                RemovePrefix(value);
+                DropPrefix(value);
                 break;
         }
     }
 
     private static int Stripe(string entryKey) => (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(entryKey.AsSpan())) % Stripes);
 
-    private void RemoveKey(string entryKey)
+    /// <summary>Drops this instance's copy of a key (and stops reads in flight from storing theirs), telling no one.</summary>
+    public void Drop(string entryKey)
     {
         Interlocked.Increment(ref _stripes[Stripe(entryKey)]);
         _entries.Remove(entryKey);
     }
 
-    private void RemoveTag(string tag)
+    /// <summary>Drops this instance's copies of a tag's entries, telling no one.</summary>
+    public void DropTag(string tag)
     {
         Interlocked.Increment(ref _tagEpochs.GetOrAdd(tag, static _ => new StrongBox<long>()).Value);
         if (_tags.TryRemove(tag, out var keys))
@@ -193,7 +196,8 @@ internal sealed class LocalCache : IDisposable
         }
     }
 
-    private void RemovePrefix(string entryKeyPrefix)
+    /// <summary>Drops this instance's copies of keys starting with a prefix, telling no one.</summary>
+    public void DropPrefix(string entryKeyPrefix)
     {
         // Keys under a prefix are not known in advance: every copy read before now is suspect.
         Interlocked.Increment(ref _everything);
@@ -216,7 +220,7 @@ internal sealed class LocalCache : IDisposable
             _redis.GetSubscriber().Subscribe(_channel, (_, message) => OnMessage(message));
             _subscribed = true;
         }
-        catch (RedisException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             // Tried again when a connection is restored.
             _subscribed = false;

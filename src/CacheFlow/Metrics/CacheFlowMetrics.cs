@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
-namespace CacheFlow;
+namespace CacheFlow.Metrics;
 
 /// <summary>
 /// The cache's counters: lock-free per key family, readable as a snapshot for <c>/cache/stats</c> and exported
@@ -16,13 +16,16 @@ internal sealed class CacheFlowMetrics : IDisposable
     private readonly Histogram<double> _loadDuration;
     private IReadOnlyDictionary<string, CacheFamilyStatistics> _baseline = new Dictionary<string, CacheFamilyStatistics>();
 
-    public CacheFlowMetrics(IMeterFactory? meterFactory, Func<long?> localEntries)
+    public CacheFlowMetrics(IMeterFactory? meterFactory, Func<long?> localEntries, Func<int> pendingInvalidations)
     {
+        PendingInvalidations = pendingInvalidations;
         _byFamilySpan = _families.GetAlternateLookup<ReadOnlySpan<char>>();
         _meter = meterFactory?.Create(CacheFlowMeter.Name) ?? new Meter(CacheFlowMeter.Name);
         Observe("cacheflow.hits", "Reads answered from Redis.", c => c.Hits - c.LocalHits, new KeyValuePair<string, object?>("level", "l2"));
         Observe("cacheflow.hits", "Reads answered from the in-process L1.", c => c.LocalHits, new KeyValuePair<string, object?>("level", "l1"));
         _meter.CreateObservableGauge("cacheflow.l1.entries", () => localEntries() ?? 0, "{entry}", "Entries in the in-process L1.");
+        _meter.CreateObservableGauge("cacheflow.invalidations.pending", pendingInvalidations, "{invalidation}",
+            "Invalidations Redis did not take yet; reads of what they cover bypass the cache until they are applied.");
         Observe("cacheflow.misses", "Reads that found no usable value and waited for a load.", c => c.Misses);
         Observe("cacheflow.stale", "Reads answered with a stale value.", c => c.Stale);
         Observe("cacheflow.lease_lost", "Write-backs refused because an invalidation revoked the load's lease.", c => c.LeaseLost);
@@ -33,6 +36,8 @@ internal sealed class CacheFlowMetrics : IDisposable
         _loadDuration = _meter.CreateHistogram("cacheflow.load.duration", "s", "How long factory calls take.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMeter.SecondsBuckets });
     }
+
+    private Func<int> PendingInvalidations { get; }
 
     public FamilyCounters For(string key)
     {
@@ -55,7 +60,7 @@ internal sealed class CacheFlowMetrics : IDisposable
         var baseline = _baseline;
         var families = _families.ToDictionary(
             f => f.Key, f => f.Value.Snapshot().Minus(baseline.GetValueOrDefault(f.Key)), StringComparer.Ordinal);
-        return new CacheStatistics(CacheFamilyStatistics.Sum(families.Values), families);
+        return new CacheStatistics(CacheFamilyStatistics.Sum(families.Values), families) { PendingInvalidations = PendingInvalidations() };
     }
 
     /// <summary>

@@ -1,0 +1,108 @@
+namespace CacheFlow.Redis;
+
+/// <summary>
+/// The cache's Lua scripts. Each touches only keys with one hash tag (an entry <c>p{k}</c>, its lease
+/// <c>p{k}:lease</c> and its revocation marker <c>p{k}:revoked</c>; or one tag's index and removal set), so each
+/// runs on a Redis Cluster. Redis 7.0 and Garnet have no <c>SET IFEQ</c>, hence the compare-and-set scripts.
+/// Times are the server's (<c>TIME</c>), never a client's clock.
+/// </summary>
+internal static class RedisScripts
+{
+    /// <summary>
+    /// Takes the lease if it is free and returns the entry either way, in one round trip:
+    /// <c>{1 if taken else 0, entry or nil}</c>. KEYS = entry, lease; ARGV = token, lease ms.
+    /// </summary>
+    public const string Acquire = """
+        local taken = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
+        return { taken and 1 or 0, redis.call('GET', KEYS[1]) }
+        """;
+
+    /// <summary>
+    /// Writes the entry only while the lease still holds the loader's token, then frees the lease. An invalidation
+    /// since the lease was taken deleted the lease, so the write-back of a value read before it is refused.
+    /// KEYS = entry, lease; ARGV = token, entry, time to live ms. Returns 1 if written.
+    /// </summary>
+    public const string Commit = """
+        if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        redis.call('DEL', KEYS[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// Write-through: writes the entry unless an invalidation came within the revocation window (its marker is
+    /// there), and revokes any load in progress (its value predates this write). A write-through whose database
+    /// commit came before an invalidation that reached Redis first would otherwise put the older row back.
+    /// KEYS = entry, lease, revocation marker; ARGV = entry, time to live ms. Returns 1 if written.
+    /// </summary>
+    public const string WriteThrough = """
+        if redis.call('EXISTS', KEYS[3]) == 1 then return 0 end
+        redis.call('DEL', KEYS[2])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
+    /// Invalidates an entry: revokes the load in progress (deletes its lease), marks the key revoked for the
+    /// revocation window (so a write-through that committed earlier cannot land after), deletes the entry.
+    /// KEYS = entry, lease, revocation marker; ARGV = window ms. Returns 1 if the entry existed.
+    /// </summary>
+    public const string Delete = """
+        redis.call('DEL', KEYS[2])
+        redis.call('SET', KEYS[3], '1', 'PX', ARGV[1])
+        return redis.call('DEL', KEYS[1])
+        """;
+
+    /// <summary>
+    /// Replaces an entry in place if it still holds exactly the bytes the caller read (compare-and-set), keeping its
+    /// time to live, and revokes any load in progress (its value predates this update). KEYS = entry, lease;
+    /// ARGV = old entry, new entry. Returns 1 if replaced.
+    /// </summary>
+    public const string Replace = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
+        redis.call('DEL', KEYS[2])
+        return 1
+        """;
+
+    /// <summary>Frees the lease if it still holds the token (compare-and-delete). KEYS = lease; ARGV = token. Returns 1 if it did.</summary>
+    public const string Release = """
+        if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+        return 0
+        """;
+
+    /// <summary>
+    /// Indexes an entry under a tag: a sorted set scored by each member's expiry (server time), so members whose
+    /// entries expired are pruned at every add and the index expires with its last entry; its time to live is never
+    /// shorter than any member's. KEYS = tag index; ARGV = entry key, entry time to live ms.
+    /// </summary>
+    public const string Tag = """
+        local t = redis.call('TIME')
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local expires = now + tonumber(ARGV[2])
+        local old = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if not old or tonumber(old) < expires then
+            redis.call('ZADD', KEYS[1], expires, ARGV[1])
+        end
+        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+        local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+        redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(last[2]) - now))
+        return 1
+        """;
+
+    /// <summary>
+    /// Moves up to ARGV[1] members of a tag's index into its removal set, atomically, and returns them. A member
+    /// leaves the removal set only after its entry is deleted, so a removal that fails or is interrupted half-way is
+    /// finished by the next one: no member is ever out of both sets while its entry may exist. KEYS = tag index,
+    /// removal set; ARGV = count, removal set time to live ms.
+    /// </summary>
+    public const string TakeTagged = """
+        local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
+        for _, member in ipairs(members) do
+            redis.call('SADD', KEYS[2], member)
+            redis.call('ZREM', KEYS[1], member)
+        end
+        if #members > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+        return members
+        """;
+}
