@@ -11,6 +11,9 @@ internal static partial class Log
         Message = "No Admin:ApiKey is configured; this run's admin key is {ApiKey} (send it as X-Api-Key)")]
     public static partial void GeneratedAdminKey(ILogger logger, string apiKey);
 
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "The database is unavailable; {Method} {Path} answered 503")]
+    public static partial void DatabaseUnavailable(ILogger logger, Exception exception, string method, string path);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Write-behind flush failed; the writes stay queued and are tried again")]
     public static partial void FlushFailed(ILogger logger, Exception exception);
 
@@ -22,6 +25,10 @@ internal static partial class Log
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Redis is unavailable at start; the login leaderboard was not seeded")]
     public static partial void LeaderboardNotSeeded(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2105, Level = LogLevel.Warning,
+        Message = "The database is unavailable; the write was queued without its clash check (a clash is found when it is applied)")]
+    public static partial void ClashCheckSkipped(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "A demo-load request failed")]
     public static partial void DemoRequestFailed(ILogger logger, Exception exception);

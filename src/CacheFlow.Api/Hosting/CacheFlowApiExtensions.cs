@@ -74,6 +74,7 @@ public static class CacheFlowApiExtensions
 
         services.AddProblemDetails();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
+        services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
         // Bad input raises BadHttpRequestException in every environment, so the handler above answers it the same way.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddHealthChecks()

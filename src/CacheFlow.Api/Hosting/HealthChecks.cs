@@ -34,7 +34,7 @@ internal sealed class DatabaseHealthCheck(IUserRepository users) : IHealthCheck
             await users.PingAsync(cancellationToken);
             return HealthCheckResult.Healthy();
         }
-        catch (System.Data.Common.DbException ex)
+        catch (Exception ex) when (ex is System.Data.Common.DbException || DatabaseFailure.IsUnavailable(ex))
         {
             return HealthCheckResult.Unhealthy("The database does not answer.", ex);
         }

@@ -30,8 +30,16 @@ public static partial class UsersApi
             return TypedResults.ValidationProblem(errors);
         var email = UserValidation.NormalizeEmail(request.Email!);
         // Clashes with users already in the database are refused now; clashes between queued writes are found at flush.
-        if (await users.FindClashAsync(request.Username!, email, cancellationToken) is { } field)
-            return Conflict(field);
+        try
+        {
+            if (await users.FindClashAsync(request.Username!, email, cancellationToken) is { } field)
+                return Conflict(field);
+        }
+        catch (Exception ex) when (DatabaseFailure.IsUnavailable(ex))
+        {
+            // Riding out a database outage is what the queue is for: accept now, and the flush finds any clash.
+            Log.ClashCheckSkipped(logger, ex);
+        }
 
         var write = new CreateUserRequest(request.Username, email, request.IsActive ?? true);
         try

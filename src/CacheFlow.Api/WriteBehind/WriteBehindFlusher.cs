@@ -11,7 +11,8 @@ namespace CacheFlow.Api.WriteBehind;
 /// <summary>
 /// Applies queued writes to the database in batches: creates through <see cref="IUserRepository.ApplyCreatesAsync"/>
 /// (idempotent by request id), then the cache is written through and the status says done. Transient failures are
-/// retried with backoff, clashes are dead-lettered at once (retrying cannot fix them). Also flushes login counts,
+/// retried with backoff, clashes are dead-lettered at once (retrying cannot fix them); while the database does not
+/// answer at all the writes wait on the queue without spending attempts. Also flushes login counts,
 /// returns the writes of dead flushers to the queue, and on shutdown drains what it can in the host's shutdown timeout.
 /// Any number of API instances can run it on one queue.
 /// </summary>
@@ -64,7 +65,8 @@ internal sealed class WriteBehindFlusher(
                 // Redis or the database is down: try again after a pause. What this flusher took and did not finish
                 // goes back to the queue first (applying is idempotent), or it would wait for this process to stop.
                 Log.FlushFailed(logger, ex);
-                await Task.Delay(options.Value.FlushInterval, time, CancellationToken.None);
+                var pause = DatabaseFailure.IsUnavailable(ex) ? options.Value.RetryBaseDelay : options.Value.FlushInterval;
+                await Task.Delay(pause, time, CancellationToken.None);
                 await ReleaseTakenAsync();
             }
         }
@@ -131,6 +133,11 @@ internal sealed class WriteBehindFlusher(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
+            // An outage is not the writes' fault: if the database does not answer at all, the loop above puts them back
+            // without spending an attempt, so an outage longer than the retry budget does not dead-letter what was
+            // accepted during it. A failure while the database answers counts (a write that always fails still ends).
+            if (DatabaseFailure.IsUnavailable(ex) && !await DatabaseAnswersAsync(cancellationToken))
+                throw;
             Log.ApplyFailed(logger, ex, creates.Count);
             foreach (var (write, _) in creates)
                 await queue.FailAsync(write, ex.Message, permanent: false);
@@ -143,6 +150,19 @@ internal sealed class WriteBehindFlusher(
         // Each write's own steps stay in order; the batch's writes are settled side by side (pipelined on one connection).
         await Task.WhenAll(creates.Zip(outcomes).Select(c => SettleAsync(c.First.Write, c.Second, cancellationToken)));
         return batch.Count;
+    }
+
+    private async Task<bool> DatabaseAnswersAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await users.PingAsync(cancellationToken);
+            return true;
+        }
+        catch (Exception ex) when (ex is System.Data.Common.DbException || DatabaseFailure.IsUnavailable(ex))
+        {
+            return false;
+        }
     }
 
     /// <summary>Dead-letters a clash; otherwise writes the new user through to the cache, then says done.</summary>

@@ -1,0 +1,37 @@
+using System.Globalization;
+using CacheFlow.Api.Data;
+using Microsoft.AspNetCore.Diagnostics;
+
+namespace CacheFlow.Api.Hosting;
+
+/// <summary>
+/// Turns a database outage (as <see cref="DatabaseFailure"/> decides) on any endpoint into a 503 problem+json with
+/// Retry-After, in our own words, logged once as a warning. Cached users are still served meanwhile; this is the
+/// answer for everything that has to reach the database.
+/// </summary>
+internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService problemDetails, ILogger<DatabaseUnavailableExceptionHandler> logger)
+    : IExceptionHandler
+{
+    /// <summary>The seconds a client is told to wait before trying again.</summary>
+    public const int RetryAfterSeconds = 5;
+
+    public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
+    {
+        if (!DatabaseFailure.IsUnavailable(exception))
+            return false;
+        Log.DatabaseUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
+        httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
+        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        {
+            HttpContext = httpContext,
+            ProblemDetails =
+            {
+                Status = StatusCodes.Status503ServiceUnavailable,
+                Title = "Database unavailable",
+                Detail = "The users database cannot be reached just now, so this request could not be served. "
+                    + "Users already in the cache are still served; try again in a few seconds.",
+            },
+        });
+    }
+}
