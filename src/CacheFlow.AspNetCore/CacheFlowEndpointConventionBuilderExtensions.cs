@@ -1,6 +1,7 @@
 using CacheFlow;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
 
 namespace Microsoft.AspNetCore.Builder;
 
@@ -9,7 +10,9 @@ public static class CacheFlowEndpointConventionBuilderExtensions
 {
     /// <summary>
     /// Caches the endpoint's 200 responses in CacheFlow under <c>{family}:{name}={value}:…</c>, built from the
-    /// handler's bound simple arguments, and reports the outcome in <c>X-Cache</c>.
+    /// handler's bound route and query values, and reports the outcome in <c>X-Cache</c>. A handler that binds
+    /// anything else the key would not cover (a header, the user, <c>HttpContext</c>, a body) is refused when the
+    /// endpoint is built; use the overload that declares what the key varies by.
     /// </summary>
     /// <typeparam name="TBuilder">The endpoint builder type.</typeparam>
     /// <param name="builder">The endpoint.</param>
@@ -18,10 +21,35 @@ public static class CacheFlowEndpointConventionBuilderExtensions
     /// <returns>The builder, for chaining.</returns>
     public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, CacheEntryOptions options)
         where TBuilder : IEndpointConventionBuilder
+        => builder.CacheResponse(family, options, _ => { });
+
+    /// <summary>
+    /// Caches the endpoint's 200 responses in CacheFlow under a key that varies by the handler's bound route and
+    /// query values and by what <paramref name="vary"/> declares (headers, the user), and reports the outcome in
+    /// <c>X-Cache</c>. When the endpoint is built (at host start with
+    /// <c>AddCacheResponseValidation</c>, otherwise at the first request), a handler that binds anything the key
+    /// does not cover throws an <see cref="InvalidOperationException"/> naming the endpoint and the parameter.
+    /// </summary>
+    /// <typeparam name="TBuilder">The endpoint builder type.</typeparam>
+    /// <param name="builder">The endpoint.</param>
+    /// <param name="family">The key family, such as <c>users:me</c>.</param>
+    /// <param name="options">How responses are cached: freshness, stale window, tags.</param>
+    /// <param name="vary">Declares what else the key varies by, such as <c>vary =&gt; vary.ByHeader("Accept-Language").ByUser()</c>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, CacheEntryOptions options, Action<CacheResponseVary> vary)
+        where TBuilder : IEndpointConventionBuilder
     {
         ArgumentException.ThrowIfNullOrEmpty(family);
         ArgumentNullException.ThrowIfNull(options);
-        builder.AddEndpointFilterFactory((context, next) => CacheResponseEndpointFilter.Create(context, next, family, options));
+        ArgumentNullException.ThrowIfNull(vary);
+        var declared = new CacheResponseVary();
+        vary(declared);
+        // A convention rather than AddEndpointFilterFactory, so the filter can name the endpoint when it refuses it.
+        builder.Add(endpoint => endpoint.FilterFactories.Add((context, next) =>
+            CacheResponseEndpointFilter.Create(context, next, Describe(endpoint), family, options, declared)));
         return builder;
     }
+
+    private static string Describe(EndpointBuilder endpoint) =>
+        endpoint.DisplayName ?? (endpoint as RouteEndpointBuilder)?.RoutePattern.RawText ?? "(unnamed)";
 }

@@ -1,34 +1,42 @@
-using System.Globalization;
-using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 
 namespace CacheFlow.AspNetCore;
 
 /// <summary>
-/// Caches what a minimal-API handler returns. The key is the family followed by the handler's bound simple arguments
-/// (<c>users:list:page=1:limit=20</c>), so defaults and query order do not split the cache. Only a 200 result
-/// with a value is cached; anything else (a validation problem, say) passes through uncached.
+/// Caches what a minimal-API handler returns, under the key <see cref="CacheResponseKeyAnalysis"/> built for the
+/// handler when the endpoint was built (<c>users:list:page=1:limit=20</c>), so defaults and query order do not split
+/// the cache. Only a 200 result with a value is cached; anything else (a validation problem, say) passes through
+/// uncached. A request that cannot be keyed safely runs the handler uncached, with <c>X-Cache: BYPASS</c>.
 /// </summary>
 internal static class CacheResponseEndpointFilter
 {
-    public static EndpointFilterDelegate Create(EndpointFilterFactoryContext factoryContext, EndpointFilterDelegate next, string family, CacheEntryOptions options)
+    /// <exception cref="InvalidOperationException">The handler binds something the declared key does not cover.</exception>
+    public static EndpointFilterDelegate Create(
+        EndpointFilterFactoryContext factoryContext, EndpointFilterDelegate next, string endpoint, string family, CacheEntryOptions options, CacheResponseVary vary)
     {
-        var keyParts = factoryContext.MethodInfo.GetParameters()
-            .Select((parameter, index) => (Parameter: parameter, Index: index))
-            .Where(p => IsKeyPart(p.Parameter.ParameterType))
-            .Select(p => (p.Parameter.Name!, p.Index))
-            .ToArray();
+        var key = CacheResponseKeyAnalysis.Analyze(endpoint, family, factoryContext.MethodInfo, vary, factoryContext.ApplicationServices);
+        var logger = factoryContext.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger(typeof(CacheResponseEndpointFilter).FullName!)
+            ?? NullLogger.Instance;
 
         return async context =>
         {
+            if (key.Build(context) is not { } cacheKey)
+            {
+                Log.UnidentifiedUser(logger, family);
+                context.HttpContext.Response.Headers[CacheHeaders.XCache] = CacheHeaders.Value(CacheOutcome.Bypass);
+                return await next(context).ConfigureAwait(false);
+            }
+
             var services = context.HttpContext.RequestServices;
             var cache = services.GetRequiredService<ICacheFlow>();
             var serializer = services.GetRequiredService<IOptions<CacheFlowOptions>>().Value.SerializerOptions;
             object? uncached = null;
-            var result = await cache.GetOrCreateRawAsync(BuildKey(family, keyParts, context.Arguments), async _ =>
+            var result = await cache.GetOrCreateRawAsync(cacheKey, async _ =>
             {
                 var handlerResult = await next(context).ConfigureAwait(false);
                 if (OkValue(handlerResult) is { } value)
@@ -41,18 +49,6 @@ internal static class CacheResponseEndpointFilter
         };
     }
 
-    internal static string BuildKey(string family, (string Name, int Index)[] keyParts, IList<object?> arguments)
-    {
-        var key = new StringBuilder(family);
-        foreach (var (name, index) in keyParts)
-        {
-            var value = Convert.ToString(arguments[index], CultureInfo.InvariantCulture) ?? "";
-            key.Append(':').Append(name).Append('=').Append(Uri.EscapeDataString(value));
-        }
-
-        return key.ToString();
-    }
-
     private static object? OkValue(object? result)
     {
         while (result is INestedHttpResult nested)
@@ -63,12 +59,5 @@ internal static class CacheResponseEndpointFilter
             IResult => null,
             _ => result,
         };
-    }
-
-    private static bool IsKeyPart(Type type)
-    {
-        type = Nullable.GetUnderlyingType(type) ?? type;
-        return type.IsPrimitive || type.IsEnum || type == typeof(string) || type == typeof(decimal)
-            || type == typeof(Guid) || type == typeof(DateOnly) || type == typeof(DateTime) || type == typeof(DateTimeOffset);
     }
 }

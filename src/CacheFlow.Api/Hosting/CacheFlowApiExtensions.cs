@@ -68,6 +68,8 @@ public static class CacheFlowApiExtensions
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         services.AddCacheFlow();
+        // A .CacheResponse endpoint whose key cannot cover its handler fails the start, not the first request.
+        services.AddCacheResponseValidation();
         // The cache serializes with the HTTP options, so a cached value is the response body as it is.
         services.AddOptions<CacheFlowOptions>().BindConfiguration("CacheFlow")
             .Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
