@@ -99,6 +99,8 @@ public sealed partial class CacheFlowCache
     /// <summary>Keeps an invalidation Redis did not take, and makes sure the retry loop runs.</summary>
     private void KeepPending(InvalidationKind kind, string value)
     {
+        if (!_options.Protections.HasFlag(CacheProtections.KeepInvalidations))
+            return;
         _pending.Keep(kind, value);
         RetryPendingSoon();
     }

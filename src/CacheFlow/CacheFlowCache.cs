@@ -54,6 +54,9 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         redis.ConnectionRestored += (_, _) => RetryPendingSoon();
     }
 
+    /// <summary>The Redis side; tests reach its hooks.</summary>
+    internal RedisEntryStore Store => _store;
+
     /// <summary>How many entries the L1 holds (null when it is off).</summary>
     internal long? LocalEntries => _local?.Count;
 

@@ -157,5 +157,11 @@ internal enum CacheProtections
     /// <summary>An invalidation leaves a marker for the lease duration; a write-through that committed before it cannot land after.</summary>
     Revocations = 8,
 
-    All = SingleFlight | Leases | LocalStamps | Revocations,
+    /// <summary>An invalidation Redis did not take is kept, retried, and bypassed by this instance's reads meanwhile.</summary>
+    KeepInvalidations = 16,
+
+    /// <summary>Tag members wait in a removal set until their entries are deleted, so an interrupted removal is finished by the next.</summary>
+    TagRemovalSets = 32,
+
+    All = SingleFlight | Leases | LocalStamps | Revocations | KeepInvalidations | TagRemovalSets,
 }

@@ -28,6 +28,10 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     private readonly long _leaseMs = (long)options.LeaseDuration.TotalMilliseconds;
     private readonly bool _leases = options.Protections.HasFlag(CacheProtections.Leases);
     private readonly bool _revocations = options.Protections.HasFlag(CacheProtections.Revocations);
+    private readonly string _removalSets = options.Protections.HasFlag(CacheProtections.TagRemovalSets) ? "1" : "0";
+
+    /// <summary>Runs after a batch of tag members was taken, before their entries are deleted; tests fail a removal there.</summary>
+    internal Func<Task>? AfterTagTaken { get; set; }
 
     public CacheKeys Keys { get; } = new(options.KeyPrefix);
 
@@ -121,10 +125,12 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         var removingTtl = (long)TimeSpan.FromDays(1).TotalMilliseconds;
         while (true)
         {
-            var members = (RedisValue[])(await guard.RunAsync(static s => s.db.ScriptEvaluateAsync(RedisScripts.TakeTagged, [s.tagKey, s.removingKey], [TagBatch, s.removingTtl]),
-                (db, tagKey: (RedisKey)tagKey, removingKey, removingTtl)).ConfigureAwait(false))!;
+            var members = (RedisValue[])(await guard.RunAsync(static s => s.db.ScriptEvaluateAsync(RedisScripts.TakeTagged, [s.tagKey, s.removingKey], [TagBatch, s.removingTtl, s.sets]),
+                (db, tagKey: (RedisKey)tagKey, removingKey, removingTtl, sets: _removalSets)).ConfigureAwait(false))!;
             if (members.Length == 0)
                 return removed;
+            if (AfterTagTaken is { } hook)
+                await hook().ConfigureAwait(false);
             removed += await DeleteMembersAsync(db, removingKey, members).ConfigureAwait(false);
         }
     }

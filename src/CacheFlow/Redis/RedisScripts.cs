@@ -94,12 +94,12 @@ internal static class RedisScripts
     /// Moves up to ARGV[1] members of a tag's index into its removal set, atomically, and returns them. A member
     /// leaves the removal set only after its entry is deleted, so a removal that fails or is interrupted half-way is
     /// finished by the next one: no member is ever out of both sets while its entry may exist. KEYS = tag index,
-    /// removal set; ARGV = count, removal set time to live ms.
+    /// removal set; ARGV = count, removal set time to live ms, 1 to use the removal set (0 only in tests' controls).
     /// </summary>
     public const string TakeTagged = """
         local members = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)
         for _, member in ipairs(members) do
-            redis.call('SADD', KEYS[2], member)
+            if ARGV[3] == '1' then redis.call('SADD', KEYS[2], member) end
             redis.call('ZREM', KEYS[1], member)
         end
         if #members > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
