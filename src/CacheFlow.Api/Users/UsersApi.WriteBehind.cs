@@ -42,18 +42,25 @@ public static partial class UsersApi
         }
 
         var write = new CreateUserRequest(request.Username, email, request.IsActive ?? true);
+        var requestId = Guid.CreateVersion7().ToString("N");
         try
         {
-            var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest));
+            var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest), requestId);
             var statusUrl = $"/users/async/{queued.Id}";
             return TypedResults.Accepted(statusUrl, new AcceptedWrite(queued.Id, WriteStatus.Pending, statusUrl));
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             // No durable queue without Redis: the write goes to the database now instead (201, not 202), never lost.
+            // A timed-out enqueue may still be carried out by a Redis that was only slow: the write is applied under
+            // its request id, as the flusher applies it, so whichever comes second finds it applied (once, not twice).
             Log.QueueUnavailable(logger, ex);
-            var (created, clash) = await CreateWriteThroughAsync(write, cache, users, cancellationToken);
-            return created is not null ? created : clash!;
+            var outcome = (await users.ApplyCreatesAsync([new QueuedCreate(requestId, write.Username!, email, write.IsActive ?? true)], cancellationToken))[0];
+            if (outcome.DuplicateField is { } clash)
+                return Conflict(clash);
+            var user = outcome.User!;
+            await WriteThroughAsync(cache, user);
+            return TypedResults.Created($"/users/{user.Id}", user);
         }
     }
 

@@ -78,9 +78,19 @@ public static partial class UsersApi
             return (null, Conflict(ex.Field));
         }
 
-        await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
-        await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
+        await WriteThroughAsync(cache, user);
         return (TypedResults.Created($"/users/{user.Id}", user), null);
+    }
+
+    /// <summary>
+    /// After a create's commit: the new row to the cache, every list page out. Not cancelled by the caller (the change
+    /// is committed; a disconnect must not leave the cache behind it); a step Redis does not take is kept by the
+    /// cache and retried, and this instance bypasses what it covers meanwhile.
+    /// </summary>
+    private static async Task WriteThroughAsync(ICacheFlow cache, User user)
+    {
+        await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, CancellationToken.None);
+        await cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None);
     }
 
     private static async Task<Results<Ok<User>, ValidationProblem, ProblemHttpResult>> UpdateUser(
@@ -105,7 +115,7 @@ public static partial class UsersApi
 
         if (user is null)
             return NotFound(id);
-        await InvalidateAsync(cache, id, cancellationToken);
+        await InvalidateAsync(cache, id);
         return TypedResults.Ok(user);
     }
 
@@ -116,15 +126,19 @@ public static partial class UsersApi
             return InvalidId(id);
         if (!await users.DeleteAsync(id, cancellationToken))
             return NotFound(id);
-        await InvalidateAsync(cache, id, cancellationToken);
+        await InvalidateAsync(cache, id);
         await logins.ForgetAsync(id);
         return TypedResults.NoContent();
     }
 
-    private static async Task InvalidateAsync(ICacheFlow cache, long id, CancellationToken cancellationToken)
+    /// <summary>
+    /// After an update's or delete's commit: the user and every list page out. Not cancelled by the caller; what Redis
+    /// does not take now is kept by the cache and retried, and this instance bypasses it meanwhile.
+    /// </summary>
+    private static async Task InvalidateAsync(ICacheFlow cache, long id)
     {
-        await cache.RemoveAsync(UserCacheKeys.User(id), cancellationToken);
-        await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
+        await cache.RemoveAsync(UserCacheKeys.User(id), CancellationToken.None);
+        await cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None);
     }
 
     private static ProblemHttpResult InvalidId(long id) =>

@@ -146,7 +146,7 @@ internal sealed class WriteBehindFlusher(
 
         // The cache learns of the new rows before any status says done.
         if (outcomes.Any(o => o.User is not null))
-            await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
+            await cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None);
         // Each write's own steps stay in order; the batch's writes are settled side by side (pipelined on one connection).
         await Task.WhenAll(creates.Zip(outcomes).Select(c => SettleAsync(c.First.Write, c.Second, cancellationToken)));
         return batch.Count;
@@ -175,7 +175,7 @@ internal sealed class WriteBehindFlusher(
         }
 
         if (outcome.User is { } user)
-            await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
+            await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, CancellationToken.None);
         await queue.CompleteAsync(write, outcome.User?.Id.ToString(CultureInfo.InvariantCulture));
     }
 }
