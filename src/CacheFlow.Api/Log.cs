@@ -30,6 +30,9 @@ internal static partial class Log
         Message = "The database is unavailable; the write was queued without its clash check (a clash is found when it is applied)")]
     public static partial void ClashCheckSkipped(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 2121, Level = LogLevel.Warning, Message = "The database is unavailable; the cache outbox is relayed again at the next tick")]
+    public static partial void OutboxUnavailable(ILogger logger, Exception exception);
+
     [LoggerMessage(EventId = 2201, Level = LogLevel.Debug, Message = "A demo-load request failed")]
     public static partial void DemoRequestFailed(ILogger logger, Exception exception);
 

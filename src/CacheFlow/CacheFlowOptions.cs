@@ -87,9 +87,19 @@ public sealed class CacheFlowOptions
     /// the cache (a hung Redis keeps its connections open, so only a timeout notices it). Zero leaves it to the
     /// connection's own timeouts.
     /// </summary>
-    /// <value>The default value is 500 milliseconds.</value>
+    /// <value>The default value is 1 second.</value>
     [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
-    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromMilliseconds(500);
+    public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// The longest a request waits for Redis to take a durable write (a write-behind enqueue, a counted login) before
+    /// it falls back to the database. Longer than <see cref="RedisTimeout"/>: an append-only file that syncs every
+    /// write is slower than a read, and a timed-out durable write is ambiguous (Redis may still carry it out), so a
+    /// fallback is made only when Redis has really stopped answering. Zero leaves it to the connection's timeouts.
+    /// </summary>
+    /// <value>The default value is 5 seconds.</value>
+    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    public TimeSpan DurableRedisTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// How often an invalidation that could not reach Redis is tried again. Until it is applied, this instance's reads

@@ -49,6 +49,7 @@ public sealed class RedisGuard
         _minimumThroughput = options.CircuitBreakerMinimumThroughput;
         _consecutiveLimit = options.CircuitBreakerConsecutiveFailures;
         Timeout = options.RedisTimeout;
+        DurableTimeout = options.DurableRedisTimeout;
         _window = new Window(time.GetTimestamp());
     }
 
@@ -61,6 +62,9 @@ public sealed class RedisGuard
 
     /// <summary>The longest a guarded call waits for Redis; zero leaves it to the connection's own timeout.</summary>
     public TimeSpan Timeout { get; }
+
+    /// <summary>The longest a request waits for Redis to take a durable write (see <see cref="CacheFlowOptions.DurableRedisTimeout"/>).</summary>
+    public TimeSpan DurableTimeout { get; }
 
     /// <summary>Whether calls are being refused (the circuit is open or one probe is in flight).</summary>
     public bool IsOpen => _state != State.Closed;
@@ -86,13 +90,22 @@ public sealed class RedisGuard
     /// <returns>The call's result.</returns>
     /// <exception cref="RedisCircuitOpenException">The circuit is open: Redis was not called.</exception>
     /// <exception cref="TimeoutException">Redis did not answer within <see cref="Timeout"/>.</exception>
-    public async ValueTask<T> RunAsync<T, TState>(Func<TState, Task<T>> call, TState state)
+    public ValueTask<T> RunAsync<T, TState>(Func<TState, Task<T>> call, TState state) => RunAsync(call, state, Timeout);
+
+    /// <summary>Runs one Redis call behind the breaker, bounded by <paramref name="timeout"/> (zero: unbounded here).</summary>
+    /// <typeparam name="T">The call's result.</typeparam>
+    /// <typeparam name="TState">What the call needs, passed without a closure.</typeparam>
+    /// <param name="call">Makes the call.</param>
+    /// <param name="state">Passed to <paramref name="call"/>.</param>
+    /// <param name="timeout">How long to wait, such as <see cref="DurableTimeout"/> for a durable write.</param>
+    /// <returns>The call's result.</returns>
+    public async ValueTask<T> RunAsync<T, TState>(Func<TState, Task<T>> call, TState state, TimeSpan timeout)
     {
         var probe = Admit();
         var failed = false;
         try
         {
-            return await Bound(call(state)).ConfigureAwait(false);
+            return await Bound(call(state), timeout).ConfigureAwait(false);
         }
         catch (Exception ex) when (Trips(ex))
         {
@@ -110,11 +123,13 @@ public sealed class RedisGuard
     /// (on the wall clock: an I/O timeout, whatever clock the cache runs on). The abandoned call still completes or
     /// fails in the connection; its outcome is observed so it is not reported as unobserved.
     /// </summary>
-    internal Task<T> Bound<T>(Task<T> call)
+    internal Task<T> Bound<T>(Task<T> call) => Bound(call, Timeout);
+
+    private static Task<T> Bound<T>(Task<T> call, TimeSpan timeout)
     {
-        if (call.IsCompleted || Timeout <= TimeSpan.Zero)
+        if (call.IsCompleted || timeout <= TimeSpan.Zero)
             return call;
-        return BoundSlowAsync(call, Timeout);
+        return BoundSlowAsync(call, timeout);
 
         static async Task<T> BoundSlowAsync(Task<T> call, TimeSpan timeout)
         {
@@ -125,7 +140,7 @@ public sealed class RedisGuard
             catch (TimeoutException) when (!call.IsCompleted)
             {
                 _ = call.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-                throw new TimeoutException($"Redis did not answer within {timeout.TotalMilliseconds:F0} ms (CacheFlowOptions.RedisTimeout).");
+                throw new TimeoutException($"Redis did not answer within {timeout.TotalMilliseconds:F0} ms.");
             }
         }
     }

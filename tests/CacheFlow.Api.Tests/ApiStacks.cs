@@ -33,6 +33,9 @@ public sealed class ApiFactory(
         builder.UseSetting("Admin:ApiKey", AdminKey);
         builder.UseSetting("WriteBehind:FlushInterval", "00:00:00.020");
         builder.UseSetting("Logins:FlushInterval", "00:00:00.100");
+        // A generous Redis timeout: the suites and the servers share two cores, and a call slower than the default
+        // second would bypass the cache in a test that is not about timeouts (those about faults set their own).
+        builder.UseSetting("CacheFlow:RedisTimeout", "00:00:05");
         if (redis is not null)
             builder.UseSetting("ConnectionStrings:Redis", redis);
         if (users is not null)

@@ -61,5 +61,11 @@ public sealed class ScriptedRepository
         }
 
         public Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken) => inner.TopByLoginsAsync(limit, cancellationToken);
+
+        public Task<IReadOnlyList<OutboxEntry>> OutboxAsync(long upTo, int limit, CancellationToken cancellationToken) => inner.OutboxAsync(upTo, limit, cancellationToken);
+
+        public Task<long> OutboxHorizonAsync(CancellationToken cancellationToken) => inner.OutboxHorizonAsync(cancellationToken);
+
+        public Task ForgetOutboxAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) => inner.ForgetOutboxAsync(ids, cancellationToken);
     }
 }

@@ -51,6 +51,9 @@ public sealed class WriteBehindCrashTests
                 ["WriteBehind:BatchSize"] = "20",
                 ["WriteBehind:FlushInterval"] = "00:00:00.050",
                 ["WriteBehind:ConsumerTimeout"] = "00:00:02",
+                // The restarted API flushes a thousand writes while the test polls every status: a generous timeout
+                // keeps a slow status read (two cores, Garnet syncing its AOF) from being taken for a hung Redis.
+                ["CacheFlow:RedisTimeout"] = "00:00:05",
             };
             if (redis is not null)
                 settings["ConnectionStrings:Redis"] = redis.Configuration;

@@ -12,7 +12,9 @@ public static class TestCaches
 {
     public static CacheFlowCache Create(IConnectionMultiplexer redis, TimeProvider? time = null, Action<CacheFlowOptions>? configure = null)
     {
-        var options = new CacheFlowOptions { KeyPrefix = $"t{Guid.NewGuid():N}:" };
+        // A generous timeout: two test assemblies and the servers share two cores, and a read slower than the
+        // default second would bypass the cache and fail a test that is not about timeouts (those set their own).
+        var options = new CacheFlowOptions { KeyPrefix = $"t{Guid.NewGuid():N}:", RedisTimeout = TimeSpan.FromSeconds(10) };
         configure?.Invoke(options);
         return new CacheFlowCache(redis, Options.Create(options), time ?? TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
     }

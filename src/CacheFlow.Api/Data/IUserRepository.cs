@@ -44,9 +44,26 @@ public interface IUserRepository
     /// </summary>
     Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// The oldest changes of users recorded in the cache outbox (by the database, in the change's transaction) with
+    /// ids up to <paramref name="upTo"/>, at most <paramref name="limit"/>.
+    /// </summary>
+    Task<IReadOnlyList<OutboxEntry>> OutboxAsync(long upTo, int limit, CancellationToken cancellationToken);
+
+    /// <summary>The newest outbox id (0 if none): what a relay tick may apply at the next tick.</summary>
+    Task<long> OutboxHorizonAsync(CancellationToken cancellationToken);
+
+    /// <summary>Deletes outbox rows whose invalidations were applied.</summary>
+    Task ForgetOutboxAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken);
+
     /// <summary>The users with the most logins, most first.</summary>
     Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken);
 }
+
+/// <summary>A change of a user, recorded in the cache outbox until its invalidation is applied.</summary>
+/// <param name="Id">The outbox row's id (increasing).</param>
+/// <param name="UserId">The user that changed.</param>
+public sealed record OutboxEntry(long Id, long UserId);
 
 /// <summary>A create accepted by <c>POST /users/async</c>, to apply once.</summary>
 /// <param name="RequestId">The idempotency key.</param>

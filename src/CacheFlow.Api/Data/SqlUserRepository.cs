@@ -51,6 +51,8 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
         await connection.ExecuteAsync(
             "INSERT INTO users (username, email, is_active, login_count, created_at) VALUES (@Username, @Email, @IsActive, @LoginCount, @CreatedAt)",
             DemoUsers.Create(seedUsers, UtcNow()), transaction);
+        // Nothing was cached before the first user existed: the seed leaves no invalidation to relay.
+        await connection.ExecuteAsync("DELETE FROM cache_outbox", transaction: transaction);
         await transaction.CommitAsync(cancellationToken);
     }
 
@@ -116,6 +118,29 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
             """,
             new { id, username, email, isActive }, cancellationToken: cancellationToken)));
         return user is null ? null : AsUtc(user);
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<OutboxEntry>> OutboxAsync(long upTo, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return [.. await connection.QueryAsync<OutboxEntry>(new CommandDefinition(
+            "SELECT id, user_id FROM cache_outbox WHERE id <= @upTo ORDER BY id LIMIT @limit", new { upTo, limit }, cancellationToken: cancellationToken))];
+    }
+
+    /// <inheritdoc />
+    public async Task<long> OutboxHorizonAsync(CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long?>(new CommandDefinition("SELECT MAX(id) FROM cache_outbox", cancellationToken: cancellationToken)) ?? 0;
+    }
+
+    /// <inheritdoc />
+    public async Task ForgetOutboxAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // Exactly these ids: on PostgreSQL a change with a smaller id may commit after a larger one, unseen by this batch.
+        await connection.ExecuteAsync(new CommandDefinition("DELETE FROM cache_outbox WHERE id IN @ids", new { ids }, cancellationToken: cancellationToken));
     }
 
     /// <inheritdoc />

@@ -36,6 +36,9 @@ public static class CacheFlowApiExtensions
             ? new PostgresUserRepository(NpgsqlDataSource.Create(users), TimeProvider.System)
             : new SqliteUserRepository(Path.Combine(Directory.CreateDirectory(DataDirectory(sp)).FullName, "users.db"), TimeProvider.System));
         services.AddHostedService<StorageInitializer>();
+        // After the storage is ready and before requests: changes a crashed instance recorded are applied (or kept pending).
+        services.AddOptions<OutboxOptions>().BindConfiguration("Outbox").ValidateDataAnnotations().ValidateOnStart();
+        services.AddHostedService<UserInvalidationRelay>();
 
         // Write-behind: a durable queue in Redis, a flusher per instance, login counts coalesced.
         services.AddOptions<WriteBehindOptions>().BindConfiguration("WriteBehind").ValidateDataAnnotations().ValidateOnStart();

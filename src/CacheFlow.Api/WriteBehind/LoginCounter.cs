@@ -59,7 +59,7 @@ public sealed class LoginCounter
 
     /// <summary>Counts one login of a user whose count is <paramref name="known"/> so far; returns the new count.</summary>
     public async Task<long> RecordAsync(long id, long known) =>
-        (long)await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RecordScript, [s._board, s._pending], [s.id, s.known]), (Database, _board, _pending, id, known));
+        (long)await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RecordScript, [s._board, s._pending], [s.id, s.known]), (Database, _board, _pending, id, known), _guard.DurableTimeout);
 
     /// <summary>A user's live count, if the leaderboard has it.</summary>
     public async Task<long?> CountAsync(long id) =>

@@ -40,7 +40,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     private IDatabase Database => redis.GetDatabase();
 
     /// <summary>
-    /// Reads an entry: the hit path. The guard's steps by hand rather than <see cref="RedisGuard.RunAsync"/>: one
+    /// Reads an entry: the hit path. The guard's steps by hand rather than <c>RedisGuard.RunAsync</c>: one
     /// state machine fewer on every L2 hit.
     /// </summary>
     public async ValueTask<StoredEntry?> GetAsync(string entryKey)

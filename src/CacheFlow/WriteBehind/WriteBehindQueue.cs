@@ -105,7 +105,7 @@ public sealed class WriteBehindQueue : IDisposable
     {
         var write = new QueuedWrite(id ?? Guid.CreateVersion7().ToString("N"), kind, payload, NowMs);
         await Guarded(Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
-            [Serialize(new WriteStatus(WriteStatus.Pending, write)), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()])).ConfigureAwait(false);
+            [Serialize(new WriteStatus(WriteStatus.Pending, write)), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()]), durable: true).ConfigureAwait(false);
         Interlocked.Increment(ref _enqueued);
         return write;
     }
@@ -226,8 +226,9 @@ public sealed class WriteBehindQueue : IDisposable
     private RedisKey StatusKey(string id) => _statusPrefix + id;
 
     /// <summary>A call a request waits for, through the guard when there is one (bounded wait, shared circuit).</summary>
-    private async Task<T> Guarded<T>(Task<T> call) =>
-        _guard is null ? await call.ConfigureAwait(false) : await _guard.RunAsync(static c => c, call).ConfigureAwait(false);
+    private async Task<T> Guarded<T>(Task<T> call, bool durable = false) =>
+        _guard is null ? await call.ConfigureAwait(false)
+        : await _guard.RunAsync(static c => c, call, durable ? _guard.DurableTimeout : _guard.Timeout).ConfigureAwait(false);
 
     private static string Serialize(WriteStatus status) => JsonSerializer.Serialize(status, WriteBehindJson.Default.WriteStatus);
 }
