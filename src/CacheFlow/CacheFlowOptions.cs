@@ -179,5 +179,8 @@ internal enum CacheProtections
     /// <summary>An invalidation leaves a marker for the lease duration; a write-through that committed before it cannot land after.</summary>
     Revocations = 8,
 
-    All = SingleFlight | Leases | LocalStamps | Revocations,
+    /// <summary>An L1 copy leaves the tag index when it leaves the L1 (evicted, expired, replaced), not only when its tag is removed.</summary>
+    LocalTagPruning = 16,
+
+    All = SingleFlight | Leases | LocalStamps | Revocations | LocalTagPruning,
 }
