@@ -50,7 +50,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _time = time;
         _logger = logger;
         _local = _options.LocalCacheEnabled ? new LocalCache(redis, _options, time) : null;
-        _metrics = new CacheFlowMetrics(meterFactory, () => _local?.Count, () => _pending.Count);
+        _metrics = new CacheFlowMetrics(meterFactory, _options, () => _local?.Count, () => _pending.Count);
         redis.ConnectionRestored += (_, _) => RetryPendingSoon();
     }
 

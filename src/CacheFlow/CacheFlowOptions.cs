@@ -145,6 +145,28 @@ public sealed class CacheFlowOptions
     [Range(1, 10_000_000)]
     public int LocalSizeLimit { get; set; } = 10_000;
 
+    /// <summary>
+    /// How many key families the counters keep apart (<see cref="KeyFamily"/>), first come first kept; keys of
+    /// further families are counted under <see cref="KeyFamily.Other"/>, which is not counted in the cap. Each family
+    /// costs a set of counters, a series per instrument on the meter and an entry in the statistics, so keys with a
+    /// letters-only value in their second segment (<c>user-by-name:alice</c>) must not make one each. Ignored when
+    /// <see cref="KeyFamilies"/> is set.
+    /// </summary>
+    /// <value>The default value is 100.</value>
+    [Range(1, 10_000)]
+    public int MaxKeyFamilies { get; set; } = 100;
+
+    /// <summary>
+    /// The key families the application uses, declared, e.g. <c>["user", "users:list"]</c>; empty to find them from
+    /// the keys (<see cref="KeyFamily.Of"/>, bounded by <see cref="MaxKeyFamilies"/>). Each is a run of whole leading
+    /// segments; a key is counted under the longest declared family it starts with (followed by <c>:</c> or the end
+    /// of the key), any other key under <see cref="KeyFamily.Other"/>. Declaring them keeps user values out of family
+    /// names entirely and keeps the families an operator expects from being crowded out by others.
+    /// </summary>
+    /// <value>The default value is empty: families are found from the keys.</value>
+    [Required]
+    public IReadOnlyList<string> KeyFamilies { get; set; } = [];
+
     /// <summary>The mechanisms in force; tests turn them off to show what goes wrong without them.</summary>
     internal CacheProtections Protections { get; set; } = CacheProtections.All;
 }
@@ -173,5 +195,8 @@ internal enum CacheProtections
     /// <summary>Tag members wait in a removal set until their entries are deleted, so an interrupted removal is finished by the next.</summary>
     TagRemovalSets = 32,
 
-    All = SingleFlight | Leases | LocalStamps | Revocations | KeepInvalidations | TagRemovalSets,
+    /// <summary>An L1 copy leaves the tag index when it leaves the L1 (evicted, expired, replaced), not only when its tag is removed.</summary>
+    LocalTagPruning = 64,
+
+    All = SingleFlight | Leases | LocalStamps | Revocations | KeepInvalidations | TagRemovalSets | LocalTagPruning,
 }

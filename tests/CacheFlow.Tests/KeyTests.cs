@@ -9,6 +9,8 @@ public sealed class KeyTests
     [InlineData("users:list", "users:list")]
     [InlineData("42", KeyFamily.Other)]
     [InlineData("user:42:orders", "user")]
+    [InlineData("a:b:c:1", "a:b")]
+    [InlineData("user-by-name:alice", "user-by-name:alice")]
     public void FamilyIsTheLeadingNameSegments(string key, string family) =>
         Assert.Equal(family, KeyFamily.Of(key).ToString());
 

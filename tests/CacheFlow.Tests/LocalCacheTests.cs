@@ -89,6 +89,24 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AReadThatFetchedAValueBeforeARemovalOfItsTagCannotPutItInTheL1After()
+    {
+        var next = await LateStoreAsync(A, RemoveListsTagAsync);
+
+        Assert.Equal((CacheOutcome.Miss, "v2"), (next.Outcome, next.Value!.Name));
+    }
+
+    [Fact]
+    public async Task ControlWithoutStampsTheLateStoreServesAValueWhoseTagWasRemovedFromTheL1()
+    {
+        using var unstamped = Unstamped();
+
+        var next = await LateStoreAsync(unstamped, RemoveListsTagAsync);
+
+        Assert.Equal((CacheOutcome.Hit, "v1"), (next.Outcome, next.Value!.Name));
+    }
+
+    [Fact]
     public async Task ALoadWhoseValueWasRemovedBeforeItReachedTheL1DoesNotPutItThere()
     {
         var next = await LateWriteBackAsync(A);
@@ -147,28 +165,36 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     /// A read fetches v1 from Redis and is held before storing its L1 copy; meanwhile the same instance removes the
     /// key (acknowledged); then the read stores its copy. Returns what a read that starts after the removal sees.
     /// </summary>
-    private async Task<CacheResult<Item?>> LateStoreAsync(CacheFlowCache reader)
+    private async Task<CacheResult<Item?>> LateStoreAsync(CacheFlowCache reader, Func<CacheFlowCache, Task>? remove = null)
     {
         // Written by an instance without an L1, so no bus message reaches the reader.
         using (var writer = TestCaches.Create(_redisB, configure: o => o.KeyPrefix = _prefix))
-            await writer.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
+            await writer.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")), Lists);
         var (fetched, release) = Hold(reader);
-        var held = reader.GetOrCreateAsync<Item>("item:1", _ => throw new InvalidOperationException("in Redis"));
+        var held = reader.GetOrCreateAsync<Item>("item:1", _ => throw new InvalidOperationException("in Redis"), Lists);
         await fetched;
         reader.BeforeLocalStore = null;
-        Assert.True(await reader.RemoveAsync("item:1"));
+        await (remove ?? RemoveItemAsync)(reader);
         release.SetResult();
         // The held read began before the removal: v1 is a fair answer for it.
         Assert.Equal("v1", (await held).Value!.Name);
 
-        return await reader.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
+        return await reader.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")), Lists);
     }
+
+    private static readonly CacheEntryOptions Lists = new() { Tags = ["lists"] };
+
+    private static async Task RemoveItemAsync(CacheFlowCache cache) => Assert.True(await cache.RemoveAsync("item:1"));
+
+    private static async Task RemoveListsTagAsync(CacheFlowCache cache) => Assert.Equal(1, await cache.RemoveByTagAsync("lists"));
 
     private void Configure(CacheFlowOptions options)
     {
         options.KeyPrefix = _prefix;
         options.LocalCacheEnabled = true;
         options.LocalMaxAge = TimeSpan.FromMinutes(1);
+        // About the L1, not the guard: the first calls on a cold Garnet can outlast its 500 ms on a loaded machine.
+        options.RedisTimeout = TimeSpan.Zero;
     }
 }
 

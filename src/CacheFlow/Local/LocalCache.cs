@@ -1,6 +1,4 @@
-using System.Collections.Concurrent;
 using System.IO.Hashing;
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using Microsoft.Extensions.Caching.Memory;
 using CacheFlow.Redis;
@@ -16,9 +14,13 @@ namespace CacheFlow.Local;
 /// costs at most the maximum age of staleness.
 /// </summary>
 /// <remarks>
-/// A copy is stamped with the invalidation counters it was read under (its key's stripe, its tags, everything), taken
-/// before the Redis read; it is served only while they are unchanged. A read that fetched a value before an
-/// invalidation and stores it after cannot bring the old value back: the L1's own stale-set race, closed without a lock.
+/// A copy is stamped with the invalidation counters it was read under (its key's stripe, its tags' stripes,
+/// everything), taken before the Redis read; it is served only while they are unchanged. A read that fetched a value
+/// before an invalidation and stores it after cannot bring the old value back: the L1's own stale-set race, closed
+/// without a lock. Keys and tags share fixed arrays of counters (stripes), so the counters take the same memory
+/// whatever the number of keys and tags; two that share a stripe only cost each other misses, never a stale read.
+/// Memory beyond that is the entries and the index of their tags (<see cref="LocalTagIndex"/>), both bounded by
+/// <see cref="CacheFlowOptions.LocalSizeLimit"/>.
 /// </remarks>
 internal sealed class LocalCache : IDisposable
 {
@@ -26,10 +28,12 @@ internal sealed class LocalCache : IDisposable
 
     private readonly MemoryCache _entries;
     private readonly long[] _stripes = new long[Stripes];
-    private readonly ConcurrentDictionary<string, StrongBox<long>> _tagEpochs = new(StringComparer.Ordinal);
+    private readonly long[] _tagStripes = new long[Stripes];
     private readonly bool _stamped;
+    private readonly bool _pruned;
     private long _everything;
-    private readonly ConcurrentDictionary<string, ConcurrentDictionary<string, byte>> _tags = new(StringComparer.Ordinal);
+    private readonly LocalTagIndex _tags = new();
+    private readonly PostEvictionCallbackRegistration _untrack;
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisChannel _channel;
     private readonly string _instance = Guid.NewGuid().ToString("N");
@@ -43,6 +47,8 @@ internal sealed class LocalCache : IDisposable
         _time = time;
         _maxAge = options.LocalMaxAge;
         _stamped = options.Protections.HasFlag(CacheProtections.LocalStamps);
+        _pruned = options.Protections.HasFlag(CacheProtections.LocalTagPruning);
+        _untrack = new PostEvictionCallbackRegistration { EvictionCallback = Untrack, State = this };
         _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.LocalSizeLimit, Clock = null });
         _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
         _redis.ConnectionRestored += OnReconnected;
@@ -51,6 +57,12 @@ internal sealed class LocalCache : IDisposable
 
     /// <summary>How many entries the L1 holds.</summary>
     public long Count => _entries.Count;
+
+    /// <summary>How many (tag, key) pairs the tag index holds: at most the entries times their tags, once evictions are processed.</summary>
+    internal int TaggedKeys => _tags.Pairs;
+
+    /// <summary>How many tags the tag index holds.</summary>
+    internal int IndexedTags => _tags.Tags;
 
     /// <summary>A copy, if there is one and nothing invalidated it since its read; none while the bus is not subscribed.</summary>
     public StoredEntry? Get(string entryKey)
@@ -71,10 +83,7 @@ internal sealed class LocalCache : IDisposable
     {
         var stamp = Volatile.Read(ref _everything) + Volatile.Read(ref _stripes[Stripe(entryKey)]);
         foreach (var tag in tags)
-        {
-            if (_tagEpochs.TryGetValue(tag, out var epoch))
-                stamp += Volatile.Read(ref epoch.Value);
-        }
+            stamp += Volatile.Read(ref _tagStripes[Stripe(tag)]);
 
         return stamp;
     }
@@ -92,9 +101,17 @@ internal sealed class LocalCache : IDisposable
         var expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(stored.Header.HardExpiresAt, (now + age).ToUnixTimeMilliseconds()));
         if (expires <= now)
             return;
-        _entries.Set(entryKey, new Copy(stored, stamp, options.Tags), new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = 1 });
-        foreach (var tag in options.Tags)
-            _tags.GetOrAdd(tag, _ => new ConcurrentDictionary<string, byte>(StringComparer.Ordinal))[entryKey] = 0;
+        var copy = new Copy(stored, stamp, options.Tags);
+        var entryOptions = new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = 1 };
+        if (copy.Tags.Count > 0)
+        {
+            // Tracked before it is stored, so the callback of its leaving (even at once, for lack of room) comes after.
+            _tags.Track(entryKey, copy, copy.Tags);
+            if (_pruned)
+                entryOptions.PostEvictionCallbacks.Add(_untrack);
+        }
+
+        _entries.Set(entryKey, copy, entryOptions);
     }
 
     /// <summary>
@@ -176,7 +193,11 @@ internal sealed class LocalCache : IDisposable
         }
     }
 
-    private static int Stripe(string entryKey) => (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(entryKey.AsSpan())) % Stripes);
+    private static int Stripe(string keyOrTag) => (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(keyOrTag.AsSpan())) % Stripes);
+
+    /// <summary>A copy left the L1 (evicted, expired, removed or replaced): it leaves the tag index too.</summary>
+    private static void Untrack(object key, object? value, EvictionReason reason, object? state) =>
+        ((LocalCache)state!)._tags.Untrack((string)key, value!, ((Copy)value!).Tags);
 
     /// <summary>Drops this instance's copy of a key (and stops reads in flight from storing theirs), telling no one.</summary>
     public void Drop(string entryKey)
@@ -188,12 +209,9 @@ internal sealed class LocalCache : IDisposable
     /// <summary>Drops this instance's copies of a tag's entries, telling no one.</summary>
     public void DropTag(string tag)
     {
-        Interlocked.Increment(ref _tagEpochs.GetOrAdd(tag, static _ => new StrongBox<long>()).Value);
-        if (_tags.TryRemove(tag, out var keys))
-        {
-            foreach (var key in keys.Keys)
-                _entries.Remove(key);
-        }
+        Interlocked.Increment(ref _tagStripes[Stripe(tag)]);
+        foreach (var key in _tags.Take(tag))
+            _entries.Remove(key);
     }
 
     /// <summary>Drops this instance's copies of keys starting with a prefix, telling no one.</summary>
@@ -227,6 +245,16 @@ internal sealed class LocalCache : IDisposable
         }
     }
 
-    /// <summary>An entry as the L1 keeps it: with the stamp it was read under and the tags that stamp covers.</summary>
-    private sealed record Copy(StoredEntry Stored, long Stamp, IReadOnlyList<string> Tags);
+    /// <summary>
+    /// An entry as the L1 keeps it: with the stamp it was read under and the tags that stamp covers. A class, not a
+    /// record: the tag index tells copies of one key apart by reference.
+    /// </summary>
+    private sealed class Copy(StoredEntry stored, long stamp, IReadOnlyList<string> tags)
+    {
+        public StoredEntry Stored { get; } = stored;
+
+        public long Stamp { get; } = stamp;
+
+        public IReadOnlyList<string> Tags { get; } = tags;
+    }
 }

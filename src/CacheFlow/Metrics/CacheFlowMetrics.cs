@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 
@@ -6,20 +5,20 @@ namespace CacheFlow.Metrics;
 
 /// <summary>
 /// The cache's counters: lock-free per key family, readable as a snapshot for <c>/cache/stats</c> and exported
-/// through the <c>CacheFlow</c> meter as observable counters tagged with the family.
+/// through the <c>CacheFlow</c> meter as observable counters tagged with the family. The families are bounded
+/// (<see cref="FamilyTable"/>), and so are the memory and the series they cost.
 /// </summary>
 internal sealed class CacheFlowMetrics : IDisposable
 {
-    private readonly ConcurrentDictionary<string, FamilyCounters> _families = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, FamilyCounters>.AlternateLookup<ReadOnlySpan<char>> _byFamilySpan;
+    private readonly FamilyTable _families;
     private readonly Meter _meter;
     private readonly Histogram<double> _loadDuration;
     private IReadOnlyDictionary<string, CacheFamilyStatistics> _baseline = new Dictionary<string, CacheFamilyStatistics>();
 
-    public CacheFlowMetrics(IMeterFactory? meterFactory, Func<long?> localEntries, Func<int> pendingInvalidations)
+    public CacheFlowMetrics(IMeterFactory? meterFactory, CacheFlowOptions options, Func<long?> localEntries, Func<int> pendingInvalidations)
     {
         PendingInvalidations = pendingInvalidations;
-        _byFamilySpan = _families.GetAlternateLookup<ReadOnlySpan<char>>();
+        _families = new FamilyTable(options);
         _meter = meterFactory?.Create(CacheFlowMeter.Name) ?? new Meter(CacheFlowMeter.Name);
         Observe("cacheflow.hits", "Reads answered from Redis.", c => c.Hits - c.LocalHits, new KeyValuePair<string, object?>("level", "l2"));
         Observe("cacheflow.hits", "Reads answered from the in-process L1.", c => c.LocalHits, new KeyValuePair<string, object?>("level", "l1"));
@@ -39,26 +38,22 @@ internal sealed class CacheFlowMetrics : IDisposable
 
     private Func<int> PendingInvalidations { get; }
 
-    public FamilyCounters For(string key)
-    {
-        var family = KeyFamily.Of(key);
-        return _byFamilySpan.TryGetValue(family, out var counters)
-            ? counters
-            : _families.GetOrAdd(family.ToString(), static _ => new FamilyCounters());
-    }
+    /// <summary>The counters of a key's family (<see cref="FamilyCounters.Family"/> names it, bounded).</summary>
+    public FamilyCounters For(string key) => _families.For(key);
 
+    /// <summary>Counts a load of <paramref name="key"/>, which <paramref name="counters"/> count, and times it.</summary>
     public void RecordLoad(FamilyCounters counters, string key, TimeSpan elapsed)
     {
         counters.AddLoad();
         if (_loadDuration.Enabled)
-            _loadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("family", KeyFamily.Of(key).ToString()));
+            _loadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("family", counters.Family));
     }
 
     /// <summary>The counters since the start or the last <see cref="Reset"/>.</summary>
     public CacheStatistics Snapshot()
     {
         var baseline = _baseline;
-        var families = _families.ToDictionary(
+        var families = _families.All.ToDictionary(
             f => f.Key, f => f.Value.Snapshot().Minus(baseline.GetValueOrDefault(f.Key)), StringComparer.Ordinal);
         return new CacheStatistics(CacheFamilyStatistics.Sum(families.Values), families) { PendingInvalidations = PendingInvalidations() };
     }
@@ -67,20 +62,23 @@ internal sealed class CacheFlowMetrics : IDisposable
     /// Zeroes what <see cref="Snapshot"/> reports. The exported counters keep counting: Prometheus counters never go
     /// down, and rates over them stay right.
     /// </summary>
-    public void Reset() => _baseline = _families.ToDictionary(f => f.Key, f => f.Value.Snapshot(), StringComparer.Ordinal);
+    public void Reset() => _baseline = _families.All.ToDictionary(f => f.Key, f => f.Value.Snapshot(), StringComparer.Ordinal);
 
     public void Dispose() => _meter.Dispose();
 
     private void Observe(string name, string description, Func<FamilyCounters, long> read, KeyValuePair<string, object?>? extraTag = null) =>
-        _meter.CreateObservableCounter(name, () => _families.Select(f => extraTag is { } extra
+        _meter.CreateObservableCounter(name, () => _families.All.Select(f => extraTag is { } extra
             ? new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key), extra)
             : new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key))), unit: "{operation}", description);
 }
 
 /// <summary>The counters of one key family; incremented without locks.</summary>
-internal sealed class FamilyCounters
+/// <param name="family">The family's name, the one metrics and logs may show (never a whole key).</param>
+internal sealed class FamilyCounters(string family)
 {
     private long _hits, _localHits, _misses, _stale, _loads, _loadFailures, _bypasses, _errors, _leaseLost;
+
+    public string Family { get; } = family;
 
     public long Hits => Volatile.Read(ref _hits);
     public long LocalHits => Volatile.Read(ref _localHits);
