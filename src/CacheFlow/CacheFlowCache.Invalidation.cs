@@ -88,7 +88,7 @@ public sealed partial class CacheFlowCache
         {
             if (metricsKey is not null)
             {
-                OnRedisFailure(_metrics.For(metricsKey), ex, metricsKey, Log.RemoveFailed);
+                OnRedisFailure(_metrics.For(metricsKey), ex, Log.RemoveFailed);
                 KeepPending(kind, value);
             }
 

@@ -103,7 +103,7 @@ public sealed partial class CacheFlowCache
         {
             Leave(flight);
             if (flight is null)
-                Log.RefreshFailed(_logger, ex, KeyFamily.Of(request.Key).ToString());
+                Log.RefreshFailed(_logger, ex, request.Counters.Family);
             else
                 flight.Completion.TrySetException(ex);
         }
@@ -129,7 +129,7 @@ public sealed partial class CacheFlowCache
             }
             catch (Exception ex) when (RedisGuard.IsFailure(ex))
             {
-                OnRedisFailure(request.Counters, ex, request.Key, Log.ReadFailed);
+                OnRedisFailure(request.Counters, ex, Log.ReadFailed);
                 if (stale is not null)
                     return FlightResult.Nothing;
                 // Redis is down: load without caching. Callers that joined before the load began share it, to spare the source.
@@ -155,7 +155,7 @@ public sealed partial class CacheFlowCache
             if (Stopwatch.GetElapsedTime(started) > _options.LeaseDuration * 2)
             {
                 // The lease outlived its timeout many times over (a clock or server problem): load, but cache nothing.
-                Log.LeaseWaitExpired(_logger, KeyFamily.Of(request.Key).ToString());
+                Log.LeaseWaitExpired(_logger, request.Counters.Family);
                 var loaded = await LoadValueAsync(request).ConfigureAwait(false);
                 return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: false, 0);
             }
@@ -176,7 +176,7 @@ public sealed partial class CacheFlowCache
         }
         catch (Exception ex) when (stale is not null)
         {
-            Log.RefreshFailed(_logger, ex, KeyFamily.Of(request.Key).ToString());
+            Log.RefreshFailed(_logger, ex, request.Counters.Family);
             await KeepStaleAsync(request, token, stale.Value).ConfigureAwait(false);
             return new FlightResult(stale.Value.Result(CacheOutcome.Stale), Shareable: false, 0);
         }
@@ -258,7 +258,7 @@ public sealed partial class CacheFlowCache
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            OnRedisFailure(request.Counters, ex, request.Key, Log.WriteFailed);
+            OnRedisFailure(request.Counters, ex, Log.WriteFailed);
             return null;
         }
     }

@@ -37,7 +37,7 @@ public sealed partial class CacheFlowCache
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            OnRedisFailure(_metrics.For(key), ex, key, Log.WriteFailed);
+            OnRedisFailure(_metrics.For(key), ex, Log.WriteFailed);
         }
 
         // Too much contention, or Redis failed: drop the entry so the next read loads the change (kept and retried

@@ -43,7 +43,7 @@ public sealed partial class CacheFlowCache
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            OnRedisFailure(counters, ex, key, Log.WriteFailed);
+            OnRedisFailure(counters, ex, Log.WriteFailed);
             if (token is null)
             {
                 // A write-through that did not land leaves the value before the write in Redis (or in flight to it,

@@ -173,7 +173,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             reachable = false;
-            OnRedisFailure(request.Counters, ex, request.Key, Log.ReadFailed);
+            OnRedisFailure(request.Counters, ex, Log.ReadFailed);
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -231,13 +231,13 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         return nowMs + gap >= entry.SoftExpiresAt;
     }
 
-    private void OnRedisFailure(FamilyCounters counters, Exception exception, string key, Action<ILogger, Exception, string> log)
+    private void OnRedisFailure(FamilyCounters counters, Exception exception, Action<ILogger, Exception, string> log)
     {
         // An open circuit is the breaker doing its job: no call was made, so nothing to count or log.
         if (exception is RedisCircuitOpenException)
             return;
         counters.AddError();
-        log(_logger, exception, KeyFamily.Of(key).ToString());
+        log(_logger, exception, counters.Family);
     }
 
     /// <summary>Serializes <paramref name="value"/> after room for the entry header.</summary>
