@@ -35,15 +35,39 @@ public static class CacheAdminApi
     private static async Task<Results<Ok<Counted>, ProblemHttpResult>> RemovePrefix(string prefix, ICacheFlow cache) =>
         await cache.RemoveByPrefixAsync(prefix) is var removed and >= 0 ? TypedResults.Ok(new Counted(removed)) : Unavailable();
 
-    private static async Task<Results<Ok<IReadOnlyList<QueuedWrite>>, ValidationProblem>> DeadLetters(WriteBehindQueue queue, int limit = 50) =>
-        limit is < 1 or > 1000
-            ? TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["limit is between 1 and 1000."] })
-            : TypedResults.Ok(await queue.DeadLettersAsync(limit));
+    private static async Task<Results<Ok<IReadOnlyList<QueuedWrite>>, ValidationProblem, ProblemHttpResult>> DeadLetters(WriteBehindQueue queue, int limit = 50)
+    {
+        if (limit is < 1 or > 1000)
+            return TypedResults.ValidationProblem(new Dictionary<string, string[]> { ["limit"] = ["limit is between 1 and 1000."] });
+        try
+        {
+            return TypedResults.Ok(await queue.DeadLettersAsync(limit));
+        }
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+        {
+            return QueueUnavailable();
+        }
+    }
 
-    private static async Task<Ok<Counted>> Requeue(WriteBehindQueue queue) => TypedResults.Ok(new Counted(await queue.RequeueDeadLettersAsync()));
+    private static async Task<Results<Ok<Counted>, ProblemHttpResult>> Requeue(WriteBehindQueue queue)
+    {
+        try
+        {
+            return TypedResults.Ok(new Counted(await queue.RequeueDeadLettersAsync()));
+        }
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+        {
+            return QueueUnavailable();
+        }
+    }
 
     private static ProblemHttpResult Unavailable() =>
-        TypedResults.Problem("Redis is unavailable; nothing was removed.", statusCode: StatusCodes.Status503ServiceUnavailable, title: "Cache unavailable");
+        TypedResults.Problem("Redis is unavailable: the removal is kept and carried out as soon as it answers; meanwhile this instance does not serve what it covers.",
+            statusCode: StatusCodes.Status503ServiceUnavailable, title: "Cache unavailable");
+
+    private static ProblemHttpResult QueueUnavailable() =>
+        TypedResults.Problem("The write-behind queue lives in Redis, which is unavailable; try again shortly.",
+            statusCode: StatusCodes.Status503ServiceUnavailable, title: "Queue unavailable");
 }
 
 /// <summary>How many things an admin operation touched.</summary>

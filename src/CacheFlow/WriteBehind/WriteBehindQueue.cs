@@ -104,7 +104,7 @@ public sealed class WriteBehindQueue : IDisposable
     public async Task<QueuedWrite> EnqueueAsync(string kind, JsonElement payload, string? id = null)
     {
         var write = new QueuedWrite(id ?? Guid.CreateVersion7().ToString("N"), kind, payload, NowMs);
-        await Guarded(Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
+        await Guarded(() => Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
             [Serialize(new WriteStatus(WriteStatus.Pending, write)), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()]), durable: true).ConfigureAwait(false);
         Interlocked.Increment(ref _enqueued);
         return write;
@@ -113,7 +113,7 @@ public sealed class WriteBehindQueue : IDisposable
     /// <summary>The status of a write, or null if unknown (never accepted, or older than the retention).</summary>
     public async Task<WriteStatus?> GetStatusAsync(string id)
     {
-        var value = await Guarded(Database.StringGetAsync(StatusKey(id))).ConfigureAwait(false);
+        var value = await Guarded(() => Database.StringGetAsync(StatusKey(id))).ConfigureAwait(false);
         return value.IsNull ? null : JsonSerializer.Deserialize((string)value!, WriteBehindJson.Default.WriteStatus);
     }
 
@@ -193,7 +193,7 @@ public sealed class WriteBehindQueue : IDisposable
     /// <summary>The newest dead-lettered writes, up to <paramref name="max"/>.</summary>
     public async Task<IReadOnlyList<QueuedWrite>> DeadLettersAsync(int max)
     {
-        var values = await Database.ListRangeAsync(_dead, 0, max - 1).ConfigureAwait(false);
+        var values = await Guarded(() => Database.ListRangeAsync(_dead, 0, max - 1)).ConfigureAwait(false);
         return [.. values.Select(v => QueuedWrite.Parse((string)v!))];
     }
 
@@ -205,10 +205,8 @@ public sealed class WriteBehindQueue : IDisposable
         foreach (var write in await DeadLettersAsync(int.MaxValue).ConfigureAwait(false))
         {
             var fresh = write with { Attempts = 0, Error = null };
-            var status = db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, fresh)), _options.StatusRetention);
-            var moved = db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_dead, _pending], [write.Raw, fresh.Serialize()]);
-            await Task.WhenAll(status, moved).ConfigureAwait(false);
-            requeued += (int)moved.Result;
+            await Guarded(() => db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, fresh)), _options.StatusRetention)).ConfigureAwait(false);
+            requeued += (int)await Guarded(() => db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_dead, _pending], [write.Raw, fresh.Serialize()])).ConfigureAwait(false);
         }
 
         return requeued;
@@ -225,10 +223,13 @@ public sealed class WriteBehindQueue : IDisposable
 
     private RedisKey StatusKey(string id) => _statusPrefix + id;
 
-    /// <summary>A call a request waits for, through the guard when there is one (bounded wait, shared circuit).</summary>
-    private async Task<T> Guarded<T>(Task<T> call, bool durable = false) =>
-        _guard is null ? await call.ConfigureAwait(false)
-        : await _guard.RunAsync(static c => c, call, durable ? _guard.DurableTimeout : _guard.Timeout).ConfigureAwait(false);
+    /// <summary>
+    /// A call a request waits for, through the guard when there is one (bounded wait, shared circuit). The call is
+    /// made only once the guard admits it: while the circuit is open, nothing is sent.
+    /// </summary>
+    private async Task<T> Guarded<T>(Func<Task<T>> call, bool durable = false) =>
+        _guard is null ? await call().ConfigureAwait(false)
+        : await _guard.RunAsync(static c => c(), call, durable ? _guard.DurableTimeout : _guard.Timeout).ConfigureAwait(false);
 
     private static string Serialize(WriteStatus status) => JsonSerializer.Serialize(status, WriteBehindJson.Default.WriteStatus);
 }
