@@ -42,19 +42,43 @@ public static partial class UsersApi
         }
 
         var write = new CreateUserRequest(request.Username, email, request.IsActive ?? true);
+        var requestId = Guid.CreateVersion7().ToString("N");
         try
         {
-            var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest));
+            var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest), requestId);
             var statusUrl = $"/users/async/{queued.Id}";
             return TypedResults.Accepted(statusUrl, new AcceptedWrite(queued.Id, WriteStatus.Pending, statusUrl));
         }
-        catch (Exception ex) when (ex is RedisException or TimeoutException)
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             // No durable queue without Redis: the write goes to the database now instead (201, not 202), never lost.
             Log.QueueUnavailable(logger, ex);
-            var (created, clash) = await CreateWriteThroughAsync(write, cache, users, cancellationToken);
-            return created is not null ? created : clash!;
+            return await ApplyNowAsync(new QueuedCreate(requestId, write.Username!, email, write.IsActive ?? true), cache, users, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Applies a create whose enqueue failed, under its own request id, as the flusher would. A failed enqueue may
+    /// still reach Redis: a hung Redis runs it when it wakes (a timeout does not unsend it, and the queue sends it even
+    /// while the circuit is open), and then the flusher applies it too. Keyed by the request id, whichever comes
+    /// second finds the write applied and answers with the same user, instead of a clash (a dead letter, or a 409 here
+    /// for a user that the queued copy created).
+    /// </summary>
+    private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> ApplyNowAsync(
+        QueuedCreate create, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+    {
+        var outcome = (await users.ApplyCreatesAsync([create], cancellationToken))[0];
+        if (outcome.DuplicateField is { } field)
+            return Conflict(field);
+        if (outcome.User is not { } user)
+        {
+            return TypedResults.Problem("This create was applied from the queue, and the user has been deleted since.",
+                statusCode: StatusCodes.Status409Conflict, title: "Deleted since");
+        }
+
+        await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, cancellationToken);
+        await cache.RemoveByTagAsync(UserCacheKeys.Lists, cancellationToken);
+        return TypedResults.Created($"/users/{user.Id}", user);
     }
 
     private static async Task<Results<Ok<WriteStatusResponse>, ProblemHttpResult>> GetWriteStatus(string requestId, WriteBehindQueue queue)
