@@ -139,6 +139,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Empty(calls.Where(c => c.Status == 0).Select(c => $"{c.Phase} {c.Operation}: {c.Detail}"));
         // Write statuses live only in Redis: while it hangs, asking for one is an honest 503, never a 500 (see docs/correctness.md).
         Assert.Empty(calls.Where(c => c.Status >= 500 && !(c.Operation == "status" && c.Status == 503)).Select(c => $"{c.Phase} {c.Operation} {c.Status}: {c.Detail}"));
+        Assert.All(calls.Where(c => c.Status == 503), c => Assert.Contains("\"title\":\"Status unavailable\"", c.Detail, StringComparison.Ordinal));
         var stallReads = calls.Where(c => c.Phase == Stalled && c.Operation.StartsWith("read", StringComparison.Ordinal)).ToArray();
         Assert.NotEmpty(stallReads);
         Assert.All(stallReads, c => Assert.Equal((200, "BYPASS"), (c.Status, c.XCache)));

@@ -5,7 +5,6 @@ using CacheFlow.Api.Hosting;
 using CacheFlow.Api.WriteBehind;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.HttpResults;
-using StackExchange.Redis;
 
 namespace CacheFlow.Api.Users;
 
