@@ -15,6 +15,9 @@ public sealed class ScriptedRepository
     /// <summary>Runs before each batch of queued creates is applied: throw to fail it, await to hold it.</summary>
     public Func<IReadOnlyList<QueuedCreate>, Task> BeforeApplyCreates { get; set; } = _ => Task.CompletedTask;
 
+    /// <summary>Runs before each flush of login counts is applied: await to hold it.</summary>
+    public Func<IReadOnlyDictionary<long, long>, Task> BeforeApplyLogins { get; set; } = _ => Task.CompletedTask;
+
     /// <summary>Users whose login counts the applied login flushes updated (each user once per flush).</summary>
     public int LoginUsersUpdated => Volatile.Read(ref _loginUsersUpdated);
 
@@ -54,6 +57,7 @@ public sealed class ScriptedRepository
 
         public async Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken)
         {
+            await script.BeforeApplyLogins(increments);
             var applied = await inner.ApplyLoginsAsync(batchId, increments, cancellationToken);
             if (applied)
                 Interlocked.Add(ref script._loginUsersUpdated, increments.Count);

@@ -54,6 +54,15 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the server's process (<c>kill -STOP</c>): a hung Redis. Its sockets stay open, so clients see no error;
+    /// their commands queue up unanswered until <see cref="Resume"/>, and then run (a stall alone loses none of them).
+    /// </summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>Lets a paused server run again (<c>kill -CONT</c>): it reads and answers what queued up meanwhile.</summary>
+    public void Resume() => Signal("-CONT");
+
     /// <summary>Starts the server again on the same port: empty, or recovered from its append-only file.</summary>
     public async Task RestartAsync()
     {
@@ -68,6 +77,18 @@ public sealed class RedisServer : IAsyncDisposable
         Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start(new ProcessStartInfo("kill")
+        {
+            ArgumentList = { signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture) },
+            UseShellExecute = false,
+        })!;
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill {signal} {_process.Id} exited {kill.ExitCode}");
     }
 
     private static Process Launch(int port, string? appendOnlyDirectory)

@@ -5,7 +5,6 @@ using CacheFlow.Api.Hosting;
 using CacheFlow.Api.WriteBehind;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.HttpResults;
-using StackExchange.Redis;
 
 namespace CacheFlow.Api.Users;
 
@@ -55,13 +54,31 @@ public static partial class UsersApi
             // A timed-out enqueue may still be carried out by a Redis that was only slow: the write is applied under
             // its request id, as the flusher applies it, so whichever comes second finds it applied (once, not twice).
             Log.QueueUnavailable(logger, ex);
-            var outcome = (await users.ApplyCreatesAsync([new QueuedCreate(requestId, write.Username!, email, write.IsActive ?? true)], cancellationToken))[0];
-            if (outcome.DuplicateField is { } clash)
-                return Conflict(clash);
-            var user = outcome.User!;
-            await WriteThroughAsync(cache, user);
-            return TypedResults.Created($"/users/{user.Id}", user);
+            return await ApplyNowAsync(new QueuedCreate(requestId, write.Username!, email, write.IsActive ?? true), cache, users, cancellationToken);
         }
+    }
+
+    /// <summary>
+    /// Applies a create whose enqueue failed, under its own request id, as the flusher would. A failed enqueue may
+    /// still reach Redis: a hung Redis runs it when it wakes (a timeout does not unsend it), and then the flusher
+    /// applies it too. Keyed by the request id, whichever comes
+    /// second finds the write applied and answers with the same user, instead of a clash (a dead letter, or a 409 here
+    /// for a user that the queued copy created).
+    /// </summary>
+    private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> ApplyNowAsync(
+        QueuedCreate create, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+    {
+        var outcome = (await users.ApplyCreatesAsync([create], cancellationToken))[0];
+        if (outcome.DuplicateField is { } field)
+            return Conflict(field);
+        if (outcome.User is not { } user)
+        {
+            return TypedResults.Problem("This create was applied from the queue, and the user has been deleted since.",
+                statusCode: StatusCodes.Status409Conflict, title: "Deleted since");
+        }
+
+        await WriteThroughAsync(cache, user);
+        return TypedResults.Created($"/users/{user.Id}", user);
     }
 
     private static async Task<Results<Ok<WriteStatusResponse>, ProblemHttpResult>> GetWriteStatus(string requestId, WriteBehindQueue queue)

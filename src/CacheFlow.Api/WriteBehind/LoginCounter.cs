@@ -15,8 +15,11 @@ namespace CacheFlow.Api.WriteBehind;
 /// </summary>
 public sealed class LoginCounter
 {
+    // The score is raised to the known count if it is lower: logins counted in the database while Redis was
+    // unavailable are not on the board, and without this it would lag the database by them for good.
     private const string RecordScript = """
-        redis.call('ZADD', KEYS[1], 'NX', ARGV[2], ARGV[1])
+        local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+        if not score or tonumber(score) < tonumber(ARGV[2]) then redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1]) end
         local count = redis.call('ZINCRBY', KEYS[1], 1, ARGV[1])
         redis.call('HINCRBY', KEYS[2], ARGV[1], 1)
         return count
