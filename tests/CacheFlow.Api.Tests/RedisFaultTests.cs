@@ -33,8 +33,8 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     private static readonly TimeSpan Pace = TimeSpan.FromMilliseconds(20);
     private static readonly TimeSpan Stall = TimeSpan.FromSeconds(15);
 
-    // CacheFlowOptions.RedisTimeout, left at its default.
-    private static readonly TimeSpan RedisTimeout = TimeSpan.FromMilliseconds(500);
+    // CacheFlowOptions.RedisTimeout at its default (the test factory's generous one is put back).
+    private static readonly TimeSpan RedisTimeout = new CacheFlowOptions().RedisTimeout;
 
     // A hang detector, not a speed claim: an answer that takes longer than this counts as no answer.
     private static readonly TimeSpan AnswerWithin = TimeSpan.FromSeconds(10);
@@ -68,6 +68,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         _api = new ApiFactory(_data.FullName, _redis.Configuration, _users, new Dictionary<string, string>
         {
             ["Storage:SeedUsers"] = SeedUsers.ToString(CultureInfo.InvariantCulture),
+            ["CacheFlow:RedisTimeout"] = RedisTimeout.ToString("c", CultureInfo.InvariantCulture),
         });
     }
 
@@ -142,7 +143,12 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.All(calls.Where(c => c.Status == 503), c => Assert.Contains("\"title\":\"Status unavailable\"", c.Detail, StringComparison.Ordinal));
         var stallReads = calls.Where(c => c.Phase == Stalled && c.Operation.StartsWith("read", StringComparison.Ordinal)).ToArray();
         Assert.NotEmpty(stallReads);
-        Assert.All(stallReads, c => Assert.Equal((200, "BYPASS"), (c.Status, c.XCache)));
+        Assert.All(stallReads, c => Assert.Equal(200, c.Status));
+        // From the database: BYPASS, but for a read that joined a load already under way in this process when Redis
+        // stopped (its value is fresh from the database; it says MISS). A worker blocks on its first stalled call, so
+        // there are at most as many of those as workers.
+        Assert.All(stallReads, c => Assert.Contains(c.XCache, new[] { "BYPASS", "MISS" }));
+        Assert.InRange(stallReads.Count(c => c.XCache == "MISS"), 0, Workers);
         Assert.Contains(calls, c => c.Phase == Stalled && c.Operation == "login" && c.Status == 200);
         Assert.Contains(calls, c => c.Phase == Stalled && c.Operation == "create" && c.Status is 201 or 202);
 

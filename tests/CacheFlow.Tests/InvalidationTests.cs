@@ -110,9 +110,9 @@ public abstract class InvalidationTests(IRedisBackend backend)
     public async Task ATagIndexForgetsExpiredMembersAndExpiresWithItsLastEntry()
     {
         using var cache = TestCaches.Create(Redis);
-        var shortLived = new CacheEntryOptions { Duration = TimeSpan.FromMilliseconds(200), Tags = ["items"] };
+        var shortLived = new CacheEntryOptions { Duration = TimeSpan.FromSeconds(2), Tags = ["items"] };
         var longLived = new CacheEntryOptions { Duration = TimeSpan.FromMinutes(10), Tags = ["hot"] };
-        var shortHot = new CacheEntryOptions { Duration = TimeSpan.FromMilliseconds(200), Tags = ["hot"] };
+        var shortHot = new CacheEntryOptions { Duration = TimeSpan.FromSeconds(2), Tags = ["hot"] };
         var db = Redis.GetDatabase();
         for (var i = 0; i < 20; i++)
             await cache.GetOrCreateAsync($"item:{i}", _ => ValueTask.FromResult(new Item(i, "x")), shortLived, None);
