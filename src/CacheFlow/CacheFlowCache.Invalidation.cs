@@ -1,4 +1,5 @@
 using CacheFlow.Invalidation;
+using StackExchange.Redis;
 
 namespace CacheFlow;
 
@@ -104,6 +105,9 @@ public sealed partial class CacheFlowCache
         _pending.Keep(kind, value);
         RetryPendingSoon();
     }
+
+    /// <summary>Redis is back: make sure the retry loop runs for whatever waits for it.</summary>
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => RetryPendingSoon();
 
     /// <summary>Starts the retry loop unless it runs; it stops when nothing is pending.</summary>
     private void RetryPendingSoon()

@@ -30,6 +30,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private readonly LocalCache? _local;
+    private readonly IConnectionMultiplexer _redis;
     private int _retrying;
 
     /// <summary>Creates the cache over a connected (or connecting) multiplexer.</summary>
@@ -51,7 +52,8 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _logger = logger;
         _local = _options.LocalCacheEnabled ? new LocalCache(redis, _options, time) : null;
         _metrics = new CacheFlowMetrics(meterFactory, _options, () => _local?.Count, () => _pending.Count);
-        redis.ConnectionRestored += (_, _) => RetryPendingSoon();
+        _redis = redis;
+        _redis.ConnectionRestored += OnConnectionRestored;
     }
 
     /// <summary>The Redis side; tests reach its hooks.</summary>
@@ -113,6 +115,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     {
         // Cancelled, not disposed: background refreshes still running may read its token.
         _disposed.Cancel();
+        _redis.ConnectionRestored -= OnConnectionRestored;
         _local?.Dispose();
         _metrics.Dispose();
     }
