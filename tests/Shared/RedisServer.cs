@@ -54,6 +54,15 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// Stops the server with <c>kill -STOP</c>, as a hung Redis: its sockets stay open and commands queue up unanswered
+    /// until <see cref="Resume"/>.
+    /// </summary>
+    public void Pause() => Signal("-STOP");
+
+    /// <summary>Lets a paused server run again (<c>kill -CONT</c>): it answers what queued up meanwhile, in order.</summary>
+    public void Resume() => Signal("-CONT");
+
     /// <summary>Starts the server again on the same port: empty, or recovered from its append-only file.</summary>
     public async Task RestartAsync()
     {
@@ -68,6 +77,14 @@ public sealed class RedisServer : IAsyncDisposable
         Kill();
         _process.Dispose();
         return ValueTask.CompletedTask;
+    }
+
+    private void Signal(string signal)
+    {
+        using var kill = Process.Start("kill", [signal, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+        if (kill.ExitCode != 0)
+            throw new InvalidOperationException($"kill {signal} {_process.Id} exited {kill.ExitCode}");
     }
 
     private static Process Launch(int port, string? appendOnlyDirectory)
