@@ -119,6 +119,31 @@ public sealed class RedisGuard
     }
 
     /// <summary>
+    /// Runs a call that must reach Redis even while the circuit is open: an invalidation. Refused, it would not be sent
+    /// at all, and another instance whose circuit closed sooner could read the value it was to remove; sent, a hung
+    /// Redis runs it when it wakes, before it answers reads made after it. Bounded by <see cref="Timeout"/> and
+    /// counted like any call; while the circuit is open it counts as a probe (its success closes the circuit).
+    /// </summary>
+    internal async ValueTask<T> RunUnrefusedAsync<T, TState>(Func<TState, Task<T>> call, TState state)
+    {
+        var probe = Enabled && _state != State.Closed;
+        var failed = false;
+        try
+        {
+            return await Bound(call(state), Timeout).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (Trips(ex))
+        {
+            failed = true;
+            throw;
+        }
+        finally
+        {
+            Record(failed, probe);
+        }
+    }
+
+    /// <summary>
     /// The call's task, or one that fails with a <see cref="TimeoutException"/> once <see cref="Timeout"/> has passed
     /// (on the wall clock: an I/O timeout, whatever clock the cache runs on). The abandoned call still completes or
     /// fails in the connection; its outcome is observed so it is not reported as unobserved.

@@ -89,8 +89,9 @@ public static partial class UsersApi
     /// </summary>
     private static async Task WriteThroughAsync(ICacheFlow cache, User user)
     {
-        await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, CancellationToken.None);
-        await cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None);
+        var entry = cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, CancellationToken.None).AsTask();
+        var lists = cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None).AsTask();
+        await Task.WhenAll(entry, lists);
     }
 
     private static async Task<Results<Ok<User>, ValidationProblem, ProblemHttpResult>> UpdateUser(
@@ -137,8 +138,10 @@ public static partial class UsersApi
     /// </summary>
     private static async Task InvalidateAsync(ICacheFlow cache, long id)
     {
-        await cache.RemoveAsync(UserCacheKeys.User(id), CancellationToken.None);
-        await cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None);
+        // Side by side: while Redis hangs, each waits out its timeout, and the write waits for one timeout, not two.
+        var user = cache.RemoveAsync(UserCacheKeys.User(id), CancellationToken.None).AsTask();
+        var lists = cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None).AsTask();
+        await Task.WhenAll(user, lists);
     }
 
     private static ProblemHttpResult InvalidId(long id) =>

@@ -104,9 +104,12 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     public Task RevokeLoadAsync(string entryKey) =>
         guard.RunAsync(static s => s.Database.KeyDeleteAsync(s.Lease), (Database, Lease: (RedisKey)CacheKeys.Lease(entryKey))).AsTask();
 
-    /// <summary>Invalidates one entry (lease, marker, entry: <see cref="RedisScripts.Delete"/>). True if the entry existed.</summary>
+    /// <summary>
+    /// Invalidates one entry (lease, marker, entry: <see cref="RedisScripts.Delete"/>). True if the entry existed.
+    /// Invalidations are sent even while the circuit is open (<see cref="RedisGuard.RunUnrefusedAsync"/>).
+    /// </summary>
     public ValueTask<bool> DeleteAsync(string entryKey) =>
-        guard.RunAsync(static s => s.Store.DeleteCoreAsync(s.Database, s.EntryKey), (Store: this, Database, EntryKey: entryKey));
+        guard.RunUnrefusedAsync(static s => s.Store.DeleteCoreAsync(s.Database, s.EntryKey), (Store: this, Database, EntryKey: entryKey));
 
     /// <summary>
     /// Removes every entry indexed under <paramref name="tag"/>, in batches: members move atomically from the index to
@@ -120,12 +123,12 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         var tagKey = Keys.Tag(tag);
         var removingKey = (RedisKey)CacheKeys.Removing(tagKey);
         var removed = await DeleteMembersAsync(db, removingKey,
-            await guard.RunAsync(static s => s.db.SetMembersAsync(s.removingKey), (db, removingKey)).ConfigureAwait(false)).ConfigureAwait(false);
+            await guard.RunUnrefusedAsync(static s => s.db.SetMembersAsync(s.removingKey), (db, removingKey)).ConfigureAwait(false)).ConfigureAwait(false);
         // The removal set lives as long as the index could: long enough for the next removal to finish the work.
         var removingTtl = (long)TimeSpan.FromDays(1).TotalMilliseconds;
         while (true)
         {
-            var members = (RedisValue[])(await guard.RunAsync(static s => s.db.ScriptEvaluateAsync(RedisScripts.TakeTagged, [s.tagKey, s.removingKey], [TagBatch, s.removingTtl, s.sets]),
+            var members = (RedisValue[])(await guard.RunUnrefusedAsync(static s => s.db.ScriptEvaluateAsync(RedisScripts.TakeTagged, [s.tagKey, s.removingKey], [TagBatch, s.removingTtl, s.sets]),
                 (db, tagKey: (RedisKey)tagKey, removingKey, removingTtl, sets: _removalSets)).ConfigureAwait(false))!;
             if (members.Length == 0)
                 return removed;
@@ -150,12 +153,12 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
             long cursor = 0;
             do
             {
-                var page = (RedisResult[])(await guard.RunAsync(
+                var page = (RedisResult[])(await guard.RunUnrefusedAsync(
                     static s => s.server.ExecuteAsync("SCAN", s.cursor, "MATCH", s.pattern, "COUNT", s.count),
                     (server, cursor, pattern, count: options.ScanPageSize)).ConfigureAwait(false))!;
                 cursor = long.Parse((string)page[0]!, CultureInfo.InvariantCulture);
                 var entries = ((RedisKey[])page[1]!).Select(k => (string)k!).Where(k => !CacheKeys.IsMarker(k)).Select(CacheKeys.EntryOf).Distinct(StringComparer.Ordinal);
-                var deleted = await guard.RunAsync(static s => Task.WhenAll(s.entries.Select(e => s.store.DeleteCoreAsync(s.db, e))), (entries, store: this, db)).ConfigureAwait(false);
+                var deleted = await guard.RunUnrefusedAsync(static s => Task.WhenAll(s.entries.Select(e => s.store.DeleteCoreAsync(s.db, e))), (entries, store: this, db)).ConfigureAwait(false);
                 removed += deleted.Count(d => d);
             }
             while (cursor != 0);
@@ -168,8 +171,8 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     {
         if (members.Length == 0)
             return 0;
-        var deleted = await guard.RunAsync(static s => Task.WhenAll(s.members.Select(m => s.store.DeleteCoreAsync(s.db, (string)m!))), (members, store: this, db)).ConfigureAwait(false);
-        await guard.RunAsync(static s => s.db.SetRemoveAsync(s.removingKey, s.members), (db, removingKey, members)).ConfigureAwait(false);
+        var deleted = await guard.RunUnrefusedAsync(static s => Task.WhenAll(s.members.Select(m => s.store.DeleteCoreAsync(s.db, (string)m!))), (members, store: this, db)).ConfigureAwait(false);
+        await guard.RunUnrefusedAsync(static s => s.db.SetRemoveAsync(s.removingKey, s.members), (db, removingKey, members)).ConfigureAwait(false);
         return deleted.Count(d => d);
     }
 
