@@ -147,7 +147,20 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         {
             // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
             var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
-            if (await _store.GetAsync(entryKey).ConfigureAwait(false) is { } stored)
+            var get = _store.BeginGet(entryKey, out var call);
+            RedisValue value;
+            try
+            {
+                value = await get.ConfigureAwait(false);
+            }
+            catch (Exception ex)
+            {
+                _store.EndGet(call, ex);
+                throw;
+            }
+
+            _store.EndGet(call, failure: null);
+            if (StoredEntry.From(value) is { } stored)
             {
                 var now = NowMs;
                 switch (stored.At(now))

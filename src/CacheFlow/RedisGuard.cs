@@ -103,13 +103,16 @@ public sealed class RedisGuard
     {
         var probe = Admit();
         var failed = false;
+        Task<T>? sent = null;
         try
         {
-            return await Bound(call(state), timeout).ConfigureAwait(false);
+            sent = call(state);
+            return await Bound(sent, timeout).ConfigureAwait(false);
         }
         catch (Exception ex) when (Trips(ex))
         {
             failed = true;
+            Abandon(sent, ex);
             throw;
         }
         finally
@@ -128,13 +131,16 @@ public sealed class RedisGuard
     {
         var probe = Enabled && _state != State.Closed;
         var failed = false;
+        Task<T>? sent = null;
         try
         {
-            return await Bound(call(state), Timeout).ConfigureAwait(false);
+            sent = call(state);
+            return await Bound(sent, Timeout).ConfigureAwait(false);
         }
         catch (Exception ex) when (Trips(ex))
         {
             failed = true;
+            Abandon(sent, ex);
             throw;
         }
         finally
@@ -145,30 +151,23 @@ public sealed class RedisGuard
 
     /// <summary>
     /// The call's task, or one that fails with a <see cref="TimeoutException"/> once <see cref="Timeout"/> has passed
-    /// (on the wall clock: an I/O timeout, whatever clock the cache runs on). The abandoned call still completes or
-    /// fails in the connection; its outcome is observed so it is not reported as unobserved.
+    /// (on the wall clock: an I/O timeout, whatever clock the cache runs on). No state machine of its own: on the hit
+    /// path that is bytes per call; a caller that gives up on the call hands it to <see cref="Abandon"/>.
     /// </summary>
     internal Task<T> Bound<T>(Task<T> call) => Bound(call, Timeout);
 
-    private static Task<T> Bound<T>(Task<T> call, TimeSpan timeout)
+    /// <summary>
+    /// After a timeout: the call still completes or fails in the connection later; its outcome is observed so it is
+    /// not reported as an unobserved exception.
+    /// </summary>
+    internal static void Abandon(Task? sent, Exception failure)
     {
-        if (call.IsCompleted || timeout <= TimeSpan.Zero)
-            return call;
-        return BoundSlowAsync(call, timeout);
-
-        static async Task<T> BoundSlowAsync(Task<T> call, TimeSpan timeout)
-        {
-            try
-            {
-                return await call.WaitAsync(timeout).ConfigureAwait(false);
-            }
-            catch (TimeoutException) when (!call.IsCompleted)
-            {
-                _ = call.ContinueWith(static t => t.Exception, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously);
-                throw new TimeoutException($"Redis did not answer within {timeout.TotalMilliseconds:F0} ms.");
-            }
-        }
+        if (failure is TimeoutException && sent is { IsCompleted: false })
+            _ = sent.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    private static Task<T> Bound<T>(Task<T> call, TimeSpan timeout) =>
+        call.IsCompleted || timeout <= TimeSpan.Zero ? call : call.WaitAsync(timeout);
 
     /// <summary>
     /// Lets a call through (true if it is the one probe after a break), or throws while the circuit is open. A caller

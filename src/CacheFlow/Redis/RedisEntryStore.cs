@@ -39,27 +39,55 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 
     private IDatabase Database => redis.GetDatabase();
 
-    /// <summary>
-    /// Reads an entry: the hit path. The guard's steps by hand rather than <c>RedisGuard.RunAsync</c>: one
-    /// state machine fewer on every L2 hit.
-    /// </summary>
+    /// <summary>Reads an entry (off the hit path; the hit path uses <see cref="BeginGet"/>).</summary>
     public async ValueTask<StoredEntry?> GetAsync(string entryKey)
     {
-        var probe = guard.Admit();
+        var get = BeginGet(entryKey, out var call);
         RedisValue value;
         try
         {
-            value = await guard.Bound(Database.StringGetAsync(entryKey)).ConfigureAwait(false);
+            value = await get.ConfigureAwait(false);
         }
         catch (Exception ex)
         {
-            // Every outcome is recorded: an unrecorded probe would hold the circuit half-open for good.
+            EndGet(call, ex);
+            throw;
+        }
+
+        EndGet(call, failure: null);
+        return StoredEntry.From(value);
+    }
+
+    /// <summary>
+    /// The hit path's GET, the guard's steps by hand so that the caller awaits it in its own state machine (none more
+    /// per L2 hit): admitted (or <see cref="RedisCircuitOpenException"/>), sent, bounded. The caller reports how it
+    /// ended with <see cref="EndGet"/>, whatever happened: an unrecorded probe would hold the circuit half-open for good.
+    /// </summary>
+    public Task<RedisValue> BeginGet(string entryKey, out GetCall call)
+    {
+        var probe = guard.Admit();
+        Task<RedisValue> sent;
+        try
+        {
+            sent = Database.StringGetAsync(entryKey);
+        }
+        catch (Exception ex)
+        {
+            // Thrown before a task existed (no connection, say): recorded here, as the caller has nothing to end.
             guard.Record(failed: RedisGuard.Trips(ex), probe);
             throw;
         }
 
-        guard.Record(failed: false, probe);
-        return StoredEntry.From(value);
+        call = new GetCall(sent, probe);
+        return guard.Bound(sent);
+    }
+
+    /// <summary>Records how a <see cref="BeginGet"/> ended (<paramref name="failure"/> null: it succeeded).</summary>
+    public void EndGet(GetCall call, Exception? failure)
+    {
+        guard.Record(failed: failure is not null && RedisGuard.Trips(failure), call.Probe);
+        if (failure is not null)
+            RedisGuard.Abandon(call.Sent, failure);
     }
 
     /// <summary>Takes the lease if it is free; returns whether it was taken and the entry as it is now.</summary>
@@ -217,3 +245,6 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return script is not null ? (int)script.Result == 1 : set!.Result;
     }
 }
+
+/// <summary>A GET on its way: the call as sent (to observe if abandoned) and whether it is the breaker's probe.</summary>
+internal readonly record struct GetCall(Task<RedisValue> Sent, bool Probe);
