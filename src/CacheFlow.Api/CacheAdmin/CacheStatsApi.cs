@@ -29,7 +29,8 @@ public static class CacheStatsApi
             statistics.Families.ToDictionary(f => f.Key, f => CacheCounters.From(f.Value)),
             latency.Percentiles(),
             await RedisServerStats.ReadAsync(redis, guard),
-            queue.Statistics));
+            queue.Statistics,
+            statistics.PendingInvalidations));
     }
 
     private static NoContent ResetStats(ICacheFlow cache, WriteBehindQueue queue, OutcomeLatency latency)
@@ -47,9 +48,13 @@ public static class CacheStatsApi
 /// <param name="Latency">Recent request durations by cache outcome (hit, miss, stale, bypass), in milliseconds.</param>
 /// <param name="RedisStats">The Redis server's figures.</param>
 /// <param name="WriteBehind">The write-behind queue: this process's counters, the queue's depth, dead letters and lag at the last measure.</param>
+/// <param name="PendingInvalidations">
+/// Invalidations this instance made that Redis has not taken yet (it failed or hung): retried, and reads of what they
+/// cover bypass the cache here until they are applied.
+/// </param>
 public sealed record CacheStatsResponse(
     CacheCounters CacheStats, IReadOnlyDictionary<string, CacheCounters> Families, IReadOnlyDictionary<string, LatencyPercentiles> Latency,
-    RedisServerStats RedisStats, WriteBehindStatistics WriteBehind);
+    RedisServerStats RedisStats, WriteBehindStatistics WriteBehind, int PendingInvalidations);
 
 /// <summary>The cache's counters as the API shows them.</summary>
 public sealed record CacheCounters(
