@@ -16,25 +16,22 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-dbdown-");
     private readonly ScriptedRepository _repository = new();
     private int _applies;
-    private RedisServer? _redis;
-    private PostgresServer? _postgres;
+    private OwnServers? _servers;
     private ApiFactory? _api;
     private string _database = "";
 
     public async ValueTask InitializeAsync()
     {
-        if (RedisServer.Binary is null || PostgresServer.BinDirectory is null)
+        _servers = await OwnServers.StartAsync();
+        if (_servers is null)
             return;
-        _redis = await RedisServer.StartAsync();
-        _postgres = await PostgresServer.StartAsync();
         _repository.BeforeApplyCreates = _ =>
         {
             Interlocked.Increment(ref _applies);
             return Task.CompletedTask;
         };
-        var users = await _postgres.CreateDatabaseAsync();
-        _database = new NpgsqlConnectionStringBuilder(users).Database!;
-        _api = new ApiFactory(_data.FullName, _redis.Configuration, users, new Dictionary<string, string>
+        _database = new NpgsqlConnectionStringBuilder(_servers.Users).Database!;
+        _api = new ApiFactory(_data.FullName, _servers.Redis.Configuration, _servers.Users, new Dictionary<string, string>
         {
             // Two attempts 50 ms apart: were the outage to spend attempts, the write queued during it would be dead-lettered.
             ["WriteBehind:MaxAttempts"] = "2",
@@ -46,17 +43,15 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     {
         if (_api is not null)
             await _api.DisposeAsync();
-        if (_postgres is not null)
-            await _postgres.DisposeAsync();
-        if (_redis is not null)
-            await _redis.DisposeAsync();
+        if (_servers is not null)
+            await _servers.DisposeAsync();
         _data.Delete(recursive: true);
     }
 
     [Fact]
     public async Task WhilePostgresIsDownCachedUsersAreServedTheRestAnswers503AndAfterARestartAllWorksAgain()
     {
-        if (_api is null || _postgres is null)
+        if (_api is null || _servers is null)
         {
             ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
             return;
@@ -71,7 +66,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
 
         await (await client.GetAsync("/users?page=1&limit=5")).JsonAsync();
 
-        await _postgres.StopAsync();
+        await _servers.Postgres.StopAsync();
 
         // A bounded load: 4 workers, 64 reads each, every other one of a cached id.
         var reads = (await Task.WhenAll(Enumerable.Range(0, Workers).Select(w => ReadAsync(_api.CreateClient(), w)))
@@ -109,7 +104,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         var pending = await (await client.GetAsync(statusUrl)).JsonAsync();
         Assert.Equal(("pending", 0), ((string)pending["status"]!, (int)pending["attempts"]!));
 
-        await _postgres.StartAgainAsync();
+        await _servers.Postgres.StartAgainAsync();
 
         // The first read after the restart reaches the database: no dead pooled connection answers it.
         var first = await client.GetAsync($"/users/{CachedUsers + 1}");
@@ -127,7 +122,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     [Fact]
     public async Task WithRedisAndPostgresBothDownAWriteBehindCreateAnswers503()
     {
-        if (_api is null || _postgres is null || _redis is null)
+        if (_api is null || _servers is null)
         {
             ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
             return;
@@ -136,8 +131,8 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         var client = _api.CreateClient();
         await (await client.GetAsync("/users/1")).JsonAsync();
 
-        await _postgres.StopAsync();
-        _redis.Kill();
+        await _servers.Postgres.StopAsync();
+        _servers.Redis.Kill();
 
         // No queue and no database: nothing can take the write, so it is refused (never a 500).
         await AssertUnavailableAsync(await client.PostAsJsonAsync("/users/async", new { username = "nowhere", email = "nowhere@example.com" }));
@@ -148,7 +143,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     [Fact]
     public async Task AfterAnOutageNoRequestSawAtMostTheFirstReadMeetsADeadPooledConnection()
     {
-        if (_api is null || _postgres is null)
+        if (_api is null || _servers is null)
         {
             ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
             return;
@@ -157,7 +152,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         // Concurrent reads leave several connections idle in the pool; no request reaches the database while it is down.
         var client = _api.CreateClient();
         await Task.WhenAll(Enumerable.Range(1, 16).Select(async id => await (await client.GetAsync($"/users/{id}")).JsonAsync()));
-        await using (var admin = new NpgsqlConnection(_postgres.AdminConnectionString))
+        await using (var admin = new NpgsqlConnection(_servers.Postgres.AdminConnectionString))
         {
             await admin.OpenAsync(TestContext.Current.CancellationToken);
             await using var count = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = @db", admin);
@@ -166,8 +161,8 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
             Assert.True(pooled >= 2, $"pooled connections: {pooled}");
         }
 
-        await _postgres.StopAsync();
-        await _postgres.StartAgainAsync();
+        await _servers.Postgres.StopAsync();
+        await _servers.Postgres.StartAgainAsync();
 
         var statuses = new List<HttpStatusCode>();
         for (var id = 17; id <= 24; id++)

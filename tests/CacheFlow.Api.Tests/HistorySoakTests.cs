@@ -61,15 +61,14 @@ public sealed class HistorySoakTests
     /// <summary>Runs the soak, checks its history, reports the counts, and checks the stall really happened.</summary>
     private static async Task<Soak> SoakAsync(string name, bool localCache, Dictionary<string, string>? extra = null)
     {
-        if (RedisServer.Binary is null || PostgresServer.BinDirectory is null)
-            ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
         var cancellationToken = TestContext.Current.CancellationToken;
         var data = Directory.CreateTempSubdirectory("cacheflow-soak-");
         try
         {
-            await using var redis = await RedisServer.StartAsync(data.CreateSubdirectory("aof").FullName);
-            await using var postgres = await PostgresServer.StartAsync();
-            var users = await postgres.CreateDatabaseAsync();
+            await using var servers = await OwnServers.StartAsync(data.CreateSubdirectory("aof").FullName);
+            if (servers is null)
+                ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
+            var (redis, users) = (servers!.Redis, servers.Users);
             var settings = new Dictionary<string, string>
             {
                 // The default timeout (ApiFactory sets a generous one for tests that are not about faults).

@@ -49,10 +49,8 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     private readonly ConcurrentQueue<(string Username, string Location)> _created = new();
     private readonly long[] _loginsAcknowledged = new long[CachedUsers + 1];
     private readonly long[] _loginsInDoubt = new long[CachedUsers + 1];
-    private RedisServer? _redis;
-    private PostgresServer? _postgres;
+    private OwnServers? _servers;
     private ApiFactory? _api;
-    private string _users = "";
     private volatile string _phase = Warm;
     private int _issued, _nextUncached = FirstUncached - 1, _nextCreate;
 
@@ -60,12 +58,10 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        if (RedisServer.Binary is null || PostgresServer.BinDirectory is null)
+        _servers = await OwnServers.StartAsync(_appendOnly.FullName);
+        if (_servers is null)
             return;
-        _redis = await RedisServer.StartAsync(_appendOnly.FullName);
-        _postgres = await PostgresServer.StartAsync();
-        _users = await _postgres.CreateDatabaseAsync();
-        _api = new ApiFactory(_data.FullName, _redis.Configuration, _users, new Dictionary<string, string>
+        _api = new ApiFactory(_data.FullName, _servers.Redis.Configuration, _servers.Users, new Dictionary<string, string>
         {
             ["Storage:SeedUsers"] = SeedUsers.ToString(CultureInfo.InvariantCulture),
             ["CacheFlow:RedisTimeout"] = RedisTimeout.ToString("c", CultureInfo.InvariantCulture),
@@ -76,10 +72,8 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     {
         if (_api is not null)
             await _api.DisposeAsync();
-        if (_postgres is not null)
-            await _postgres.DisposeAsync();
-        if (_redis is not null)
-            await _redis.DisposeAsync();
+        if (_servers is not null)
+            await _servers.DisposeAsync();
         _data.Delete(recursive: true);
         _appendOnly.Delete(recursive: true);
     }
@@ -87,7 +81,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     [Fact]
     public async Task AHungRedisUnderMixedLoadCostsNo5xxAndLosesNoAcceptedWriteOrLogin()
     {
-        if (_api is null || _redis is null)
+        if (_api is null || _servers is null)
         {
             ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
             return;
@@ -113,7 +107,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         try
         {
             await Task.Delay(TimeSpan.FromSeconds(2), ct);
-            _redis.Pause();
+            _servers.Redis.Pause();
             _phase = Stalled;
             try
             {
@@ -122,7 +116,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
             finally
             {
                 _phase = Recovery;
-                _redis.Resume();
+                _servers.Redis.Resume();
             }
 
             backToHit = await TimeUntilHitAsync(client, ct);
@@ -279,7 +273,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
         foreach (var (username, location) in _created)
             Assert.Equal(username, (await repository.GetAsync(long.Parse(location.Split('/')[^1], CultureInfo.InvariantCulture), ct))?.Username);
 
-        await using var connection = new NpgsqlConnection(_users);
+        await using var connection = new NpgsqlConnection(_servers!.Users);
         await connection.OpenAsync(ct);
         await using var count = new NpgsqlCommand("SELECT count(*) FROM users WHERE username LIKE @prefix", connection);
         count.Parameters.AddWithValue("prefix", _prefix + "%");
@@ -292,7 +286,7 @@ public sealed class RedisFaultTests(ITestOutputHelper output) : IAsyncLifetime
     private async Task AssertEveryAcknowledgedLoginIsInTheDatabaseOnceAsync(IUserRepository repository, long[] before, CancellationToken ct)
     {
         // Settled: the database has at least every acknowledged login and Redis holds none unflushed.
-        await using var redis = _redis!.Connect();
+        await using var redis = _servers!.Redis.Connect();
         var db = redis.GetDatabase();
         var logins = (RedisKey)"cf:durable:{wb:logins}";
         var counts = new long[CachedUsers + 1];
