@@ -109,6 +109,38 @@ public sealed class AbuseTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task TheDemoLoadIsNotLimitedWhileAnotherClientFromItsAddressIs()
+    {
+        using var api = await ApiProcess.StartAsync(new Dictionary<string, string>
+        {
+            ["Storage:DataDirectory"] = _data.FullName,
+            ["Storage:SeedUsers"] = "100",
+            ["Warming:OnStartup"] = "false",
+            ["RateLimits:Enabled"] = "true",
+            ["RateLimits:Reads:PermitLimit"] = "5",
+            ["RateLimits:Writes:PermitLimit"] = "5",
+            ["DemoLoad:OnStartup"] = "true",
+            ["DemoLoad:RequestsPerSecond"] = "100",
+        });
+
+        // The demo load (from 127.0.0.1, with its process's token) reads far past the limit of 5.
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        long reads = 0;
+        while (reads <= 50 && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(200);
+            reads = (long)(await (await api.Client.GetAsync("/cache/stats")).JsonAsync())["cache_stats"]!["total"]!;
+        }
+
+        Assert.True(reads > 50, $"the demo load made {reads} reads");
+        // Control: this test's client, from the same address without the token, is limited.
+        var statuses = new List<HttpStatusCode>();
+        for (var i = 0; i < 6; i++)
+            statuses.Add((await api.Client.GetAsync("/users/1")).StatusCode);
+        Assert.Contains(HttpStatusCode.TooManyRequests, statuses);
+    }
+
+    [Fact]
     public async Task AWriteStatusExpiresWithinTheHourByDefault()
     {
         Assert.Equal(TimeSpan.FromHours(1), new WriteBehindOptions().StatusRetention);
