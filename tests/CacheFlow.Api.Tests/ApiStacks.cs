@@ -36,6 +36,8 @@ public sealed class ApiFactory(
         // A generous Redis timeout: the suites and the servers share two cores, and a call slower than the default
         // second would bypass the cache in a test that is not about timeouts (those about faults set their own).
         builder.UseSetting("CacheFlow:RedisTimeout", "00:00:05");
+        // Every test request comes from one address; the rate limits have tests of their own, which turn them on.
+        builder.UseSetting("RateLimits:Enabled", "false");
         if (redis is not null)
             builder.UseSetting("ConnectionStrings:Redis", redis);
         if (users is not null)

@@ -11,6 +11,8 @@ namespace CacheFlow.Api.Tests;
 public sealed class ScriptedRepository
 {
     private int _loginUsersUpdated;
+    private int _counts;
+    private int _pages;
 
     /// <summary>Runs before each batch of queued creates is applied: throw to fail it, await to hold it.</summary>
     public Func<IReadOnlyList<QueuedCreate>, Task> BeforeApplyCreates { get; set; } = _ => Task.CompletedTask;
@@ -20,6 +22,12 @@ public sealed class ScriptedRepository
 
     /// <summary>Users whose login counts the applied login flushes updated (each user once per flush).</summary>
     public int LoginUsersUpdated => Volatile.Read(ref _loginUsersUpdated);
+
+    /// <summary>How many times the users were counted.</summary>
+    public int Counts => Volatile.Read(ref _counts);
+
+    /// <summary>How many list pages were read from the database.</summary>
+    public int Pages => Volatile.Read(ref _pages);
 
     public void Decorate(IServiceCollection services)
     {
@@ -39,6 +47,18 @@ public sealed class ScriptedRepository
         public Task<User?> GetAsync(long id, CancellationToken cancellationToken) => inner.GetAsync(id, cancellationToken);
 
         public Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken) => inner.ListAsync(page, limit, cancellationToken);
+
+        public Task<long> CountAsync(CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref script._counts);
+            return inner.CountAsync(cancellationToken);
+        }
+
+        public Task<IReadOnlyList<User>> PageAsync(int page, int limit, CancellationToken cancellationToken)
+        {
+            Interlocked.Increment(ref script._pages);
+            return inner.PageAsync(page, limit, cancellationToken);
+        }
 
         public Task<string?> FindClashAsync(string username, string email, CancellationToken cancellationToken) => inner.FindClashAsync(username, email, cancellationToken);
 

@@ -20,6 +20,12 @@ public interface IUserRepository
     /// <summary>One page of users ordered by id, with the count of all users.</summary>
     Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken);
 
+    /// <summary>How many users there are.</summary>
+    Task<long> CountAsync(CancellationToken cancellationToken);
+
+    /// <summary>One page of users ordered by id, without the count (the API caches the count on its own).</summary>
+    Task<IReadOnlyList<User>> PageAsync(int page, int limit, CancellationToken cancellationToken);
+
     /// <summary>Which field (<c>username</c> or <c>email</c>) another user already has, or null.</summary>
     Task<string?> FindClashAsync(string username, string email, CancellationToken cancellationToken);
 

@@ -73,14 +73,27 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
     }
 
     /// <inheritdoc />
-    public async Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken)
+    public async Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken) =>
+        new(await PageAsync(page, limit, cancellationToken), page, limit, await CountAsync(cancellationToken));
+
+    /// <inheritdoc />
+    public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
         await using var connection = await OpenAsync(cancellationToken);
+        return await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM users", cancellationToken: cancellationToken));
+    }
+
+    /// <inheritdoc />
+    public async Task<IReadOnlyList<User>> PageAsync(int page, int limit, CancellationToken cancellationToken)
+    {
+        await using var connection = await OpenAsync(cancellationToken);
+        // The offset walks the primary key alone (the inner SELECT reads ids, not rows), then the page is a range
+        // read from the first id on: a deep page costs an index walk, not a walk over full rows. Keyset pagination
+        // (a cursor) would make it constant; it needs an API change (docs/caching.md).
         var users = await connection.QueryAsync<User>(new CommandDefinition(
-            $"SELECT {Columns} FROM users ORDER BY id LIMIT @limit OFFSET @offset",
+            $"SELECT {Columns} FROM users WHERE id >= (SELECT id FROM users ORDER BY id LIMIT 1 OFFSET @offset) ORDER BY id LIMIT @limit",
             new { limit, offset = (long)(page - 1) * limit }, cancellationToken: cancellationToken));
-        var total = await connection.ExecuteScalarAsync<long>(new CommandDefinition("SELECT COUNT(*) FROM users", cancellationToken: cancellationToken));
-        return new UsersPage([.. users.Select(AsUtc)], page, limit, total);
+        return [.. users.Select(AsUtc)];
     }
 
     /// <inheritdoc />

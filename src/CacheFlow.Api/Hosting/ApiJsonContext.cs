@@ -18,4 +18,5 @@ namespace CacheFlow.Api.Hosting;
 [JsonSerializable(typeof(LoginRecorded))]
 [JsonSerializable(typeof(List<User>))]
 [JsonSerializable(typeof(Counted))]
+[JsonSerializable(typeof(long))]
 internal sealed partial class ApiJsonContext : JsonSerializerContext;

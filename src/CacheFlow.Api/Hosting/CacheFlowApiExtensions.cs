@@ -78,6 +78,7 @@ public static class CacheFlowApiExtensions
             .Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
 
         services.AddProblemDetails();
+        services.AddCacheFlowRateLimits();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
         // Bad input raises BadHttpRequestException in every environment, so the handler above answers it the same way.
@@ -100,6 +101,8 @@ public static class CacheFlowApiExtensions
         app.Use((context, next) => context.Request.ContentLength > MaxRequestBodySize
             ? throw new BadHttpRequestException($"The request body is larger than {MaxRequestBodySize} bytes.", StatusCodes.Status413PayloadTooLarge)
             : next(context));
+
+        app.UseRateLimiter();
 
         app.MapOpenApi();
         app.UseSwaggerUI(ui =>

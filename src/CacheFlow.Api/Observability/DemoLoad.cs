@@ -16,6 +16,11 @@ public sealed class DemoLoad(IServer server, IUserRepository users, IOptions<Dem
 {
     private volatile bool _running = options.Value.OnStartup;
 
+    private const string TokenHeader = "X-Demo-Load";
+
+    // Known to this process alone: a request carrying it was sent by the demo load, which the rate limits let through.
+    private readonly string _token = Guid.NewGuid().ToString("N");
+
     /// <summary>Whether the load is running.</summary>
     public bool Running => _running;
 
@@ -25,9 +30,13 @@ public sealed class DemoLoad(IServer server, IUserRepository users, IOptions<Dem
     /// <summary>Stops the load.</summary>
     public void Stop() => _running = false;
 
+    /// <summary>Whether this process's demo load sent <paramref name="request"/>.</summary>
+    public bool Sent(HttpRequest request) => request.Headers[TokenHeader] == _token;
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var client = new HttpClient();
+        client.DefaultRequestHeaders.Add(TokenHeader, _token);
         ZipfSampler? ids = null;
         var random = new Random(7);
         using var tick = new PeriodicTimer(TimeSpan.FromMilliseconds(50));

@@ -1,4 +1,5 @@
 using CacheFlow.Api.Data;
+using CacheFlow.Api.Hosting;
 using CacheFlow.Api.WriteBehind;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -15,12 +16,16 @@ public static partial class UsersApi
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var users = app.MapGroup("/users").WithTags("Users");
-        users.MapGet("/{id}", GetUser).WithSummary("One user (cache-aside, fresh 300 s; X-Cache says HIT, MISS, STALE or BYPASS).");
-        users.MapGet("/", ListUsers).WithSummary("A page of users ordered by id (cached, fresh 60 s).")
-            .CacheResponse(UserCacheKeys.Lists, UserCacheKeys.ListEntry);
-        users.MapPost("/", CreateUser).WithSummary("Creates a user: database first, then the cache (write-through).");
-        users.MapPatch("/{id}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.");
-        users.MapDelete("/{id}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.");
+        users.MapGet("/{id}", GetUser).WithSummary("One user (cache-aside, fresh 300 s; X-Cache says HIT, MISS, STALE or BYPASS).")
+            .RequireRateLimiting(RateLimits.Reads);
+        users.MapGet("/", ListUsers).WithSummary("A page of users ordered by id (cached, fresh 60 s); a page past the last is 404, not cached.")
+            .CacheResponse(UserCacheKeys.Lists, UserCacheKeys.ListEntry).RequireRateLimiting(RateLimits.Reads);
+        users.MapPost("/", CreateUser).WithSummary("Creates a user: database first, then the cache (write-through).")
+            .RequireRateLimiting(RateLimits.Writes);
+        users.MapPatch("/{id}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.")
+            .RequireRateLimiting(RateLimits.Writes);
+        users.MapDelete("/{id}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.")
+            .RequireRateLimiting(RateLimits.Writes);
         MapWriteBehind(users);
         return users;
     }
@@ -38,8 +43,13 @@ public static partial class UsersApi
         return NotFound(id);
     }
 
-    private static async Task<Results<Ok<UsersPage>, ValidationProblem>> ListUsers(
-        IUserRepository users, CancellationToken cancellationToken, int page = 1, int limit = 20)
+    /// <summary>
+    /// A page, checked against the count of users first: a page past the last is a 404, which the response cache does
+    /// not keep (a flood of junk pages adds no key and no tag member). The count is a cache entry of its own, so a
+    /// page miss costs one range read, not a COUNT(*) as well.
+    /// </summary>
+    private static async Task<Results<Ok<UsersPage>, ValidationProblem, ProblemHttpResult>> ListUsers(
+        IUserRepository users, ICacheFlow cache, CancellationToken cancellationToken, int page = 1, int limit = 20)
     {
         var errors = new Dictionary<string, string[]>();
         if (page < 1)
@@ -48,7 +58,15 @@ public static partial class UsersApi
             errors["limit"] = ["limit is between 1 and 100."];
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        return TypedResults.Ok(await users.ListAsync(page, limit, cancellationToken));
+        var total = (await cache.GetOrCreateAsync(UserCacheKeys.Count, async ct => await users.CountAsync(ct), UserCacheKeys.CountEntry, cancellationToken)).Value;
+        var pages = Math.Max(1, (total + limit - 1) / limit);
+        if (page > pages)
+        {
+            return TypedResults.Problem($"There are {pages} pages of {limit} users; page {page} is past the last.",
+                statusCode: StatusCodes.Status404NotFound, title: "Page not found", extensions: new Dictionary<string, object?> { ["pages"] = pages });
+        }
+
+        return TypedResults.Ok(new UsersPage(await users.PageAsync(page, limit, cancellationToken), page, limit, total));
     }
 
     private static async Task<Results<Created<User>, ValidationProblem, ProblemHttpResult>> CreateUser(

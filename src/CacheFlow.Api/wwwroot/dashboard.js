@@ -6,11 +6,29 @@
   let previous = null;
 
   const colours = ['#2463eb', '#e8590c', '#2f9e44', '#ae3ec9'];
-  function chart(id, labels) {
+  // The x axis always spans the two minutes the charts keep, ending now: with one point (or none) uPlot would
+  // otherwise widen the range on its own, up to years.
+  const lastTwoMinutes = () => {
+    const now = Date.now() / 1000;
+    return [now - keep, now];
+  };
+  // An empty chart (no value yet, or all null) keeps 0-1 instead of a range made up from nothing; a flat line of
+  // zeros sits at the bottom, not in the middle of a -1..1 axis.
+  const valueRange = fixed => (u, min, max) => {
+    if (fixed) return fixed;
+    if (min === null || max === null || !Number.isFinite(min) || !Number.isFinite(max)) return [0, 1];
+    const low = Math.min(0, min);
+    return [low, max > low ? max * 1.1 : low + 1];
+  };
+
+  function chart(id, labels, fixed) {
     const element = document.getElementById(id);
     const options = {
       width: element.clientWidth || 560, height: 180,
-      scales: { x: { time: true } },
+      // Room on the right and left for the first and last time labels, which are centred on their ticks.
+      padding: [8, 28, 0, 8],
+      scales: { x: { time: true, range: lastTwoMinutes }, y: { range: valueRange(fixed) } },
+      axes: [{ space: 70 }, { size: 56 }],
       legend: { show: true },
       series: [{}].concat(labels.map((label, i) => ({ label, stroke: colours[i % colours.length], width: 2, spanGaps: true }))),
     };
@@ -18,7 +36,7 @@
     series[id] = [[]].concat(labels.map(() => []));
   }
 
-  chart('chart-ratio', ['hit ratio %']);
+  chart('chart-ratio', ['hit ratio %'], [0, 100]);
   chart('chart-outcomes', ['HIT', 'MISS', 'STALE', 'BYPASS']);
   chart('chart-latency', ['hit p50', 'miss p50', 'hit p99', 'miss p99']);
   chart('chart-loads', ['loads/s']);
@@ -62,7 +80,11 @@
       push('chart-ratio', now, [ratio]);
       push('chart-outcomes', now, [hits, misses, perSecond(totals, before, 'stale', seconds), perSecond(totals, before, 'bypasses', seconds)]);
       push('chart-loads', now, [loads]);
-      text('tile-ratio', ratio === null ? totals.hit_ratio : `${ratio.toFixed(1)}%`);
+      // The tile says which figure it shows: the last second's, or (with no reads in that second) the all-time one.
+      const reads = totals.hits + totals.misses;
+      text('tile-ratio', ratio !== null ? `${ratio.toFixed(1)}%` : reads > 0 ? totals.hit_ratio : '—');
+      text('tile-ratio-scope', ratio !== null ? 'last second' : reads > 0 ? 'all time (no reads in the last second)' : 'no reads yet');
+      document.getElementById('tile-ratio').dataset.scope = ratio !== null ? 'second' : reads > 0 ? 'all-time' : 'none';
       text('tile-rps', perSecond(totals, before, 'total', seconds).toFixed(0));
       text('tile-loads', loads.toFixed(1));
     }
@@ -73,11 +95,12 @@
     push('chart-redis', now, [redis.used_memory ? redis.used_memory / 1048576 : null, redis.keys]);
 
     const rows = Object.entries(stats.families).sort(([a], [b]) => a.localeCompare(b)).map(([family, f]) =>
-      `<tr><td>${family}</td><td>${f.hits}</td><td>${f.misses}</td><td>${f.stale}</td><td>${f.hit_ratio}</td><td>${f.loads}</td><td>${f.bypasses}</td><td>${f.lease_lost}</td></tr>`);
+      `<tr><td>${family}</td><td>${f.hits}</td><td>${f.misses}</td><td>${f.stale}</td><td>${f.hits + f.misses > 0 ? f.hit_ratio : '—'}</td><td>${f.loads}</td><td>${f.bypasses}</td><td>${f.lease_lost}</td></tr>`);
     document.querySelector('#families tbody').innerHTML = rows.join('');
 
     previous = { time: now, totals };
     document.body.dataset.points = String(series['chart-ratio'][0].length);
+    document.body.dataset.polls = String(Number(document.body.dataset.polls ?? 0) + 1);
   }
 
   function adminKey() {
@@ -106,6 +129,10 @@
   document.getElementById('demo-start').onclick = () => admin('POST', '/cache/demo-load', () => 'Demo load started');
   document.getElementById('demo-stop').onclick = () => admin('DELETE', '/cache/demo-load', () => 'Demo load stopped');
   document.getElementById('reset').onclick = () => admin('POST', '/cache/stats/reset', () => { previous = null; return 'Stats reset'; });
+
+  // For the browser test: each chart's current scales.
+  globalThis.cacheflowScales = () => Object.fromEntries(Object.entries(charts).map(([id, c]) =>
+    [id, { x: [c.plot.scales.x.min, c.plot.scales.x.max], y: [c.plot.scales.y.min, c.plot.scales.y.max] }]));
 
   poll();
   setInterval(poll, 1000);

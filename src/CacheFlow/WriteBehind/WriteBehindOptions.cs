@@ -33,8 +33,11 @@ public sealed class WriteBehindOptions
     [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
     public TimeSpan ConsumerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>How long the status of a write stays readable.</summary>
-    /// <value>The default value is 1 day.</value>
+    /// <summary>
+    /// How long the status of a write stays readable after its last change (accepted, retried, done or failed). A
+    /// client polls a status for seconds; each one kept costs Redis memory, and whoever can post writes can make many.
+    /// </summary>
+    /// <value>The default value is 1 hour.</value>
     [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
-    public TimeSpan StatusRetention { get; set; } = TimeSpan.FromDays(1);
+    public TimeSpan StatusRetention { get; set; } = TimeSpan.FromHours(1);
 }
