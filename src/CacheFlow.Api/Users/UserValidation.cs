@@ -19,6 +19,12 @@ internal static class UserValidation
 
     public const string UsernameRule = "A username is 3 to 32 letters (A-Z, a-z), digits, '.', '_' or '-'.";
 
+    /// <summary>
+    /// Whether this process can normalize: not in .NET's invariant globalization mode (where <c>Normalize</c> leaves
+    /// text as it is). Without it, only ASCII emails pass, which are NFC as they are.
+    /// </summary>
+    public static readonly bool Normalizes = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00e9";
+
     public const string EmailRule = "An email address is required, of the form name@domain.tld and at most 254 characters, without spaces or control, format or unassigned characters.";
 
     public static Dictionary<string, string[]> Validate(string? username, string? email, bool required)
@@ -33,13 +39,26 @@ internal static class UserValidation
 
     /// <summary>
     /// The email as stored: lower-cased (emails are unique whatever their case), then NFC, so that look-alikes made of
-    /// a letter and a combining mark meet the precomposed letter at the unique index. Text with a lone surrogate (not
-    /// normalizable) comes back as given, and <see cref="Validate"/> refuses it.
+    /// a letter and a combining mark meet the precomposed letter at the unique index. Text that cannot be normalized
+    /// (a lone surrogate, a noncharacter) comes back lower-cased only, and <see cref="Validate"/> refuses it.
     /// </summary>
-    public static string NormalizeEmail(string email)
+    public static string NormalizeEmail(string email) => TryNormalize(email.ToLowerInvariant(), out var normalized) ? normalized : email.ToLowerInvariant();
+
+    private static bool TryNormalize(string text, out string normalized)
     {
-        var lower = email.ToLowerInvariant();
-        return HasLoneSurrogate(lower) ? lower : lower.Normalize(NormalizationForm.FormC);
+        normalized = text;
+        if (HasLoneSurrogate(text))
+            return false;
+        try
+        {
+            normalized = text.Normalize(NormalizationForm.FormC);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            // ICU refuses noncharacters such as U+FFFE.
+            return false;
+        }
     }
 
     /// <summary>
@@ -52,7 +71,7 @@ internal static class UserValidation
     /// <summary>name@domain.tld: one '@', a '.' in the domain with text either side, and every character visible.</summary>
     private static bool IsValidEmail(string email)
     {
-        if (HasLoneSurrogate(email) || CodePoints(email) > MaxEmailLength)
+        if (!TryNormalize(email, out var normalized) || normalized != email || CodePoints(email) > MaxEmailLength || (!Normalizes && !Ascii.IsValid(email)))
             return false;
         var at = email.IndexOf('@', StringComparison.Ordinal);
         var dot = email.LastIndexOf('.');
