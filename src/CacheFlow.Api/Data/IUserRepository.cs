@@ -40,7 +40,8 @@ public interface IUserRepository
 
     /// <summary>
     /// Applies queued creates in one transaction, each at most once: a request id applied before returns the user
-    /// it created; a username or email clash is reported for that create alone and the others go on.
+    /// it created; a username or email clash, or a value the database refuses, is reported for that create alone and
+    /// the others go on.
     /// </summary>
     Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken);
 
@@ -82,4 +83,5 @@ public sealed record QueuedCreate(string RequestId, string Username, string Emai
 /// <param name="RequestId">The create's request id.</param>
 /// <param name="User">The user it created (now or before); null if it clashed, or if the user was deleted since.</param>
 /// <param name="DuplicateField">The field that clashed with another user, if it did.</param>
-public sealed record QueuedCreateOutcome(string RequestId, User? User, string? DuplicateField);
+/// <param name="Refused">Whether the database refused a value of this create (too long, a character it cannot store).</param>
+public sealed record QueuedCreateOutcome(string RequestId, User? User, string? DuplicateField, bool Refused = false);

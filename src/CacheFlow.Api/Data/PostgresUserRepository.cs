@@ -34,4 +34,9 @@ public sealed class PostgresUserRepository(NpgsqlDataSource dataSource, TimeProv
             : constraint.Contains("username", StringComparison.Ordinal) ? "username"
             : null
             : null;
+
+    /// <inheritdoc />
+    /// <remarks>Class 22 (data exception: a value too long, a NUL in text) and class 23 (integrity constraint).</remarks>
+    protected override bool IsValueError(DbException exception) =>
+        exception is PostgresException { SqlState: { } state } && (state.StartsWith("22", StringComparison.Ordinal) || state.StartsWith("23", StringComparison.Ordinal));
 }

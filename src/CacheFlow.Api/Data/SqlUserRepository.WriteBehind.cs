@@ -13,7 +13,8 @@ public abstract partial class SqlUserRepository
     /// One transaction and a handful of commands per batch, not per create: the requests applied before (a flusher
     /// died after the commit) are looked up at once; the rest go in one multi-row INSERT that skips a row clashing
     /// with a user or with an earlier row of the batch (<c>ON CONFLICT DO NOTHING</c>); the applied requests are
-    /// recorded in one INSERT. Only a clash costs a query of its own, to name the field.
+    /// recorded in one INSERT. Only a clash costs a query of its own, to name the field, and only a value the database
+    /// refuses (a write queued by an older version, a rule of the database) costs a statement per row.
     /// </remarks>
     public async Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken)
     {
@@ -21,16 +22,19 @@ public abstract partial class SqlUserRepository
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var outcomes = await AppliedAsync(connection, transaction, [.. creates.Select(c => c.RequestId)], cancellationToken);
         var fresh = creates.Where(c => !outcomes.ContainsKey(c.RequestId)).DistinctBy(c => c.RequestId).ToList();
-        var now = UtcNow();
-        var inserted = fresh.Count == 0 ? [] : (await connection.QueryAsync<User>(Values(
-            "INSERT INTO users (username, email, is_active, login_count, created_at)",
-            [.. fresh.Select(c => new object?[] { c.Username, c.Email, c.IsActive, 0L, now })],
-            $"ON CONFLICT DO NOTHING RETURNING {Columns}", transaction, cancellationToken))).ToList();
+        var refused = new HashSet<string>();
+        var inserted = fresh.Count == 0 ? [] : await InsertAsync(connection, transaction, fresh, refused, cancellationToken);
 
         // A row is the first create of the batch with its username and email; a create without one clashed.
         var clashed = new List<QueuedCreate>();
         foreach (var create in fresh)
         {
+            if (refused.Contains(create.RequestId))
+            {
+                outcomes[create.RequestId] = new QueuedCreateOutcome(create.RequestId, null, null, Refused: true);
+                continue;
+            }
+
             var index = inserted.FindIndex(u => u.Username == create.Username && u.Email == create.Email);
             if (index < 0)
             {
@@ -43,7 +47,7 @@ public abstract partial class SqlUserRepository
         }
 
         await RecordAppliedAsync(connection, transaction,
-            [.. fresh.Where(c => outcomes.ContainsKey(c.RequestId)).Select(c => (c.RequestId, (long?)outcomes[c.RequestId].User!.Id))], cancellationToken);
+            [.. fresh.Where(c => outcomes.TryGetValue(c.RequestId, out var o) && o.User is not null).Select(c => (c.RequestId, (long?)outcomes[c.RequestId].User!.Id))], cancellationToken);
         if (clashed.Count > 0)
         {
             // Another flusher may have applied one of these meanwhile (its own row is the clash): its record says so.
@@ -61,6 +65,54 @@ public abstract partial class SqlUserRepository
         await transaction.CommitAsync(cancellationToken);
         return [.. creates.Select(c => outcomes[c.RequestId])];
     }
+
+    /// <summary>
+    /// Inserts the creates in one statement, skipping clashes; returns the rows inserted. If the database refuses a
+    /// value in it, the statement is undone (to a savepoint) and the creates go one by one, each behind a savepoint of
+    /// its own: a refused create fails alone (its request id is added to <paramref name="refused"/>), the others go in.
+    /// </summary>
+    private async Task<List<User>> InsertAsync(
+        DbConnection connection, DbTransaction transaction, List<QueuedCreate> creates, HashSet<string> refused, CancellationToken cancellationToken)
+    {
+        const string Batch = "batch", Row = "row";
+        var now = UtcNow();
+        await transaction.SaveAsync(Batch, cancellationToken);
+        try
+        {
+            var rows = await InsertRowsAsync(connection, transaction, creates, now, cancellationToken);
+            await transaction.ReleaseAsync(Batch, cancellationToken);
+            return rows;
+        }
+        catch (DbException ex) when (IsValueError(ex))
+        {
+            await transaction.RollbackAsync(Batch, cancellationToken);
+        }
+
+        var inserted = new List<User>(creates.Count);
+        foreach (var create in creates)
+        {
+            await transaction.SaveAsync(Row, cancellationToken);
+            try
+            {
+                inserted.AddRange(await InsertRowsAsync(connection, transaction, [create], now, cancellationToken));
+                await transaction.ReleaseAsync(Row, cancellationToken);
+            }
+            catch (DbException ex) when (IsValueError(ex))
+            {
+                await transaction.RollbackAsync(Row, cancellationToken);
+                refused.Add(create.RequestId);
+            }
+        }
+
+        return inserted;
+    }
+
+    private static async Task<List<User>> InsertRowsAsync(
+        DbConnection connection, DbTransaction transaction, IReadOnlyList<QueuedCreate> creates, DateTime now, CancellationToken cancellationToken) =>
+        [.. await connection.QueryAsync<User>(Values(
+            "INSERT INTO users (username, email, is_active, login_count, created_at)",
+            [.. creates.Select(c => new object?[] { c.Username, c.Email, c.IsActive, 0L, now })],
+            $"ON CONFLICT DO NOTHING RETURNING {Columns}", transaction, cancellationToken))];
 
     /// <inheritdoc />
     public async Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken)

@@ -33,6 +33,12 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
     /// <summary>The clashing field if <paramref name="exception"/> is a unique-constraint violation.</summary>
     protected abstract string? DuplicateField(DbException exception);
 
+    /// <summary>
+    /// Whether <paramref name="exception"/> is the database refusing a value of the row (too long, a character it
+    /// cannot store, a constraint): the write's own fault, which retrying cannot fix.
+    /// </summary>
+    protected abstract bool IsValueError(DbException exception);
+
     /// <inheritdoc />
     public async Task InitializeAsync(int seedUsers, CancellationToken cancellationToken)
     {
@@ -103,13 +109,16 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
         return await ClashAsync(connection, null, username, email, cancellationToken);
     }
 
-    /// <summary>Which field of a new user clashes with a user the connection sees ("username" first), or null.</summary>
+    /// <summary>
+    /// Which field of a new user clashes with a user the connection sees ("username" first), or null. Usernames clash
+    /// whatever their case, as the <c>lower(username)</c> index has it.
+    /// </summary>
     private static async Task<string?> ClashAsync(DbConnection connection, DbTransaction? transaction, string username, string email, CancellationToken cancellationToken)
     {
         var clash = await connection.QueryFirstOrDefaultAsync<string>(new CommandDefinition(
-            "SELECT username FROM users WHERE username = @username OR email = @email ORDER BY username = @username DESC LIMIT 1",
+            "SELECT username FROM users WHERE lower(username) = lower(@username) OR email = @email ORDER BY lower(username) = lower(@username) DESC LIMIT 1",
             new { username, email }, transaction, cancellationToken: cancellationToken));
-        return clash is null ? null : clash == username ? "username" : "email";
+        return clash is null ? null : string.Equals(clash, username, StringComparison.OrdinalIgnoreCase) ? "username" : "email";
     }
 
     /// <inheritdoc />

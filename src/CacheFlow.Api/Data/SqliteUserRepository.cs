@@ -9,6 +9,10 @@ public sealed class SqliteUserRepository : SqlUserRepository
 {
     private const int SqliteConstraint = 19;
 
+    private const int SqliteMismatch = 20;
+
+    private const int SqliteTooBig = 18;
+
     /// <summary>Uses (and creates) the database file at <paramref name="path"/>.</summary>
     public SqliteUserRepository(string path, TimeProvider time) : base(time)
     {
@@ -37,10 +41,19 @@ public sealed class SqliteUserRepository : SqlUserRepository
     protected override IMigrationRunnerBuilder AddRunner(IMigrationRunnerBuilder runner) => runner.AddSQLite();
 
     /// <inheritdoc />
+    /// <remarks>
+    /// A column's unique index is named by its column ("UNIQUE constraint failed: users.email"), an index on an
+    /// expression by its name ("UNIQUE constraint failed: index 'ux_users_username_lower'").
+    /// </remarks>
     protected override string? DuplicateField(DbException exception) =>
-        exception is SqliteException { SqliteErrorCode: SqliteConstraint } e
-            ? e.Message.Contains("users.email", StringComparison.Ordinal) ? "email"
-            : e.Message.Contains("users.username", StringComparison.Ordinal) ? "username"
+        exception is SqliteException { SqliteErrorCode: SqliteConstraint } e && e.Message.Contains("UNIQUE", StringComparison.Ordinal)
+            ? e.Message.Contains("email", StringComparison.Ordinal) ? "email"
+            : e.Message.Contains("username", StringComparison.Ordinal) ? "username"
             : null
             : null;
+
+    /// <inheritdoc />
+    /// <remarks>A constraint (other than a unique one, which the caller sees first), a type mismatch, a value too big.</remarks>
+    protected override bool IsValueError(DbException exception) =>
+        exception is SqliteException { SqliteErrorCode: SqliteConstraint or SqliteMismatch or SqliteTooBig };
 }

@@ -73,6 +73,12 @@ public static partial class UsersApi
         var outcome = (await users.ApplyCreatesAsync([create], cancellationToken))[0];
         if (outcome.DuplicateField is { } field)
             return Conflict(field);
+        if (outcome.Refused)
+        {
+            // Validated before: only a rule of the database itself gets here.
+            return TypedResults.Problem(WriteError.Refused.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "Value refused");
+        }
+
         if (outcome.User is not { } user)
         {
             return TypedResults.Problem("This create was applied from the queue, and the user has been deleted since.",
@@ -101,7 +107,7 @@ public static partial class UsersApi
         long? userId = long.TryParse(status.Result, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
         return TypedResults.Ok(new WriteStatusResponse(
             requestId, status.State, status.Write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest)!,
-            userId, userId is null ? null : $"/users/{userId}", status.Error, status.Write.Attempts));
+            userId, userId is null ? null : $"/users/{userId}", status.Error, status.ErrorCode ?? status.Write.ErrorCode, status.Write.Attempts));
     }
 
     private static async Task<Results<Ok<LoginRecorded>, ProblemHttpResult>> RecordLogin(
@@ -169,9 +175,10 @@ public sealed record AcceptedWrite(string RequestId, string Status, string Statu
 /// <param name="User">The user as accepted.</param>
 /// <param name="UserId">The created user's id, once done.</param>
 /// <param name="Location">The created user's URL, once done.</param>
-/// <param name="Error">Why it failed, once failed (or why the last attempt failed).</param>
+/// <param name="Error">Why it failed, once failed (or why the last attempt failed), in words.</param>
+/// <param name="ErrorCode">The same as a stable code (e.g. <c>username_taken</c>, <c>invalid_value</c>, <c>database_unavailable</c>).</param>
 /// <param name="Attempts">How many attempts failed.</param>
-public sealed record WriteStatusResponse(string RequestId, string Status, CreateUserRequest User, long? UserId, string? Location, string? Error, int Attempts);
+public sealed record WriteStatusResponse(string RequestId, string Status, CreateUserRequest User, long? UserId, string? Location, string? Error, string? ErrorCode, int Attempts);
 
 /// <summary>The answer to <c>POST /users/{id}/logins</c>.</summary>
 /// <param name="Id">The user's id.</param>

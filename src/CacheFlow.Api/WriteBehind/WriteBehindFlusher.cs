@@ -11,7 +11,8 @@ namespace CacheFlow.Api.WriteBehind;
 /// <summary>
 /// Applies queued writes to the database in batches: creates through <see cref="IUserRepository.ApplyCreatesAsync"/>
 /// (idempotent by request id), then the cache is written through and the status says done. Transient failures are
-/// retried with backoff, clashes are dead-lettered at once (retrying cannot fix them); while the database does not
+/// retried with backoff, clashes and values the database refuses are dead-lettered at once, each alone (retrying
+/// cannot fix them), with a public <see cref="WriteError"/>; while the database does not
 /// answer at all the writes wait on the queue without spending attempts. Also flushes login counts,
 /// returns the writes of dead flushers to the queue, and on shutdown drains what it can in the host's shutdown timeout.
 /// Any number of API instances can run it on one queue.
@@ -120,11 +121,27 @@ internal sealed class WriteBehindFlusher(
         var creates = new List<(QueuedWrite Write, QueuedCreate Create)>(batch.Count);
         foreach (var write in batch)
         {
-            if (write.Kind == CreateUser && write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest) is { Username: { } u, Email: { } e } request)
-                creates.Add((write, new QueuedCreate(write.Id, u, e, request.IsActive ?? true)));
-            else
-                await queue.FailAsync(write, $"Unknown write '{write.Kind}'.", permanent: true);
+            if (write.Kind != CreateUser || write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest) is not { Username: { } u, Email: { } e } request)
+            {
+                await FailAsync(write, WriteError.UnknownWrite, permanent: true);
+                continue;
+            }
+
+            // The endpoint checked it; a write queued by an older version (or past the endpoint) is checked again
+            // here, so that it fails alone rather than in the database with its whole batch.
+            var errors = UserValidation.Validate(u, e, required: true);
+            if (errors.Count > 0)
+            {
+                var (field, rules) = errors.First();
+                await FailAsync(write, WriteError.Invalid(field, rules[0]), permanent: true);
+                continue;
+            }
+
+            creates.Add((write, new QueuedCreate(write.Id, u, UserValidation.NormalizeEmail(e), request.IsActive ?? true)));
         }
+
+        if (creates.Count == 0)
+            return batch.Count;
 
         IReadOnlyList<QueuedCreateOutcome> outcomes;
         try
@@ -140,7 +157,7 @@ internal sealed class WriteBehindFlusher(
                 throw;
             Log.ApplyFailed(logger, ex, creates.Count);
             foreach (var (write, _) in creates)
-                await queue.FailAsync(write, ex.Message, permanent: false);
+                await FailAsync(write, WriteError.ForBatch(ex), permanent: false);
             return batch.Count;
         }
 
@@ -165,12 +182,18 @@ internal sealed class WriteBehindFlusher(
         }
     }
 
-    /// <summary>Dead-letters a clash; otherwise writes the new user through to the cache, then says done.</summary>
+    /// <summary>Dead-letters a clash or a refused value; otherwise writes the new user through to the cache, then says done.</summary>
     private async Task SettleAsync(QueuedWrite write, QueuedCreateOutcome outcome, CancellationToken cancellationToken)
     {
         if (outcome.DuplicateField is { } field)
         {
-            await queue.FailAsync(write, $"Another user already has this {field}.", permanent: true);
+            await FailAsync(write, WriteError.Taken(field), permanent: true);
+            return;
+        }
+
+        if (outcome.Refused)
+        {
+            await FailAsync(write, WriteError.Refused, permanent: true);
             return;
         }
 
@@ -178,4 +201,6 @@ internal sealed class WriteBehindFlusher(
             await cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, CancellationToken.None);
         await queue.CompleteAsync(write, outcome.User?.Id.ToString(CultureInfo.InvariantCulture));
     }
+
+    private Task<bool> FailAsync(QueuedWrite write, WriteError error, bool permanent) => queue.FailAsync(write, error.Code, error.Message, permanent);
 }

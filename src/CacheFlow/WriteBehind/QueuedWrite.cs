@@ -9,8 +9,12 @@ namespace CacheFlow.WriteBehind;
 /// <param name="Payload">The write itself, as JSON.</param>
 /// <param name="EnqueuedAt">When it was accepted, Unix ms.</param>
 /// <param name="Attempts">How many times applying it failed.</param>
-/// <param name="Error">Why the last attempt failed.</param>
-public sealed record QueuedWrite(string Id, string Kind, JsonElement Payload, long EnqueuedAt, int Attempts = 0, string? Error = null)
+/// <param name="Error">Why the last attempt failed, in words fit to show whoever asks.</param>
+/// <param name="ErrorCode">
+/// Why the last attempt failed, as a stable code (e.g. <c>username_taken</c>); null if there is none (and for writes
+/// failed by a version without codes).
+/// </param>
+public sealed record QueuedWrite(string Id, string Kind, JsonElement Payload, long EnqueuedAt, int Attempts = 0, string? Error = null, string? ErrorCode = null)
 {
     /// <summary>The exact bytes the queue holds, which removal from a list matches on.</summary>
     [JsonIgnore]
@@ -26,7 +30,8 @@ public sealed record QueuedWrite(string Id, string Kind, JsonElement Payload, lo
 /// <param name="Write">The write as accepted (readable at once, before it is applied).</param>
 /// <param name="Result">What applying it produced (for a created row: its id), once done.</param>
 /// <param name="Error">Why it failed, once failed.</param>
-public sealed record WriteStatus(string State, QueuedWrite Write, string? Result = null, string? Error = null)
+/// <param name="ErrorCode">Why it failed as a stable code, once failed; null if there is none.</param>
+public sealed record WriteStatus(string State, QueuedWrite Write, string? Result = null, string? Error = null, string? ErrorCode = null)
 {
     /// <summary>Accepted, not yet applied.</summary>
     public const string Pending = "pending";

@@ -141,23 +141,31 @@ public sealed class WriteBehindQueue : IDisposable
     /// <see cref="WriteBehindOptions.MaxAttempts"/>; a permanent one (or the last attempt) goes to the dead-letter list
     /// and its status says failed with the reason. Returns true if it was dead-lettered.
     /// </summary>
-    public async Task<bool> FailAsync(QueuedWrite write, string error, bool permanent)
+    public Task<bool> FailAsync(QueuedWrite write, string error, bool permanent) => FailAsync(write, null, error, permanent);
+
+    /// <summary>
+    /// A write failed to apply, for a reason with a stable <paramref name="code"/> and a <paramref name="message"/>
+    /// fit to show whoever asks for the write's status (never a server's own text). Otherwise as
+    /// <see cref="FailAsync(QueuedWrite, string, bool)"/>.
+    /// </summary>
+    public async Task<bool> FailAsync(QueuedWrite write, string? code, string message, bool permanent)
     {
-        var failed = write with { Attempts = write.Attempts + 1, Error = error };
+        var error = message;
+        var failed = write with { Attempts = write.Attempts + 1, Error = error, ErrorCode = code };
         var db = Database;
         if (!permanent && failed.Attempts < _options.MaxAttempts)
         {
             Interlocked.Increment(ref _retried);
             var delay = _options.RetryBaseDelay * Math.Pow(2, failed.Attempts - 1);
             // The status stays pending and tells how many attempts failed, and why the last one did.
-            await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, failed, Error: error)), _options.StatusRetention).ConfigureAwait(false);
+            await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, failed, Error: error, ErrorCode: code)), _options.StatusRetention).ConfigureAwait(false);
             await db.ScriptEvaluateAsync(WriteBehindScripts.Retry, [_processing, _retry],
                 [write.Raw, failed.Serialize(), NowMs + (long)delay.TotalMilliseconds]).ConfigureAwait(false);
             return false;
         }
 
         Interlocked.Increment(ref _deadLettered);
-        await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Failed, failed, Error: error)), _options.StatusRetention).ConfigureAwait(false);
+        await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Failed, failed, Error: error, ErrorCode: code)), _options.StatusRetention).ConfigureAwait(false);
         await db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_processing, _dead], [write.Raw, failed.Serialize()]).ConfigureAwait(false);
         return true;
     }
@@ -204,7 +212,7 @@ public sealed class WriteBehindQueue : IDisposable
         long requeued = 0;
         foreach (var write in await DeadLettersAsync(int.MaxValue).ConfigureAwait(false))
         {
-            var fresh = write with { Attempts = 0, Error = null };
+            var fresh = write with { Attempts = 0, Error = null, ErrorCode = null };
             await Guarded(() => db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, fresh)), _options.StatusRetention)).ConfigureAwait(false);
             requeued += (int)await Guarded(() => db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_dead, _pending], [write.Raw, fresh.Serialize()])).ConfigureAwait(false);
         }
