@@ -14,6 +14,9 @@ internal static partial class Log
     [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "The database is unavailable; {Method} {Path} answered 503")]
     public static partial void DatabaseUnavailable(ILogger logger, Exception exception, string method, string path);
 
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "{Method} {Path} answered {Status}: {Detail}")]
+    public static partial void BadRequest(ILogger logger, string method, string path, int status, string detail);
+
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Write-behind flush failed; the writes stay queued and are tried again")]
     public static partial void FlushFailed(ILogger logger, Exception exception);
 

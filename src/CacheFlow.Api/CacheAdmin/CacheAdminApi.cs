@@ -11,7 +11,7 @@ public static class CacheAdminApi
     /// <summary>Maps the admin endpoints under <c>/cache</c>.</summary>
     public static IEndpointRouteBuilder MapCacheAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/cache").WithTags("Cache admin").AddEndpointFilter<AdminKeyFilter>();
+        var admin = app.MapGroup("/cache").WithTags("Cache admin").RequireAdminKey();
         admin.MapPost("/warm", Warm).WithSummary("Loads the most active users into the cache now.");
         admin.MapDelete("/keys/{key}", RemoveKey).WithSummary("Removes one entry (and revokes a load of it in progress).");
         admin.MapDelete("/tags/{tag}", RemoveTag).WithSummary("Removes every entry with a tag.");
