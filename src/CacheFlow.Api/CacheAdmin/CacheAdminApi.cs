@@ -18,8 +18,8 @@ public static class CacheAdminApi
         admin.MapDelete("/prefixes/{prefix}", RemovePrefix).WithSummary("Removes every entry whose key starts with the prefix (SCAN, matched literally).");
         admin.MapGet("/dead-letters", DeadLetters).WithSummary("The newest write-behind writes given up on, with their reasons.");
         admin.MapPost("/dead-letters/requeue", Requeue).WithSummary("Puts every dead-lettered write back on the queue.");
-        admin.MapPost("/demo-load", (DemoLoad load) => { load.Start(); return TypedResults.NoContent(); }).WithSummary("Starts the demo load.");
-        admin.MapDelete("/demo-load", (DemoLoad load) => { load.Stop(); return TypedResults.NoContent(); }).WithSummary("Stops the demo load.");
+        admin.MapPost("/demo-load", (DemoLoad load) => { load.Start(); return TypedResults.NoContent(); }).WithSummary("Starts the demo load.").WithName("startDemoLoad");
+        admin.MapDelete("/demo-load", (DemoLoad load) => { load.Stop(); return TypedResults.NoContent(); }).WithSummary("Stops the demo load.").WithName("stopDemoLoad");
         return app;
     }
 

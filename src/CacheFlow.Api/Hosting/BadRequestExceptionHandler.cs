@@ -14,6 +14,9 @@ namespace CacheFlow.Api.Hosting;
 internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService problemDetails, ILogger<BadRequestExceptionHandler> logger)
     : IExceptionHandler
 {
+    /// <summary>The detail of a 415 for a body that is not JSON.</summary>
+    public const string NotJson = "The body must be JSON: send Content-Type: application/json (charset UTF-8).";
+
     public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is not BadHttpRequestException badRequest)
@@ -39,7 +42,7 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
             case StatusCodes.Status415UnsupportedMediaType:
                 return ("Unsupported media type", message.StartsWith("Bodies are JSON", StringComparison.Ordinal)
                     ? message
-                    : "The body must be JSON: send Content-Type: application/json (charset UTF-8).");
+                    : NotJson);
             case StatusCodes.Status400BadRequest:
                 break;
             default:

@@ -77,7 +77,7 @@ public static class CacheFlowApiExtensions
         services.AddOptions<CacheFlowOptions>().BindConfiguration("CacheFlow")
             .Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
 
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDefaults.Customize);
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
         // Bad input raises BadHttpRequestException in every environment, so the handler above answers it the same way.

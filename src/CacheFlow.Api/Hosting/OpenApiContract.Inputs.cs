@@ -42,6 +42,13 @@ internal static partial class OpenApiContract
     /// <summary>Request bodies with their real rules: create needs username and email; a change needs at least one field.</summary>
     private static Task TransformSchema(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
     {
+        // Numbers are written as numbers; the "or a numeric string" the Web defaults add (they read one) is not the contract.
+        if (schema.Type is { } numeric && (numeric & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && numeric.HasFlag(JsonSchemaType.String))
+        {
+            schema.Type = numeric & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
+
         var type = context.JsonTypeInfo.Type;
         if (type != typeof(CreateUserRequest) && type != typeof(UpdateUserRequest))
             return Task.CompletedTask;

@@ -26,6 +26,13 @@ internal static partial class OpenApiContract
     /// <summary>The operations that reach neither the database nor Redis in a way that fails, so never answer 503.</summary>
     private static readonly HashSet<string> NeverUnavailable = ["getStats", "resetStats", "startDemoLoad", "stopDemoLoad"];
 
+    private static readonly Dictionary<string, string> TagDescriptions = new()
+    {
+        ["Users"] = "Users: cache-aside reads, write-through creates, invalidating changes, write-behind creates and logins.",
+        ["Cache"] = "What the cache did: counters, latency by outcome, Redis and write-behind figures.",
+        ["Cache admin"] = "Warming, invalidation, dead letters and the demo load; each needs the admin key.",
+    };
+
     public static void Configure(OpenApiOptions options)
     {
         options.AddDocumentTransformer(TransformDocument);
@@ -55,6 +62,10 @@ internal static partial class OpenApiContract
             Name = AdminKey.Header,
             Description = "The admin key (configuration Admin:ApiKey; logged at start when none is configured).",
         };
+        foreach (var tag in document.Tags ?? new HashSet<OpenApiTag>())
+            tag.Description ??= TagDescriptions.GetValueOrDefault(tag.Name ?? "");
+        // Every error points at ProblemDetails (with its optional errors), so the framework's own schema is unused.
+        document.Components.Schemas.Remove("HttpValidationProblemDetails");
         // Anonymous unless an operation says otherwise (the admin operations do).
         document.Security = [new OpenApiSecurityRequirement()];
         return Task.CompletedTask;
@@ -151,7 +162,9 @@ internal static partial class OpenApiContract
         var key = status.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (operation.Responses!.TryGetValue(key, out var existing) && existing is OpenApiResponse known)
         {
+            // A ValidationProblem's 400: the same problem schema as every other error (it has the optional errors).
             known.Headers ??= new Dictionary<string, IOpenApiHeader>();
+            known.Content = ProblemContent(document);
             return known;
         }
 
@@ -159,14 +172,16 @@ internal static partial class OpenApiContract
         {
             Description = description,
             Headers = new Dictionary<string, IOpenApiHeader>(),
-            Content = new Dictionary<string, OpenApiMediaType>
-            {
-                ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference(ProblemSchema, document) },
-            },
+            Content = ProblemContent(document),
         };
         operation.Responses[key] = response;
         return response;
     }
+
+    private static Dictionary<string, OpenApiMediaType> ProblemContent(OpenApiDocument? document) => new()
+    {
+        ["application/problem+json"] = new() { Schema = new OpenApiSchemaReference(ProblemSchema, document) },
+    };
 
     private static OpenApiHeader Header(string description, bool required, bool integer = false) => new()
     {
