@@ -110,6 +110,27 @@ public sealed class OpenApiDocumentTests(EmbeddedStack stack) : IClassFixture<Em
         Assert.NotNull(paths["/users/{id}"]!["get"]!["responses"]!["503"]!["headers"]!["Retry-After"]);
     }
 
+    [Fact]
+    public async Task TheCheckerRejectsWhatTheDocumentDoesNotAllow()
+    {
+        // A control for the contract tests: the checker is not lenient.
+        var checker = new OpenApiChecker((await DocumentAsync()).AsObject());
+
+        Assert.Empty(checker.CheckRequestBody("POST", "/users", """{"username":"ada","email":"ada@example.com"}"""));
+        Assert.Empty(checker.CheckRequestBody("PATCH", "/users/42", """{"is_active":false}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("POST", "/users", """{"username":"ada"}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("POST", "/users", """{"username":"a d","email":"ada@example.com"}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("PATCH", "/users/42", "{}"));
+        Assert.NotEmpty(checker.CheckRequestBody("PATCH", "/users/42", """{"is_active":"no"}"""));
+        using var teapot = new HttpResponseMessage(System.Net.HttpStatusCode.UnprocessableEntity);
+        Assert.NotEmpty(checker.CheckResponse("GET", "/users/1", teapot, ""));
+        using var noCacheHeader = new HttpResponseMessage(System.Net.HttpStatusCode.OK);
+        Assert.NotEmpty(checker.CheckResponse("GET", "/users/1", noCacheHeader, ""));
+        using var wrongBody = new HttpResponseMessage(System.Net.HttpStatusCode.OK) { Content = new StringContent("{}", null, "application/json") };
+        wrongBody.Headers.Add("X-Cache", "HIT");
+        Assert.NotEmpty(checker.CheckResponse("GET", "/users/1", wrongBody, "{\"id\":\"1\"}"));
+    }
+
     private async Task<JsonNode> DocumentAsync() =>
         await (await stack.Api.CreateClient().GetAsync("/openapi/v1.json", TestContext.Current.CancellationToken)).JsonAsync();
 
