@@ -5,6 +5,7 @@ using CacheFlow.Api.Users;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
 namespace CacheFlow.Api.Hosting;
@@ -128,7 +129,8 @@ internal static partial class OpenApiContract
             operation.Security = [new OpenApiSecurityRequirement { [new OpenApiSecuritySchemeReference(ApiKeyScheme, context.Document)] = [] }];
         }
 
-        if (metadata.OfType<EnableRateLimitingAttribute>().Any())
+        var globalLimiter = context.ApplicationServices.GetService<IOptions<RateLimiterOptions>>()?.Value.GlobalLimiter is not null;
+        if (globalLimiter || metadata.OfType<EnableRateLimitingAttribute>().Any())
         {
             var limited = AddProblem(operation, context.Document, StatusCodes.Status429TooManyRequests, "Too many requests from this client just now.");
             limited.Headers!["Retry-After"] = Header("Seconds to wait before trying again.", required: false, integer: true);

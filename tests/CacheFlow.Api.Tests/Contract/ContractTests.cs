@@ -191,6 +191,15 @@ public sealed class ContractTests(EmbeddedStack stack) : IClassFixture<EmbeddedS
     }
 
     [Fact]
+    public async Task AMethodAPathDoesNotAnswerIsA405InOurWords()
+    {
+        var response = await Client.PutAsync("/users/1", Content("{}", "application/json"), TestContext.Current.CancellationToken);
+
+        var problem = await response.ProblemAsync(HttpStatusCode.MethodNotAllowed);
+        Assert.Equal("This path does not answer PUT.", (string)problem["detail"]!);
+    }
+
+    [Fact]
     public async Task AnAdminCallWithoutTheKeyIsChallenged()
     {
         var response = await Client.PostAsync("/cache/warm", null, TestContext.Current.CancellationToken);
