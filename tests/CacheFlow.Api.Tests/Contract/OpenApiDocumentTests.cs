@@ -36,6 +36,13 @@ public sealed class OpenApiDocumentTests(EmbeddedStack stack) : IClassFixture<Em
         var ids = operations.Select(o => (string?)o.Operation["operationId"]).ToList();
         Assert.All(ids, id => Assert.False(string.IsNullOrEmpty(id)));
         Assert.Equal(ids.Count, ids.Distinct().Count());
+        // Clients generate method names from these: a renamed handler must not rename an operation unnoticed.
+        string[] published =
+        [
+            "getUser", "listUsers", "createUser", "updateUser", "deleteUser", "createUserBehind", "getWriteStatus", "recordLogin", "topUsers",
+            "getStats", "resetStats", "warm", "removeKey", "removeTag", "removePrefix", "deadLetters", "requeue", "startDemoLoad", "stopDemoLoad",
+        ];
+        Assert.Empty(published.Except(ids));
         foreach (var (name, operation) in operations)
         {
             var responses = operation["responses"]!.AsObject();
