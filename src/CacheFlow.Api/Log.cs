@@ -11,8 +11,15 @@ internal static partial class Log
         Message = "No Admin:ApiKey is configured; this run's admin key is {ApiKey} (send it as X-Api-Key)")]
     public static partial void GeneratedAdminKey(ILogger logger, string apiKey);
 
-    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "The database is unavailable; {Method} {Path} answered 503")]
-    public static partial void DatabaseUnavailable(ILogger logger, Exception exception, string method, string path);
+    // Anyone can send the requests an outage fails, so the warning has the reason and not the stack trace (2005, at Debug).
+    [LoggerMessage(EventId = 2003, Level = LogLevel.Warning, Message = "The database is unavailable ({Reason}); {Method} {Path} answered 503")]
+    public static partial void DatabaseUnavailable(ILogger logger, string reason, string method, string path);
+
+    [LoggerMessage(EventId = 2005, Level = LogLevel.Debug, Message = "The database failure behind a 503")]
+    public static partial void DatabaseUnavailableDetail(ILogger logger, Exception exception);
+
+    [LoggerMessage(EventId = 2004, Level = LogLevel.Debug, Message = "{Method} {Path} answered {Status}: {Detail}")]
+    public static partial void BadRequest(ILogger logger, string method, string path, int status, string detail);
 
     [LoggerMessage(EventId = 2101, Level = LogLevel.Warning, Message = "Write-behind flush failed; the writes stay queued and are tried again")]
     public static partial void FlushFailed(ILogger logger, Exception exception);

@@ -32,12 +32,32 @@ public sealed class AdminKey
         candidate is not null && CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(candidate), _key);
 }
 
-/// <summary>Lets a request through only with the admin key; otherwise 401 with a problem body.</summary>
+/// <summary>
+/// Lets a request through only with the admin key; otherwise 401 with a problem body and a <c>WWW-Authenticate</c>
+/// challenge that names the header.
+/// </summary>
 internal sealed class AdminKeyFilter(AdminKey key) : IEndpointFilter
 {
-    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next) =>
-        key.Matches(context.HttpContext.Request.Headers[AdminKey.Header])
-            ? await next(context)
-            : TypedResults.Problem($"This endpoint needs the admin API key in the {AdminKey.Header} header.",
-                statusCode: StatusCodes.Status401Unauthorized, title: "Admin API key required");
+    /// <summary>The challenge of a 401: the scheme and the header the key goes in.</summary>
+    public const string Challenge = $"ApiKey header=\"{AdminKey.Header}\"";
+
+    public async ValueTask<object?> InvokeAsync(EndpointFilterInvocationContext context, EndpointFilterDelegate next)
+    {
+        if (key.Matches(context.HttpContext.Request.Headers[AdminKey.Header]))
+            return await next(context);
+        context.HttpContext.Response.Headers.WWWAuthenticate = Challenge;
+        return TypedResults.Problem($"This endpoint needs the admin API key in the {AdminKey.Header} header.",
+            statusCode: StatusCodes.Status401Unauthorized, title: "Admin API key required");
+    }
+}
+
+/// <summary>Marks an endpoint as needing the admin key, so the OpenAPI document says so.</summary>
+internal sealed class AdminKeyRequired;
+
+/// <summary>Puts endpoints behind the admin key.</summary>
+internal static class AdminKeyEndpointExtensions
+{
+    /// <summary>Adds <see cref="AdminKeyFilter"/> and the <see cref="AdminKeyRequired"/> marker.</summary>
+    public static TBuilder RequireAdminKey<TBuilder>(this TBuilder builder) where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter<TBuilder, AdminKeyFilter>().WithMetadata(new AdminKeyRequired());
 }

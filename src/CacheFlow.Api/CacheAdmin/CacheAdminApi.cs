@@ -11,15 +11,15 @@ public static class CacheAdminApi
     /// <summary>Maps the admin endpoints under <c>/cache</c>.</summary>
     public static IEndpointRouteBuilder MapCacheAdminApi(this IEndpointRouteBuilder app)
     {
-        var admin = app.MapGroup("/cache").WithTags("Cache admin").AddEndpointFilter<AdminKeyFilter>();
+        var admin = app.MapGroup("/cache").WithTags("Cache admin").RequireAdminKey();
         admin.MapPost("/warm", Warm).WithSummary("Loads the most active users into the cache now.");
         admin.MapDelete("/keys/{key}", RemoveKey).WithSummary("Removes one entry (and revokes a load of it in progress).");
         admin.MapDelete("/tags/{tag}", RemoveTag).WithSummary("Removes every entry with a tag.");
         admin.MapDelete("/prefixes/{prefix}", RemovePrefix).WithSummary("Removes every entry whose key starts with the prefix (SCAN, matched literally).");
         admin.MapGet("/dead-letters", DeadLetters).WithSummary("The newest write-behind writes given up on, with their reasons.");
         admin.MapPost("/dead-letters/requeue", Requeue).WithSummary("Puts every dead-lettered write back on the queue.");
-        admin.MapPost("/demo-load", (DemoLoad load) => { load.Start(); return TypedResults.NoContent(); }).WithSummary("Starts the demo load.");
-        admin.MapDelete("/demo-load", (DemoLoad load) => { load.Stop(); return TypedResults.NoContent(); }).WithSummary("Stops the demo load.");
+        admin.MapPost("/demo-load", (DemoLoad load) => { load.Start(); return TypedResults.NoContent(); }).WithSummary("Starts the demo load.").WithName("startDemoLoad");
+        admin.MapDelete("/demo-load", (DemoLoad load) => { load.Stop(); return TypedResults.NoContent(); }).WithSummary("Stops the demo load.").WithName("stopDemoLoad");
         return app;
     }
 

@@ -16,7 +16,7 @@ public static class CacheStatsApi
         var cache = app.MapGroup("/cache").WithTags("Cache");
         cache.MapGet("/stats", GetStats)
             .WithSummary("Cache counters (hits, misses, hit ratio, loads…) in total and by key family, latency by outcome, write-behind and Redis INFO figures.");
-        cache.MapPost("/stats/reset", ResetStats).AddEndpointFilter<AdminKeyFilter>()
+        cache.MapPost("/stats/reset", ResetStats).RequireAdminKey()
             .WithSummary("Zeroes the application's counters (admin). Prometheus counters at /metrics keep counting.");
         return app;
     }

@@ -77,7 +77,7 @@ public static class CacheFlowApiExtensions
         services.AddOptions<CacheFlowOptions>().BindConfiguration("CacheFlow")
             .Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
 
-        services.AddProblemDetails();
+        services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDefaults.Customize);
         services.AddCacheFlowRateLimits();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
@@ -87,7 +87,7 @@ public static class CacheFlowApiExtensions
             .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<WarmingHealthCheck>("warming", tags: ["ready"]);
-        services.AddOpenApi();
+        services.AddOpenApi(OpenApiContract.Configure);
         return builder;
     }
 
@@ -98,9 +98,11 @@ public static class CacheFlowApiExtensions
         app.UseStatusCodePages();
         var latency = app.Services.GetRequiredService<OutcomeLatency>();
         app.Use(latency.TimeAsync);
-        app.Use((context, next) => context.Request.ContentLength > MaxRequestBodySize
-            ? throw new BadHttpRequestException($"The request body is larger than {MaxRequestBodySize} bytes.", StatusCodes.Status413PayloadTooLarge)
-            : next(context));
+        app.Use(RequestRules.LimitBodyAsync);
+        app.Use(RequestRules.RequireUtf8Async);
+        // HEAD is routed as GET, so routing comes after it.
+        app.Use(RequestRules.HeadAsGetAsync);
+        app.UseRouting();
 
         app.UseRateLimiter();
 
@@ -117,7 +119,8 @@ public static class CacheFlowApiExtensions
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
 
-        app.MapUsersApi();
+        // Every {id} in /users is a canonical positive integer: +1, 01 and " 1" are refused, not read as 1.
+        app.MapUsersApi().AddEndpointFilter<CanonicalIdFilter>();
         app.MapCacheStatsApi();
         app.MapCacheAdminApi();
         // Made now, so a generated admin key is logged at start rather than at the first admin call.

@@ -6,8 +6,8 @@ namespace CacheFlow.Api.Hosting;
 
 /// <summary>
 /// Turns a database outage (as <see cref="DatabaseFailure"/> decides) on any endpoint into a 503 problem+json with
-/// Retry-After, in our own words, logged once as a warning. Cached users are still served meanwhile; this is the
-/// answer for everything that has to reach the database.
+/// Retry-After, in our own words, logged once as a warning with the reason (the exception itself at Debug). Cached
+/// users are still served meanwhile; this is the answer for everything that has to reach the database.
 /// </summary>
 internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService problemDetails, ILogger<DatabaseUnavailableExceptionHandler> logger)
     : IExceptionHandler
@@ -19,7 +19,8 @@ internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService
     {
         if (!DatabaseFailure.IsUnavailable(exception))
             return false;
-        Log.DatabaseUnavailable(logger, exception, httpContext.Request.Method, httpContext.Request.Path);
+        Log.DatabaseUnavailable(logger, exception.GetBaseException().Message, httpContext.Request.Method, httpContext.Request.Path);
+        Log.DatabaseUnavailableDetail(logger, exception);
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
         return await problemDetails.TryWriteAsync(new ProblemDetailsContext

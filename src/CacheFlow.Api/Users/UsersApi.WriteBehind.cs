@@ -103,7 +103,7 @@ public static partial class UsersApi
         }
 
         if (status is null)
-            return TypedResults.Problem($"There is no queued write {requestId}.", statusCode: StatusCodes.Status404NotFound, title: "Unknown request id");
+            return TypedResults.Problem($"There is no queued write {ErrorText.Truncate(requestId)}.", statusCode: StatusCodes.Status404NotFound, title: "Unknown request id");
         long? userId = long.TryParse(status.Result, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
         return TypedResults.Ok(new WriteStatusResponse(
             requestId, status.State, status.Write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest)!,

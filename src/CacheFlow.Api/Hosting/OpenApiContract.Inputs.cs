@@ -1,0 +1,83 @@
+using System.Globalization;
+using CacheFlow.Api.Users;
+using Microsoft.AspNetCore.OpenApi;
+using Microsoft.OpenApi;
+
+namespace CacheFlow.Api.Hosting;
+
+internal static partial class OpenApiContract
+{
+    // The field rules of UserValidation, as JSON Schema.
+    private const string UsernamePattern = "^[A-Za-z0-9._-]{3,32}$";
+    private const string EmailPattern = @"^[^@\s]+@[^@\s]+\.[^@\s]+$";
+
+    /// <summary>The ranges of query parameters, by operation id and name.</summary>
+    private static readonly Dictionary<(string Operation, string Parameter), (int Minimum, int? Maximum)> Ranges = new()
+    {
+        [("listUsers", "page")] = (1, null),
+        [("listUsers", "limit")] = (1, 100),
+        [("topUsers", "limit")] = (1, 100),
+        [("deadLetters", "limit")] = (1, 1000),
+    };
+
+    private static void ConstrainParameters(OpenApiOperation operation, string id)
+    {
+        foreach (var parameter in operation.Parameters ?? [])
+        {
+            if (parameter.Schema is not OpenApiSchema schema)
+                continue;
+            if (parameter.In == ParameterLocation.Path && parameter.Name == "id")
+            {
+                schema.Minimum = "1";
+                schema.Description = $"A user id: {UserIds.Expected}.";
+            }
+            else if (parameter.In == ParameterLocation.Query && Ranges.TryGetValue((id, parameter.Name!), out var range))
+            {
+                schema.Minimum = range.Minimum.ToString(CultureInfo.InvariantCulture);
+                schema.Maximum = range.Maximum?.ToString(CultureInfo.InvariantCulture);
+            }
+        }
+    }
+
+    /// <summary>Request bodies with their real rules: create needs username and email; a change needs at least one field.</summary>
+    private static Task TransformSchema(OpenApiSchema schema, OpenApiSchemaTransformerContext context, CancellationToken cancellationToken)
+    {
+        // Numbers are written as numbers; the "or a numeric string" the Web defaults add (they read one) is not the contract.
+        if (schema.Type is { } numeric && (numeric & (JsonSchemaType.Integer | JsonSchemaType.Number)) != 0 && numeric.HasFlag(JsonSchemaType.String))
+        {
+            schema.Type = numeric & ~JsonSchemaType.String;
+            schema.Pattern = null;
+        }
+
+        var type = context.JsonTypeInfo.Type;
+        if (type != typeof(CreateUserRequest) && type != typeof(UpdateUserRequest))
+            return Task.CompletedTask;
+        var create = type == typeof(CreateUserRequest);
+        schema.Required = create ? new HashSet<string> { "username", "email" } : new HashSet<string>();
+        if (!create)
+            schema.MinProperties = 1;
+        schema.AdditionalProperties = null;
+        foreach (var (name, property) in schema.Properties ?? new Dictionary<string, IOpenApiSchema>())
+        {
+            if (property is not OpenApiSchema field)
+                continue;
+            switch (name)
+            {
+                case "username":
+                    field.Type = JsonSchemaType.String;
+                    (field.MinLength, field.MaxLength, field.Pattern) = (3, 32, UsernamePattern);
+                    break;
+                case "email":
+                    field.Type = JsonSchemaType.String;
+                    (field.MaxLength, field.Pattern) = (UserValidation.MaxEmailLength, EmailPattern);
+                    break;
+                case "is_active":
+                    field.Type = JsonSchemaType.Boolean;
+                    field.Default = create ? System.Text.Json.Nodes.JsonValue.Create(true) : null;
+                    break;
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+}

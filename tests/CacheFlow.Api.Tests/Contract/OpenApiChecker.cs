@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
+
+namespace CacheFlow.Api.Tests.Contract;
+
+/// <summary>
+/// Checks requests and responses against an OpenAPI 3.1 document the way a validating client would: the status is
+/// documented for the operation, the media type too, the required headers are there, and the JSON body matches the
+/// schema (the JSON Schema keywords the document uses: $ref, type, properties, required, additionalProperties, items,
+/// enum, pattern, lengths, ranges, minProperties, allOf/anyOf/oneOf).
+/// </summary>
+public sealed class OpenApiChecker(JsonObject document)
+{
+    /// <summary>The operation for a request, with its path template; null if the document has none.</summary>
+    public (string Template, JsonObject Operation)? Find(string method, string path)
+    {
+        var candidates = document["paths"]!.AsObject()
+            .Where(p => Regex.IsMatch(path, "^" + Regex.Replace(Regex.Escape(p.Key), @"\\\{[^/]+?}", "[^/]+") + "$"))
+            .OrderBy(p => p.Key.Count(c => c == '{'));
+        foreach (var (template, item) in candidates)
+        {
+            if (item![method.ToLowerInvariant()] is JsonObject operation)
+                return (template, operation);
+        }
+
+        return null;
+    }
+
+    /// <summary>What is wrong with a response to <paramref name="method"/> <paramref name="path"/> (empty when nothing is).</summary>
+    public List<string> CheckResponse(string method, string path, HttpResponseMessage response, string body)
+    {
+        var errors = new List<string>();
+        if (Find(method, path) is not var (template, operation))
+            return [$"{method} {path}: no operation in the document"];
+        var status = ((int)response.StatusCode).ToString(CultureInfo.InvariantCulture);
+        var at = $"{method} {template} → {status}";
+        if ((operation["responses"]![status] ?? operation["responses"]![status[0] + "XX"] ?? operation["responses"]!["default"]) is not JsonObject documented)
+            return [$"{at}: status not documented (documented: {string.Join(", ", operation["responses"]!.AsObject().Select(r => r.Key))})"];
+
+        foreach (var (name, header) in documented["headers"]?.AsObject() ?? [])
+        {
+            if ((bool?)header!["required"] == true && !response.Headers.Contains(name) && !response.Content.Headers.Contains(name))
+                errors.Add($"{at}: required header {name} missing");
+        }
+
+        if (body.Length == 0 || method == "HEAD")
+            return errors;
+        var mediaType = response.Content.Headers.ContentType?.MediaType ?? "(none)";
+        if (documented["content"]?[mediaType]?["schema"] is not { } schema)
+        {
+            errors.Add($"{at}: body of type {mediaType} not documented");
+            return errors;
+        }
+
+        errors.AddRange(Validate(JsonNode.Parse(body), schema, "$").Select(e => $"{at}: {e}"));
+        return errors;
+    }
+
+    /// <summary>What a validating client would object to in a request body.</summary>
+    public List<string> CheckRequestBody(string method, string path, string json)
+    {
+        if (Find(method, path) is not var (template, operation))
+            return [$"{method} {path}: no operation in the document"];
+        if (operation["requestBody"]?["content"]?["application/json"]?["schema"] is not { } schema)
+            return [$"{method} {template}: no JSON request body documented"];
+        return [.. Validate(JsonNode.Parse(json), schema, "$").Select(e => $"{method} {template} request: {e}")];
+    }
+
+    /// <summary>The schema violations of <paramref name="value"/>.</summary>
+    public List<string> Validate(JsonNode? value, JsonNode schema, string at)
+    {
+        var errors = new List<string>();
+        if (schema["$ref"] is { } reference)
+        {
+            var name = ((string)reference!).Split('/')[^1];
+            return Validate(value, document["components"]!["schemas"]![name] ?? throw new InvalidOperationException($"unresolved {reference}"), at);
+        }
+
+        foreach (var part in schema["allOf"]?.AsArray() ?? [])
+            errors.AddRange(Validate(value, part!, at));
+        if (schema["anyOf"] is JsonArray anyOf && !anyOf.Any(s => Validate(value, s!, at).Count == 0))
+            errors.Add($"{at}: matches none of anyOf");
+        if (schema["oneOf"] is JsonArray oneOf && oneOf.Count(s => Validate(value, s!, at).Count == 0) != 1)
+            errors.Add($"{at}: does not match exactly one of oneOf");
+
+        var kind = Kind(value);
+        if (schema["type"] is { } type)
+        {
+            var allowed = type is JsonArray list ? list.Select(t => (string)t!).ToList() : [(string)type!];
+            if (!allowed.Contains(kind) && !(kind == "integer" && allowed.Contains("number")))
+            {
+                errors.Add($"{at}: is {kind}, expected {string.Join(" or ", allowed)}");
+                return errors;
+            }
+        }
+
+        if (schema["enum"] is JsonArray values && !values.Any(v => JsonNode.DeepEquals(v, value)))
+            errors.Add($"{at}: {value?.ToJsonString()} is not one of {values.ToJsonString()}");
+        switch (value)
+        {
+            case JsonObject obj:
+                foreach (var required in schema["required"]?.AsArray() ?? [])
+                {
+                    if (!obj.ContainsKey((string)required!))
+                        errors.Add($"{at}: required property {required} missing");
+                }
+
+                if (schema["minProperties"] is { } minProperties && obj.Count < (int)minProperties)
+                    errors.Add($"{at}: fewer than {minProperties} properties");
+                var properties = schema["properties"]?.AsObject();
+                foreach (var (name, child) in obj)
+                {
+                    if (properties?[name] is { } propertySchema)
+                        errors.AddRange(Validate(child, propertySchema, $"{at}.{name}"));
+                    else if (schema["additionalProperties"] is { } additional)
+                    {
+                        if (additional.GetValueKind() == JsonValueKind.False)
+                            errors.Add($"{at}: unexpected property {name}");
+                        else if (additional is JsonObject additionalSchema)
+                            errors.AddRange(Validate(child, additionalSchema, $"{at}.{name}"));
+                    }
+                }
+
+                break;
+            case JsonArray array when schema["items"] is { } items:
+                for (var i = 0; i < array.Count; i++)
+                    errors.AddRange(Validate(array[i], items, $"{at}[{i}]"));
+                break;
+            case JsonValue when kind == "string":
+                var text = (string)value!;
+                if (schema["pattern"] is { } pattern && !Regex.IsMatch(text, (string)pattern!))
+                    errors.Add($"{at}: \"{text}\" does not match {pattern}");
+                if (schema["minLength"] is { } minLength && text.Length < (int)minLength)
+                    errors.Add($"{at}: shorter than {minLength}");
+                if (schema["maxLength"] is { } maxLength && text.Length > (int)maxLength)
+                    errors.Add($"{at}: longer than {maxLength}");
+                break;
+            case JsonValue when kind is "integer" or "number":
+                var number = (decimal)value!;
+                if (schema["minimum"] is { } minimum && number < (decimal)minimum)
+                    errors.Add($"{at}: {number} is below {minimum}");
+                if (schema["maximum"] is { } maximum && number > (decimal)maximum)
+                    errors.Add($"{at}: {number} is above {maximum}");
+                break;
+        }
+
+        return errors;
+    }
+
+    private static string Kind(JsonNode? value) => value?.GetValueKind() switch
+    {
+        null or JsonValueKind.Null => "null",
+        JsonValueKind.Object => "object",
+        JsonValueKind.Array => "array",
+        JsonValueKind.String => "string",
+        JsonValueKind.True or JsonValueKind.False => "boolean",
+        JsonValueKind.Number => decimal.TryParse(value.ToJsonString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out _) ? "integer" : "number",
+        _ => "unknown",
+    };
+}
