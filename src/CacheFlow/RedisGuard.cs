@@ -99,27 +99,8 @@ public sealed class RedisGuard
     /// <param name="state">Passed to <paramref name="call"/>.</param>
     /// <param name="timeout">How long to wait, such as <see cref="DurableTimeout"/> for a durable write.</param>
     /// <returns>The call's result.</returns>
-    public async ValueTask<T> RunAsync<T, TState>(Func<TState, Task<T>> call, TState state, TimeSpan timeout)
-    {
-        var probe = Admit();
-        var failed = false;
-        Task<T>? sent = null;
-        try
-        {
-            sent = call(state);
-            return await Bound(sent, timeout).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (Trips(ex))
-        {
-            failed = true;
-            Abandon(sent, ex);
-            throw;
-        }
-        finally
-        {
-            Record(failed, probe);
-        }
-    }
+    public ValueTask<T> RunAsync<T, TState>(Func<TState, Task<T>> call, TState state, TimeSpan timeout) =>
+        RunCoreAsync(call, state, timeout, probe: Admit());
 
     /// <summary>
     /// Runs a call that must reach Redis even while the circuit is open: an invalidation. Refused, it would not be sent
@@ -127,15 +108,17 @@ public sealed class RedisGuard
     /// Redis runs it when it wakes, before it answers reads made after it. Bounded by <see cref="Timeout"/> and
     /// counted like any call; while the circuit is open it counts as a probe (its success closes the circuit).
     /// </summary>
-    internal async ValueTask<T> RunUnrefusedAsync<T, TState>(Func<TState, Task<T>> call, TState state)
+    internal ValueTask<T> RunUnrefusedAsync<T, TState>(Func<TState, Task<T>> call, TState state) =>
+        RunCoreAsync(call, state, Timeout, probe: Enabled && _state != State.Closed);
+
+    private async ValueTask<T> RunCoreAsync<T, TState>(Func<TState, Task<T>> call, TState state, TimeSpan timeout, bool probe)
     {
-        var probe = Enabled && _state != State.Closed;
         var failed = false;
         Task<T>? sent = null;
         try
         {
             sent = call(state);
-            return await Bound(sent, Timeout).ConfigureAwait(false);
+            return await Bound(sent, timeout).ConfigureAwait(false);
         }
         catch (Exception ex) when (Trips(ex))
         {
