@@ -37,9 +37,6 @@ public sealed partial class CacheFlowCache
         return new ValueTask<long>(ApplyAsync(InvalidationKind.Prefix, entryPrefix, keyPrefix));
     }
 
-    /// <summary>How many invalidations wait for Redis (this instance's reads of what they cover bypass the cache).</summary>
-    internal int PendingInvalidations => _pending.Count;
-
     /// <summary>
     /// Applies every pending invalidation that Redis takes now; returns how many are still pending. The retry loop
     /// calls it; tests call it to apply at a moment of their choosing.
