@@ -41,8 +41,8 @@ public static class HostileRequests
         (string Name, string Id)[] ids =
         [
             ("plus-sign", "+1"), ("leading-zero", "01"), ("overflow", "9223372036854775808"), ("huge", new string('9', 4000)),
-            ("space", "%201"), ("trailing-space", "1%20"), ("tab", "%091"), ("newline", "1%0A"), ("nul", "1%00"),
-            ("negative", "-1"), ("zero", "0"), ("hex", "0x1"), ("exponent", "1e3"), ("decimal", "1.0"), ("letters", "abc"),
+            ("space", "%201"), ("trailing-space", "1%20"), ("tab", "%091"), ("newline", "1%0A"), ("unicode-space", "%E2%80%831"),
+            ("unicode-minus", "%E2%88%921"), ("negative", "-1"), ("zero", "0"), ("hex", "0x1"), ("exponent", "1e3"), ("decimal", "1.0"), ("letters", "abc"),
             ("arabic-indic-digit", "%D9%A1"), ("fullwidth-digit", "%EF%BC%91"), ("sql-injection", "1%20OR%201%3D1"),
         ];
         foreach (var (name, id) in ids)
@@ -178,7 +178,7 @@ public static class HostileRequests
             ("json/wrong-types (is_active: \"yes\")", "{\"username\":\"hostile_json\"," + Valid + ",\"is_active\":\"yes\"}"),
             ("json/wrong-types (is_active: 1)", "{\"username\":\"hostile_json\"," + Valid + ",\"is_active\":1}"),
             ("json/extra-fields only", "{\"id\":1,\"login_count\":1000000,\"created_at\":\"2000-01-01T00:00:00Z\"}"),
-            ("json/case-variant-names", "{\"Username\":\"hostile_json\",\"EMAIL\":\"fresh-hostile@example.com\"}"),
+            ("json/misspelt-names", "{\"user_name\":\"hostile_json\",\"e-mail\":\"fresh-hostile@example.com\"}"),
         ];
         foreach (var (name, body) in creates)
             yield return new(name, "POST", "/users", 400) { Body = Utf8(body), ContentType = Json, Probe = "hostile_json" };
@@ -214,7 +214,7 @@ public static class HostileRequests
         yield return new("async/unknown-request-id", "GET", "/users/async/0190a5b2c3d4e5f60718293a4b5c6d7e", 404);
         yield return new("async/huge-request-id", "GET", "/users/async/" + new string('r', 4000), 404);
         yield return new("async/glob-request-id", "GET", "/users/async/*", 404);
-        yield return new("async/nul-request-id", "GET", "/users/async/a%00b", 404);
+        yield return new("async/space-request-id", "GET", "/users/async/a%20b", 404);
     }
 
     private static IEnumerable<HostileRequest> AdminCalls()
@@ -237,12 +237,12 @@ public static class HostileRequests
         yield return new("admin/dead-letters-limit-huge", "GET", "/cache/dead-letters?limit=99999999999", 400) { Admin = true };
 
         // With the key, glob characters are matched literally: nothing is removed.
-        foreach (var prefix in new[] { "*", "user:*", "user:[0-9]", "user:?", "%5C*" })
+        foreach (var prefix in new[] { "*", "user:*", "user:[0-9]", "user:%3F", "%5C*" })
             yield return new($"admin/glob prefix {Uri.UnescapeDataString(prefix)}", "DELETE", $"/cache/prefixes/{prefix}", 200) { Admin = true };
         foreach (var tag in new[] { "*", "users:*", "users:[a-z]*" })
             yield return new($"admin/glob tag {tag}", "DELETE", $"/cache/tags/{tag}", 200) { Admin = true };
-        foreach (var key in new[] { "*", "user:*", "user:?" })
-            yield return new($"admin/glob key {key}", "DELETE", $"/cache/keys/{key}", 204) { Admin = true };
+        foreach (var key in new[] { "*", "user:*", "user:%3F" })
+            yield return new($"admin/glob key {Uri.UnescapeDataString(key)}", "DELETE", $"/cache/keys/{key}", 204) { Admin = true };
     }
 
     private static IEnumerable<HostileRequest> Routing()
@@ -267,6 +267,13 @@ public static class HostileRequests
             Headers = [.. Enumerable.Range(0, 90).Select(i => ($"X-Hostile-{i}", new string('v', 100)))],
         };
         yield return new("header/accept-xml on a bad id", "GET", "/users/abc", 400) { Headers = [("Accept", "application/xml")] };
+        yield return new("header/accept-xml on a bad page", "GET", "/users?page=0", 400) { Headers = [("Accept", "application/xml")] };
+        yield return new("header/accept-xml on an unknown path", "GET", "/nope", 404) { Headers = [("Accept", "text/html")] };
+        yield return new("header/accept-xml on a wrong method", "PUT", "/users/1", 405) { Headers = [("Accept", "application/xml")] };
+        yield return new("header/accept-xml on a bad body", "POST", "/users", 400)
+        {
+            Headers = [("Accept", "application/xml")], Body = Utf8("{\"username\":"), ContentType = Json,
+        };
     }
 
     private static byte[] Utf8(string text) => Encoding.UTF8.GetBytes(text);
