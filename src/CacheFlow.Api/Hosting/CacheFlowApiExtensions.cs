@@ -78,6 +78,8 @@ public static class CacheFlowApiExtensions
             .Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
 
         services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDefaults.Customize);
+        // After the framework's writer: a client that accepts no JSON still gets its problem as JSON, not an empty body.
+        services.AddSingleton<IProblemDetailsWriter, ProblemJsonWriter>();
         services.AddCacheFlowRateLimits();
         services.AddExceptionHandler<BadRequestExceptionHandler>();
         services.AddExceptionHandler<DatabaseUnavailableExceptionHandler>();
