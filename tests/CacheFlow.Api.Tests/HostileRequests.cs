@@ -179,6 +179,7 @@ public static class HostileRequests
             ("json/wrong-types (is_active: 1)", "{\"username\":\"hostile_json\"," + Valid + ",\"is_active\":1}"),
             ("json/extra-fields only", "{\"id\":1,\"login_count\":1000000,\"created_at\":\"2000-01-01T00:00:00Z\"}"),
             ("json/misspelt-names", "{\"user_name\":\"hostile_json\",\"e-mail\":\"fresh-hostile@example.com\"}"),
+            ("json/names-in-another-case", "{\"Username\":\"hostile_json\",\"EMAIL\":\"fresh-hostile@example.com\"}"),
         ];
         foreach (var (name, body) in creates)
             yield return new(name, "POST", "/users", 400) { Body = Utf8(body), ContentType = Json, Probe = "hostile_json" };

@@ -68,6 +68,8 @@ public static class CacheFlowApiExtensions
         services.ConfigureHttpJsonOptions(json =>
         {
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
+            // Names as the contract spells them: "Username" or "EMAIL" is not a field of ours (the web defaults match any case).
+            json.SerializerOptions.PropertyNameCaseInsensitive = false;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         services.AddCacheFlow();

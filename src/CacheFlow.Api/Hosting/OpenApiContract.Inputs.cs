@@ -8,8 +8,6 @@ namespace CacheFlow.Api.Hosting;
 internal static partial class OpenApiContract
 {
     // The field rules of UserValidation, as JSON Schema.
-    private const string UsernamePattern = "^[A-Za-z0-9._-]{3,32}$";
-    private const string EmailPattern = @"^[^@\s]+@[^@\s]+\.[^@\s]+$";
 
     /// <summary>The ranges of query parameters, by operation id and name.</summary>
     private static readonly Dictionary<(string Operation, string Parameter), (int Minimum, int? Maximum)> Ranges = new()
@@ -65,11 +63,11 @@ internal static partial class OpenApiContract
             {
                 case "username":
                     field.Type = JsonSchemaType.String;
-                    (field.MinLength, field.MaxLength, field.Pattern) = (3, 32, UsernamePattern);
+                    (field.MinLength, field.MaxLength, field.Pattern) = (UserValidation.MinUsernameLength, UserValidation.MaxUsernameLength, UserValidation.UsernamePattern);
                     break;
                 case "email":
                     field.Type = JsonSchemaType.String;
-                    (field.MaxLength, field.Pattern) = (UserValidation.MaxEmailLength, EmailPattern);
+                    (field.MaxLength, field.Pattern) = (UserValidation.MaxEmailLength, UserValidation.EmailPattern);
                     break;
                 case "is_active":
                     field.Type = JsonSchemaType.Boolean;

@@ -17,6 +17,12 @@ internal static class UserValidation
 
     public const int MaxEmailLength = 254;
 
+    /// <summary>The username rule as a pattern, for the OpenAPI document (validation itself checks each character).</summary>
+    public const string UsernamePattern = "^[A-Za-z0-9._-]{3,32}$";
+
+    /// <summary>The shape of an email address as a pattern, for the OpenAPI document (validation checks more: see <see cref="EmailRule"/>).</summary>
+    public const string EmailPattern = @"^[^@\s]+@[^@\s]+\.[^@\s]+$";
+
     public const string UsernameRule = "A username is 3 to 32 letters (A-Z, a-z), digits, '.', '_' or '-'.";
 
     /// <summary>
