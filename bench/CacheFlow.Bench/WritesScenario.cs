@@ -41,6 +41,8 @@ public static class WritesScenario
             ["Storage:DataDirectory"] = data.FullName,
             ["Storage:SeedUsers"] = SeedUsers.ToString(CultureInfo.InvariantCulture),
             ["Warming:OnStartup"] = "false",
+            // The bench is one client on loopback sending far past the per-IP limits, on purpose: it measures the write paths, not the limiter.
+            ["RateLimits:Enabled"] = "false",
         });
         builder.AddCacheFlowApi();
         await using var app = builder.Build();
