@@ -27,7 +27,7 @@ public sealed partial class CacheFlowCache
                 var flight = _flights.GetOrAdd(request.EntryKey, mine);
                 if (flight == mine)
                 {
-                    var run = reachable ? RunFlightAsync(request, mine, stale: null) : RunBypassFlightAsync(request, mine);
+                    var run = RunFlightAsync(request, mine, stale: null, reachable);
                     // An inline factory may use this caller's context, so the caller stays until it is done.
                     await (request.Inline ? run : mine.Completion.Task.WaitAsync(cancellationToken)).ConfigureAwait(false);
                     return (await mine.Completion.Task.ConfigureAwait(false)).Result;
@@ -50,26 +50,8 @@ public sealed partial class CacheFlowCache
             }
         }
 
-        if (!reachable)
-            return (await LoadValueAsync(request).ConfigureAwait(false)).Result(CacheOutcome.Bypass);
-        return (await LoadAsync(request, flight: null, stale: null).ConfigureAwait(false)).Result;
-    }
-
-    /// <summary>A load without Redis, shared with the callers that join before it starts (to spare the source).</summary>
-    private async Task RunBypassFlightAsync<TState>(LoadRequest<TState> request, Flight flight)
-    {
-        try
-        {
-            var loading = flight.Issue();
-            var loaded = await LoadValueAsync(request).ConfigureAwait(false);
-            Leave(flight);
-            flight.Completion.TrySetResult(new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading));
-        }
-        catch (Exception ex)
-        {
-            Leave(flight);
-            flight.Completion.TrySetException(ex);
-        }
+        var result = reachable ? await LoadAsync(request, flight: null, stale: null).ConfigureAwait(false) : await LoadWithoutRedisAsync(request, flight: null).ConfigureAwait(false);
+        return result.Result;
     }
 
     /// <summary>
@@ -91,11 +73,11 @@ public sealed partial class CacheFlowCache
     /// Runs a load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries the
     /// error). The flight leaves the map before it completes, so a caller that comes later starts a new one.
     /// </summary>
-    private async Task RunFlightAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale)
+    private async Task RunFlightAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale, bool reachable = true)
     {
         try
         {
-            var result = await LoadAsync(request, flight, stale).ConfigureAwait(false);
+            var result = reachable ? await LoadAsync(request, flight, stale).ConfigureAwait(false) : await LoadWithoutRedisAsync(request, flight).ConfigureAwait(false);
             Leave(flight);
             flight?.Completion.TrySetResult(result);
         }
@@ -125,17 +107,12 @@ public sealed partial class CacheFlowCache
             StoredEntry? current;
             try
             {
-                (taken, current) = await AcquireAsync(request, token).ConfigureAwait(false);
+                (taken, current) = await _store.AcquireAsync(request.EntryKey, token).ConfigureAwait(false);
             }
             catch (Exception ex) when (RedisGuard.IsFailure(ex))
             {
                 OnRedisFailure(request.Counters, ex, Log.ReadFailed);
-                if (stale is not null)
-                    return FlightResult.Nothing;
-                // Redis is down: load without caching. Callers that joined before the load began share it, to spare the source.
-                var loading = flight?.Issue() ?? 0;
-                var loaded = await LoadValueAsync(request).ConfigureAwait(false);
-                return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
+                return stale is not null ? FlightResult.Nothing : await LoadWithoutRedisAsync(request, flight).ConfigureAwait(false);
             }
 
             var fresh = current is { } c && c.At(NowMs) == Freshness.Fresh;
@@ -246,8 +223,16 @@ public sealed partial class CacheFlowCache
         await WriteEntryAsync(request.Key, request.Counters, entry, header, TimeSpan.FromMilliseconds(stale.Header.HardExpiresAt - now), DefaultEntryOptions, token).ConfigureAwait(false);
     }
 
-    private Task<(bool Taken, StoredEntry? Current)> AcquireAsync<TState>(LoadRequest<TState> request, long token) =>
-        _store.AcquireAsync(request.EntryKey, token);
+    /// <summary>
+    /// Redis is down or hung: load without caching (<see cref="CacheOutcome.Bypass"/>). Callers that joined the flight
+    /// before the load began share it, to spare the source.
+    /// </summary>
+    private async Task<FlightResult> LoadWithoutRedisAsync<TState>(LoadRequest<TState> request, Flight? flight)
+    {
+        var loading = flight?.Issue() ?? 0;
+        var loaded = await LoadValueAsync(request).ConfigureAwait(false);
+        return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
+    }
 
     /// <summary>Frees the lease if this load still holds it. True if it did, false if it was revoked, null if Redis failed.</summary>
     private async Task<bool?> TryReleaseAsync<TState>(LoadRequest<TState> request, long token)
