@@ -25,6 +25,9 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 {
     private const int TagBatch = 256;
 
+    /// <summary>How long a tag's removal set outlives its last batch: long enough for the next removal to finish the work.</summary>
+    private static readonly long RemovingTtlMs = (long)TimeSpan.FromDays(1).TotalMilliseconds;
+
     private readonly long _leaseMs = (long)options.LeaseDuration.TotalMilliseconds;
     private readonly bool _leases = options.Protections.HasFlag(CacheProtections.Leases);
     private readonly bool _revocations = options.Protections.HasFlag(CacheProtections.Revocations);
@@ -152,12 +155,10 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         var removingKey = (RedisKey)CacheKeys.Removing(tagKey);
         var removed = await DeleteMembersAsync(db, removingKey,
             await guard.RunUnrefusedAsync(static s => s.db.SetMembersAsync(s.removingKey), (db, removingKey)).ConfigureAwait(false)).ConfigureAwait(false);
-        // The removal set lives as long as the index could: long enough for the next removal to finish the work.
-        var removingTtl = (long)TimeSpan.FromDays(1).TotalMilliseconds;
         while (true)
         {
-            var members = (RedisValue[])(await guard.RunUnrefusedAsync(static s => s.db.ScriptEvaluateAsync(RedisScripts.TakeTagged, [s.tagKey, s.removingKey], [TagBatch, s.removingTtl, s.sets]),
-                (db, tagKey: (RedisKey)tagKey, removingKey, removingTtl, sets: _removalSets)).ConfigureAwait(false))!;
+            var members = (RedisValue[])(await guard.RunUnrefusedAsync(static s => s.db.ScriptEvaluateAsync(RedisScripts.TakeTagged, [s.tagKey, s.removingKey], [TagBatch, RemovingTtlMs, s.sets]),
+                (db, tagKey: (RedisKey)tagKey, removingKey, sets: _removalSets)).ConfigureAwait(false))!;
             if (members.Length == 0)
                 return removed;
             if (AfterTagTaken is { } hook)
