@@ -12,8 +12,8 @@ public static class CacheFlowServiceCollectionExtensions
     /// </summary>
     /// <param name="services">The service collection.</param>
     /// <param name="configure">Configures <see cref="CacheFlowOptions"/>.</param>
-    /// <returns>The service collection, for chaining.</returns>
-    public static IServiceCollection AddCacheFlow(this IServiceCollection services, Action<CacheFlowOptions>? configure = null)
+    /// <returns>A builder for further CacheFlow registrations, such as <c>AsHybridCache()</c>.</returns>
+    public static ICacheFlowBuilder AddCacheFlow(this IServiceCollection services, Action<CacheFlowOptions>? configure = null)
     {
         var options = services.AddOptions<CacheFlowOptions>().ValidateDataAnnotations().ValidateOnStart();
         if (configure is not null)
@@ -22,6 +22,6 @@ public static class CacheFlowServiceCollectionExtensions
         // One guard per connection: the cache and whatever else shares Redis (write-behind, counters) see one circuit.
         services.TryAddSingleton<RedisGuard>();
         services.TryAddSingleton<ICacheFlow, CacheFlowCache>();
-        return services;
+        return new CacheFlowBuilder(services);
     }
 }
