@@ -23,25 +23,26 @@ public sealed partial class CacheFlowCache
         {
             for (var join = 0; join < MaxJoins; join++)
             {
-                var mine = new Flight(request.EntryKey);
+                var mine = new Flight(request.EntryKey, _disposed.Token, abandonable: true);
                 var flight = _flights.GetOrAdd(request.EntryKey, mine);
                 if (flight == mine)
                 {
                     var run = RunFlightAsync(request, mine, stale: null, reachable);
                     // An inline factory may use this caller's context, so the caller stays until it is done.
-                    await (request.Inline ? run : mine.Completion.Task.WaitAsync(cancellationToken)).ConfigureAwait(false);
-                    return (await mine.Completion.Task.ConfigureAwait(false)).Result;
+                    if (request.Inline)
+                        await run.ConfigureAwait(false);
+                    return (await mine.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
                 }
 
                 var joinedAt = flight.Issued;
                 FlightResult shared;
                 try
                 {
-                    shared = await flight.Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    shared = await flight.WaitAsync(cancellationToken).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    // The flight's owner was cancelled (its request ended), not this caller: start over.
+                    // The flight was abandoned by the callers before this one (or its inline owner's request ended): start over.
                     continue;
                 }
 
@@ -50,9 +51,17 @@ public sealed partial class CacheFlowCache
             }
         }
 
-        var result = reachable ? await LoadAsync(request, flight: null, stale: null).ConfigureAwait(false) : await LoadWithoutRedisAsync(request, flight: null).ConfigureAwait(false);
-        return result.Result;
+        return (await LoadByPathAsync(request, flight: null, stale: null, reachable).ConfigureAwait(false)).Result;
     }
+
+    /// <summary>
+    /// The load a read's paths allow: under the lease when it may read and write Redis; without Redis when it just
+    /// failed; otherwise without a lease, written where the paths allow (a write-through, or the L1 alone).
+    /// </summary>
+    private Task<FlightResult> LoadByPathAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale, bool reachable) =>
+        !reachable ? LoadWithoutRedisAsync(request, flight)
+        : stale is null && !request.Paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite) ? LoadLeaselessAsync(request, flight)
+        : LoadAsync(request, flight, stale);
 
     /// <summary>
     /// Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns
@@ -64,7 +73,7 @@ public sealed partial class CacheFlowCache
         if (!SingleFlight)
             return (null, 0, RunFlightAsync(request, null, stale));
 
-        var mine = new Flight(request.EntryKey);
+        var mine = new Flight(request.EntryKey, _disposed.Token, abandonable: false);
         var flight = _flights.GetOrAdd(request.EntryKey, mine);
         return flight != mine ? (flight, flight.Issued, null) : (mine, 0, RunFlightAsync(request, mine, stale));
     }
@@ -77,7 +86,7 @@ public sealed partial class CacheFlowCache
     {
         try
         {
-            var result = reachable ? await LoadAsync(request, flight, stale).ConfigureAwait(false) : await LoadWithoutRedisAsync(request, flight).ConfigureAwait(false);
+            var result = await LoadByPathAsync(request, flight, stale, reachable).ConfigureAwait(false);
             Leave(flight);
             flight?.Completion.TrySetResult(result);
         }
@@ -88,6 +97,10 @@ public sealed partial class CacheFlowCache
                 Log.RefreshFailed(_logger, ex, request.Counters.Family);
             else
                 flight.Completion.TrySetException(ex);
+        }
+        finally
+        {
+            flight?.Finish();
         }
     }
 
@@ -133,7 +146,7 @@ public sealed partial class CacheFlowCache
             {
                 // The lease outlived its timeout many times over (a clock or server problem): load, but cache nothing.
                 Log.LeaseWaitExpired(_logger, request.Counters.Family);
-                var loaded = await LoadValueAsync(request).ConfigureAwait(false);
+                var loaded = await LoadValueAsync(request, flight).ConfigureAwait(false);
                 return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: false, 0);
             }
 
@@ -149,7 +162,7 @@ public sealed partial class CacheFlowCache
         var started = _time.GetTimestamp();
         try
         {
-            loaded = await LoadValueAsync(request).ConfigureAwait(false);
+            loaded = await LoadValueAsync(request, flight).ConfigureAwait(false);
         }
         catch (Exception ex) when (stale is not null)
         {
@@ -180,13 +193,16 @@ public sealed partial class CacheFlowCache
         return new FlightResult(result, Shareable: written != false, call);
     }
 
-    /// <summary>Calls the factory, counting the load, its duration and its failure.</summary>
-    private async ValueTask<Loaded> LoadValueAsync<TState>(LoadRequest<TState> request)
+    /// <summary>
+    /// Calls the factory, counting the load, its duration and its failure. Its token is the flight's (cancelled when
+    /// every waiting caller gave up), or, with no flight, cancelled only when the cache is disposed.
+    /// </summary>
+    private async ValueTask<Loaded> LoadValueAsync<TState>(LoadRequest<TState> request, Flight? flight)
     {
         var started = _time.GetTimestamp();
         try
         {
-            var loaded = await request.Load(request.State, _disposed.Token).ConfigureAwait(false);
+            var loaded = await request.Load(request.State, flight?.Token ?? _disposed.Token).ConfigureAwait(false);
             _metrics.RecordLoad(request.Counters, request.Key, _time.GetElapsedTime(started));
             return loaded;
         }
@@ -230,8 +246,27 @@ public sealed partial class CacheFlowCache
     private async Task<FlightResult> LoadWithoutRedisAsync<TState>(LoadRequest<TState> request, Flight? flight)
     {
         var loading = flight?.Issue() ?? 0;
-        var loaded = await LoadValueAsync(request).ConfigureAwait(false);
+        var loaded = await LoadValueAsync(request, flight).ConfigureAwait(false);
         return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
+    }
+
+    /// <summary>
+    /// A load whose paths leave out reading or writing Redis: nothing to take a lease against, so it is shared only in
+    /// this process. Its value is written through to Redis if the paths allow (revoking loads in progress elsewhere),
+    /// else kept in the L1 alone, stamped as of before the read.
+    /// </summary>
+    private async Task<FlightResult> LoadLeaselessAsync<TState>(LoadRequest<TState> request, Flight? flight)
+    {
+        var loading = flight?.Issue() ?? 0;
+        var loaded = await LoadValueAsync(request, flight).ConfigureAwait(false);
+        var result = loaded.Result(CacheOutcome.Miss);
+        if (loaded.Kind == LoadedKind.NotCacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
+            return new FlightResult(result, Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
+        if (request.Paths.HasFlag(EntryPaths.RemoteWrite))
+            await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds: 0, token: null, request.Paths).ConfigureAwait(false);
+        else if (_local is not null && request.Paths.HasFlag(EntryPaths.LocalWrite))
+            _local.Set(request.EntryKey, new StoredEntry(NewHeader(loaded, request.Options, loadMilliseconds: 0, token: null, out _), loaded.Entry), request.Options, request.Stamp);
+        return new FlightResult(result, Shareable: true, loading);
     }
 
     /// <summary>Frees the lease if this load still holds it. True if it did, false if it was revoked, null if Redis failed.</summary>

@@ -1,4 +1,4 @@
-using System.Text.Json;
+using System.Buffers;
 using CacheFlow.Redis;
 
 namespace CacheFlow;
@@ -25,8 +25,9 @@ public sealed partial class CacheFlowCache
                     return false;
                 }
 
-                var changed = update(JsonSerializer.Deserialize(stored.Json.Span, TypeInfo<T>())!);
-                var entry = Encode(changed);
+                var serializer = JsonSerializerOf<T>();
+                var changed = update(serializer.Deserialize(new ReadOnlySequence<byte>(stored.Json)));
+                var entry = Encode(changed, serializer);
                 (stored.Header with { Version = Random.Shared.NextInt64(1, long.MaxValue) }).WriteHeader(entry.Span);
                 if (await _store.ReplaceAsync(entryKey, stored.Bytes, entry).ConfigureAwait(false))
                 {

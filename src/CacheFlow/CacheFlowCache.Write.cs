@@ -11,19 +11,26 @@ public sealed partial class CacheFlowCache
     /// lease-checked commit; without one it is a write-through that revokes any load in progress. Returns true if
     /// written, false if refused (the lease was lost, or an invalidation came just before), null if Redis failed.
     /// </summary>
-    private Task<bool?> WriteAsync(string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token)
+    private Task<bool?> WriteAsync(string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, EntryPaths paths = EntryPaths.All)
+    {
+        var header = NewHeader(loaded, options, loadMilliseconds, token, out var ttl);
+        return WriteEntryAsync(key, counters, loaded.Entry, header, ttl, options, token, paths);
+    }
+
+    /// <summary>The header of a freshly loaded or set value: its expiries (jittered) from now, and its version.</summary>
+    private CacheEntry NewHeader(Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, out TimeSpan ttl)
     {
         var isNull = loaded.Kind == LoadedKind.Null;
         var fresh = isNull ? NullDuration(options) : Jittered(options.Duration ?? _options.DefaultDuration);
         var stale = isNull ? TimeSpan.Zero : options.StaleDuration ?? _options.DefaultStaleDuration;
         var soft = NowMs + (long)fresh.TotalMilliseconds;
-        var header = new CacheEntry(
+        ttl = fresh + stale;
+        return new CacheEntry(
             isNull ? CacheEntryFlags.Null : CacheEntryFlags.None, soft, soft + (long)stale.TotalMilliseconds, loadMilliseconds,
             token ?? Random.Shared.NextInt64(1, long.MaxValue));
-        return WriteEntryAsync(key, counters, loaded.Entry, header, fresh + stale, options, token);
     }
 
-    private async Task<bool?> WriteEntryAsync(string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token)
+    private async Task<bool?> WriteEntryAsync(string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token, EntryPaths paths = EntryPaths.All)
     {
         header.WriteHeader(entry.Span);
         var entryKey = _keys.Entry(key);
@@ -36,7 +43,10 @@ public sealed partial class CacheFlowCache
             {
                 if (BeforeLocalStore is { } hook)
                     await hook(key).ConfigureAwait(false);
-                _local.SetWritten(entryKey, new StoredEntry(header, entry), options, before);
+                if (paths.HasFlag(EntryPaths.LocalWrite))
+                    _local.SetWritten(entryKey, new StoredEntry(header, entry), options, before);
+                else
+                    _local.Invalidate(entryKey);
             }
 
             return written;

@@ -1,9 +1,5 @@
-using System.Buffers;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
-using System.Runtime.InteropServices;
-using System.Text.Json;
-using System.Text.Json.Serialization.Metadata;
 using CacheFlow.Invalidation;
 using CacheFlow.Local;
 using CacheFlow.Metrics;
@@ -75,7 +71,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         GetOrCreateCoreAsync(key, (Cache: this, Factory: factory), static async (state, ct) =>
         {
             var value = await state.Factory(ct).ConfigureAwait(false);
-            return value is null ? Loaded.Null : new Loaded(state.Cache.Encode(value), LoadedKind.Value);
+            return value is null ? Loaded.Null : new Loaded(Encode(value, state.Cache.JsonSerializerOf<T>()), LoadedKind.Value);
         }, options, inline: false, cancellationToken);
 
     /// <inheritdoc />
@@ -85,24 +81,6 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             var json = await factory(ct).ConfigureAwait(false);
             return json is null ? Loaded.NotCacheable : new Loaded(WithHeaderRoom(json.Value), LoadedKind.Value);
         }, options, inline: true, cancellationToken);
-
-    /// <inheritdoc />
-    public async ValueTask<CacheResult<T?>> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var result = await GetOrCreateJsonAsync(key, factory, options, cancellationToken).ConfigureAwait(false);
-        return new(result.Outcome, result.IsNull ? default : JsonSerializer.Deserialize(result.Json.Span, TypeInfo<T>()));
-    }
-
-    /// <inheritdoc />
-    public async ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(key);
-        options ??= DefaultEntryOptions;
-        if (value is null && NullDuration(options) <= TimeSpan.Zero)
-            return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
-        var loaded = value is null ? new Loaded(WithHeaderRoom(NullJson), LoadedKind.Null) : new Loaded(Encode(value), LoadedKind.Value);
-        return await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null).ConfigureAwait(false) == true;
-    }
 
     /// <inheritdoc />
     public CacheStatistics GetStatistics() => _metrics.Snapshot();
@@ -122,74 +100,79 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     /// <summary>The read path: a GET, then a hit, a stale value with a refresh, or a load shared with other callers.</summary>
     private async ValueTask<CacheResult> GetOrCreateCoreAsync<TState>(
-        string key, TState state, Func<TState, CancellationToken, ValueTask<Loaded>> load, CacheEntryOptions? options, bool inline, CancellationToken cancellationToken)
+        string key, TState state, Func<TState, CancellationToken, ValueTask<Loaded>> load, CacheEntryOptions? options, bool inline, CancellationToken cancellationToken,
+        EntryPaths paths = EntryPaths.All)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         var entryKey = _keys.Entry(key);
-        var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline);
-        if (_local?.Get(entryKey) is { } local && local.At(NowMs) == Freshness.Fresh)
-        {
-            request.Counters.AddHit();
-            request.Counters.AddLocalHit();
-            return local.Result(CacheOutcome.Hit) with { FromLocal = true };
-        }
+        var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline, paths);
+        if (paths.HasFlag(EntryPaths.LocalRead) && LocalHit(entryKey, request.Counters) is { } local)
+            return local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
 
         if (_pending.Covers(entryKey, request.Options.Tags))
         {
             // An invalidation of this key has not reached Redis yet: what Redis holds may be older than a write
             // this instance acknowledged. Until it is applied, reads here go to the source and cache nothing.
             request.Counters.AddBypass();
-            return (await LoadValueAsync(request).ConfigureAwait(false)).Result(CacheOutcome.Bypass);
+            return paths.HasFlag(EntryPaths.Factory)
+                ? (await LoadValueAsync(request, flight: null).ConfigureAwait(false)).Result(CacheOutcome.Bypass)
+                : new CacheResult(CacheOutcome.Bypass, default, IsNull: true);
         }
 
         var reachable = true;
-        try
+        // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
+        var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
+        request = request with { Stamp = stamp };
+        if (paths.HasFlag(EntryPaths.RemoteRead))
         {
-            // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
-            var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
-            var get = _store.BeginGet(entryKey, out var call);
-            RedisValue value;
             try
             {
-                value = await get.ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                _store.EndGet(call, ex);
-                throw;
-            }
-
-            _store.EndGet(call, failure: null);
-            if (StoredEntry.From(value) is { } stored)
-            {
-                var now = NowMs;
-                switch (stored.At(now))
+                // The guard's steps by hand, so an L2 hit costs no state machine but this one's.
+                var get = _store.BeginGet(entryKey, out var call);
+                RedisValue value;
+                try
                 {
-                    case Freshness.Fresh:
-                        request.Counters.AddHit();
-                        if (_local is not null)
-                        {
-                            if (BeforeLocalStore is { } hook)
-                                await hook(key).ConfigureAwait(false);
-                            _local.Set(entryKey, stored, request.Options, stamp);
-                        }
+                    value = await get.ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    _store.EndGet(call, ex);
+                    throw;
+                }
 
-                        // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
-                        if (!request.Inline && ShouldRefreshEarly(stored.Header, now))
-                            StartRefresh(request, stored);
-                        return stored.Result(CacheOutcome.Hit);
-                    case Freshness.Throttled:
-                        request.Counters.AddStale();
-                        return stored.Result(CacheOutcome.Stale);
-                    case Freshness.Stale:
-                        return await ServeStaleAsync(request, stored, cancellationToken).ConfigureAwait(false);
+                _store.EndGet(call, failure: null);
+                if (StoredEntry.From(value) is { } stored)
+                {
+                    var now = NowMs;
+                    var refreshable = paths.HasFlag(EntryPaths.RemoteWrite | EntryPaths.Factory);
+                    switch (stored.At(now))
+                    {
+                        case Freshness.Fresh:
+                            request.Counters.AddHit();
+                            if (_local is not null && paths.HasFlag(EntryPaths.LocalWrite))
+                            {
+                                if (BeforeLocalStore is { } hook)
+                                    await hook(key).ConfigureAwait(false);
+                                _local.Set(entryKey, stored, request.Options, stamp);
+                            }
+
+                            // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
+                            if (!request.Inline && refreshable && ShouldRefreshEarly(stored.Header, now))
+                                StartRefresh(request, stored);
+                            return stored.Result(CacheOutcome.Hit);
+                        case Freshness.Throttled:
+                            request.Counters.AddStale();
+                            return stored.Result(CacheOutcome.Stale);
+                        case Freshness.Stale when refreshable:
+                            return await ServeStaleAsync(request, stored, cancellationToken).ConfigureAwait(false);
+                    }
                 }
             }
-        }
-        catch (Exception ex) when (RedisGuard.IsFailure(ex))
-        {
-            reachable = false;
-            OnRedisFailure(request.Counters, ex, Log.ReadFailed);
+            catch (Exception ex) when (RedisGuard.IsFailure(ex))
+            {
+                reachable = false;
+                OnRedisFailure(request.Counters, ex, Log.ReadFailed);
+            }
         }
 
         cancellationToken.ThrowIfCancellationRequested();
@@ -197,8 +180,20 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             request.Counters.AddMiss();
         else
             request.Counters.AddBypass();
+        if (!paths.HasFlag(EntryPaths.Factory))
+            return new CacheResult(reachable ? CacheOutcome.Miss : CacheOutcome.Bypass, default, IsNull: true);
         // Redis just failed this read: the load does not ask it again (a hung Redis would cost a second timeout).
         return await LoadSharedAsync(request, reachable, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The L1's copy of a key if it is fresh, counted as a hit.</summary>
+    private LocalCopy? LocalHit(string entryKey, FamilyCounters counters)
+    {
+        if (_local?.Get(entryKey) is not { } copy || copy.Stored.At(NowMs) != Freshness.Fresh)
+            return null;
+        counters.AddHit();
+        counters.AddLocalHit();
+        return copy;
     }
 
     /// <summary>
@@ -256,17 +251,6 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         log(_logger, exception, counters.Family);
     }
 
-    /// <summary>Serializes <paramref name="value"/> after room for the entry header.</summary>
-    private Memory<byte> Encode<T>(T value)
-    {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        buffer.GetSpan(CacheEntry.HeaderSize);
-        buffer.Advance(CacheEntry.HeaderSize);
-        using (var writer = new Utf8JsonWriter(buffer))
-            JsonSerializer.Serialize(writer, value, TypeInfo<T>());
-        return MemoryMarshal.AsMemory(buffer.WrittenMemory);
-    }
-
     private static Memory<byte> WithHeaderRoom(ReadOnlyMemory<byte> json)
     {
         var entry = new byte[CacheEntry.HeaderSize + json.Length];
@@ -274,17 +258,19 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         return entry;
     }
 
-    private JsonTypeInfo<T> TypeInfo<T>() => (JsonTypeInfo<T>)_options.SerializerOptions.GetTypeInfo(typeof(T));
-
     private TimeSpan NullDuration(CacheEntryOptions options) => options.NullDuration ?? _options.DefaultNullDuration;
 
     /// <summary>
     /// One read's key, factory and options, carried through the load. An <paramref name="Inline"/> factory may use
     /// its caller's context (an endpoint filter's HttpContext), so it only ever runs while its caller waits for it.
+    /// <paramref name="Paths"/> are the levels it may use; <see cref="Stamp"/> is the L1 stamp taken before Redis was read.
     /// </summary>
     private readonly record struct LoadRequest<TState>(
         string Key, string EntryKey, TState State, Func<TState, CancellationToken, ValueTask<Loaded>> Load,
-        CacheEntryOptions Options, FamilyCounters Counters, bool Inline);
+        CacheEntryOptions Options, FamilyCounters Counters, bool Inline, EntryPaths Paths = EntryPaths.All)
+    {
+        public long Stamp { get; init; }
+    }
 
     /// <summary>What a factory produced: an entry (header room, then JSON), a null, or a result not to cache.</summary>
     private readonly record struct Loaded(Memory<byte> Entry, LoadedKind Kind)

@@ -8,12 +8,30 @@ namespace CacheFlow;
 /// loader's value, the lease-checked write-back, the lease check of an uncached null) was issued after it joined:
 /// then the result is no older than any write acknowledged before the joiner started. The flight numbers the
 /// deciding calls it issues; a joiner notes the number when it joins and compares it with the result's.
+/// <para>
+/// A load for waiting callers (not a background refresh) is abandoned when every caller that waited for it has
+/// stopped waiting: its factory's token is cancelled then, as HybridCache defines it. One caller giving up never
+/// cancels the load the others wait for.
+/// </para>
 /// </remarks>
-internal sealed class Flight(string entryKey)
+internal sealed class Flight
 {
+    private readonly CancellationTokenSource? _abandoned;
     private long _issued;
+    private int _waiting;
 
-    public string EntryKey { get; } = entryKey;
+    /// <summary>Starts a flight whose factory runs with <paramref name="disposed"/>, and, if it is <paramref name="abandonable"/>, until its callers all give up.</summary>
+    public Flight(string entryKey, CancellationToken disposed, bool abandonable)
+    {
+        EntryKey = entryKey;
+        _abandoned = abandonable ? CancellationTokenSource.CreateLinkedTokenSource(disposed) : null;
+        Token = _abandoned?.Token ?? disposed;
+    }
+
+    public string EntryKey { get; }
+
+    /// <summary>The token of the flight's factory.</summary>
+    public CancellationToken Token { get; }
 
     public TaskCompletionSource<FlightResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -22,6 +40,37 @@ internal sealed class Flight(string entryKey)
 
     /// <summary>Numbers a deciding call about to be issued.</summary>
     public long Issue() => Interlocked.Increment(ref _issued);
+
+    /// <summary>Waits for the result until <paramref name="cancellationToken"/> fires; the last waiter to give up abandons the load.</summary>
+    public async Task<FlightResult> WaitAsync(CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _waiting);
+        try
+        {
+            return await Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            if (Interlocked.Decrement(ref _waiting) == 0 && !Completion.Task.IsCompleted)
+                Abandon();
+            throw;
+        }
+    }
+
+    /// <summary>Frees the factory's token source once the flight is over.</summary>
+    public void Finish() => _abandoned?.Dispose();
+
+    private void Abandon()
+    {
+        try
+        {
+            _abandoned?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The flight finished meanwhile: nothing left to cancel.
+        }
+    }
 }
 
 /// <summary>What a flight produced, and whether its joiners may take it.</summary>

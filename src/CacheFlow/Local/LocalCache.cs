@@ -65,12 +65,12 @@ internal sealed class LocalCache : IDisposable
     internal int IndexedTags => _tags.Tags;
 
     /// <summary>A copy, if there is one and nothing invalidated it since its read; none while the bus is not subscribed.</summary>
-    public StoredEntry? Get(string entryKey)
+    public LocalCopy? Get(string entryKey)
     {
-        if (!_subscribed || !_entries.TryGetValue(entryKey, out Copy? copy))
+        if (!_subscribed || !_entries.TryGetValue(entryKey, out LocalCopy? copy))
             return null;
         if (!_stamped || copy!.Stamp == Stamp(entryKey, copy.Tags))
-            return copy!.Stored;
+            return copy;
         _entries.Remove(entryKey);
         return null;
     }
@@ -90,18 +90,18 @@ internal sealed class LocalCache : IDisposable
 
     /// <summary>
     /// Keeps an entry for at most the maximum age (or the entry's own duration, or its hard expiry, if sooner),
-    /// stamped with what <see cref="Stamp"/> said before it was read.
+    /// stamped with what <see cref="Stamp"/> said before it was read. Returns the copy kept, if one was.
     /// </summary>
-    public void Set(string entryKey, StoredEntry stored, CacheEntryOptions options, long stamp)
+    public LocalCopy? Set(string entryKey, StoredEntry stored, CacheEntryOptions options, long stamp)
     {
         if (!_subscribed)
-            return;
+            return null;
         var now = _time.GetUtcNow();
         var age = options.LocalDuration is { } local && local < _maxAge ? local : _maxAge;
         var expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(stored.Header.HardExpiresAt, (now + age).ToUnixTimeMilliseconds()));
         if (expires <= now)
-            return;
-        var copy = new Copy(stored, stamp, options.Tags);
+            return null;
+        var copy = new LocalCopy(stored, stamp, options.Tags);
         var entryOptions = new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = 1 };
         if (copy.Tags.Count > 0)
         {
@@ -112,6 +112,7 @@ internal sealed class LocalCache : IDisposable
         }
 
         _entries.Set(entryKey, copy, entryOptions);
+        return copy;
     }
 
     /// <summary>
@@ -197,7 +198,7 @@ internal sealed class LocalCache : IDisposable
 
     /// <summary>A copy left the L1 (evicted, expired, removed or replaced): it leaves the tag index too.</summary>
     private static void Untrack(object key, object? value, EvictionReason reason, object? state) =>
-        ((LocalCache)state!)._tags.Untrack((string)key, value!, ((Copy)value!).Tags);
+        ((LocalCache)state!)._tags.Untrack((string)key, value!, ((LocalCopy)value!).Tags);
 
     /// <summary>Drops this instance's copy of a key (and stops reads in flight from storing theirs), telling no one.</summary>
     public void Drop(string entryKey)
@@ -243,18 +244,5 @@ internal sealed class LocalCache : IDisposable
             // Tried again when a connection is restored.
             _subscribed = false;
         }
-    }
-
-    /// <summary>
-    /// An entry as the L1 keeps it: with the stamp it was read under and the tags that stamp covers. A class, not a
-    /// record: the tag index tells copies of one key apart by reference.
-    /// </summary>
-    private sealed class Copy(StoredEntry stored, long stamp, IReadOnlyList<string> tags)
-    {
-        public StoredEntry Stored { get; } = stored;
-
-        public long Stamp { get; } = stamp;
-
-        public IReadOnlyList<string> Tags { get; } = tags;
     }
 }

@@ -1,0 +1,98 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using CacheFlow.Local;
+using CacheFlow.Redis;
+using Microsoft.Extensions.Caching.Hybrid;
+
+namespace CacheFlow;
+
+/// <summary>
+/// Typed reads and writes: values go through a serializer (JSON by default, any <see cref="IHybridCacheSerializer{T}"/>
+/// for the HybridCache API), and the L1 keeps the deserialized value beside the bytes. An immutable value
+/// (<see cref="ImmutableType{T}"/>) is deserialized once and shared by every later L1 hit; any other is deserialized
+/// afresh for each caller, so no caller can change what the next one gets.
+/// </summary>
+public sealed partial class CacheFlowCache
+{
+    private readonly ConcurrentDictionary<Type, object> _jsonSerializers = new();
+
+    /// <inheritdoc />
+    public ValueTask<CacheResult<T?>> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
+        GetOrCreateValueAsync(key, factory, static (factory, ct) => factory(ct), JsonSerializerOf<T>(), options, EntryPaths.All, cancellationToken);
+
+    /// <inheritdoc />
+    public ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
+        SetValueAsync(key, value, JsonSerializerOf<T>(), options, EntryPaths.All, cancellationToken);
+
+    /// <summary>The typed read behind both APIs: an L1 hit returns the kept value (immutable types) without a copy.</summary>
+    internal async ValueTask<CacheResult<T?>> GetOrCreateValueAsync<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, IHybridCacheSerializer<T> serializer,
+        CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        if (_local is not null && paths.HasFlag(EntryPaths.LocalRead) && LocalHit(_keys.Entry(key), _metrics.For(key)) is { } copy)
+            return new(CacheOutcome.Hit, ValueOf(copy, serializer));
+
+        var result = await GetOrCreateCoreAsync(key, (State: state, Factory: factory, Serializer: serializer), static async (s, ct) =>
+        {
+            var value = await s.Factory(s.State, ct).ConfigureAwait(false);
+            return value is null ? Loaded.Null : new Loaded(Encode(value, s.Serializer), LoadedKind.Value);
+        }, options, inline: false, cancellationToken, paths & ~EntryPaths.LocalRead).ConfigureAwait(false);
+        if (result.IsNull)
+            return new(result.Outcome, default);
+        var read = serializer.Deserialize(new ReadOnlySequence<byte>(result.Json));
+        // The L1 may now hold these very bytes (stored by this read or its load): it keeps the value for the next hits.
+        if (ImmutableType<T>.IsShared && read is not null && _local?.Get(_keys.Entry(key)) is { } stored && stored.Stored.Json.Equals(result.Json))
+            stored.Keep(read);
+        return new(result.Outcome, read);
+    }
+
+    /// <summary>The typed write-through behind both APIs, to the levels <paramref name="paths"/> allow.</summary>
+    internal async ValueTask<bool> SetValueAsync<T>(string key, T value, IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(key);
+        cancellationToken.ThrowIfCancellationRequested();
+        options ??= DefaultEntryOptions;
+        if (value is null && NullDuration(options) <= TimeSpan.Zero)
+            return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
+        var loaded = value is null ? Loaded.Null : new Loaded(Encode(value, serializer), LoadedKind.Value);
+        if (paths.HasFlag(EntryPaths.RemoteWrite))
+            return await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null, paths).ConfigureAwait(false) == true;
+        if (_local is null || !paths.HasFlag(EntryPaths.LocalWrite))
+            return true;
+        // The L1 alone: this instance's copy is replaced; the others, and Redis, are left as they are.
+        var entryKey = _keys.Entry(key);
+        _local.Drop(entryKey);
+        var header = NewHeader(loaded, options, loadMilliseconds: 0, token: null, out _);
+        _local.Set(entryKey, new StoredEntry(header, loaded.Entry), options, _local.Stamp(entryKey, options.Tags));
+        return true;
+    }
+
+    /// <summary>The JSON serializer of <typeparamref name="T"/> with the cache's serializer options.</summary>
+    internal IHybridCacheSerializer<T> JsonSerializerOf<T>() =>
+        (IHybridCacheSerializer<T>)_jsonSerializers.GetOrAdd(typeof(T), static (_, options) => new JsonValueSerializer<T>(options), _options.SerializerOptions);
+
+    /// <summary>The value of an L1 copy: the kept instance of an immutable type, else a fresh deserialization.</summary>
+    private static T? ValueOf<T>(LocalCopy copy, IHybridCacheSerializer<T> serializer)
+    {
+        if (copy.Stored.IsNull)
+            return default;
+        if (ImmutableType<T>.IsShared && copy.Value is T kept)
+            return kept;
+        var value = serializer.Deserialize(new ReadOnlySequence<byte>(copy.Stored.Json));
+        if (ImmutableType<T>.IsShared && value is not null)
+            copy.Keep(value);
+        return value;
+    }
+
+    /// <summary>Serializes <paramref name="value"/> after room for the entry header.</summary>
+    private static Memory<byte> Encode<T>(T value, IHybridCacheSerializer<T> serializer)
+    {
+        var buffer = new ArrayBufferWriter<byte>(256);
+        buffer.GetSpan(CacheEntry.HeaderSize);
+        buffer.Advance(CacheEntry.HeaderSize);
+        serializer.Serialize(value, buffer);
+        return MemoryMarshal.AsMemory(buffer.WrittenMemory);
+    }
+}

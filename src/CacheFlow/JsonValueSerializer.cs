@@ -1,0 +1,28 @@
+using System.Buffers;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.Extensions.Caching.Hybrid;
+
+namespace CacheFlow;
+
+/// <summary>Serializes values as UTF-8 JSON with a type's <see cref="JsonTypeInfo{T}"/> (source-generated when a context gives it).</summary>
+/// <typeparam name="T">The type of the values.</typeparam>
+internal sealed class JsonValueSerializer<T>(JsonTypeInfo<T> typeInfo) : IHybridCacheSerializer<T>
+{
+    public JsonValueSerializer(JsonSerializerOptions options)
+        : this((JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)))
+    {
+    }
+
+    public T Deserialize(ReadOnlySequence<byte> source)
+    {
+        var reader = new Utf8JsonReader(source);
+        return JsonSerializer.Deserialize(ref reader, typeInfo)!;
+    }
+
+    public void Serialize(T value, IBufferWriter<byte> target)
+    {
+        using var writer = new Utf8JsonWriter(target);
+        JsonSerializer.Serialize(writer, value, typeInfo);
+    }
+}
