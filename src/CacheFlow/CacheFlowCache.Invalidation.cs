@@ -37,6 +37,16 @@ public sealed partial class CacheFlowCache
         return new ValueTask<long>(ApplyAsync(InvalidationKind.Prefix, entryPrefix, keyPrefix));
     }
 
+    /// <summary>Removes every entry under the cache's key prefix (durable data is not an entry, and stays), here and in the other instances' L1s.</summary>
+    internal ValueTask<long> RemoveAllAsync(CancellationToken cancellationToken)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        // The start of every entry key: {prefix}{
+        var entryPrefix = _keys.Entry(string.Empty)[..^1];
+        _local?.DropPrefix(entryPrefix);
+        return new ValueTask<long>(ApplyAsync(InvalidationKind.Prefix, entryPrefix, KeyFamily.Other));
+    }
+
     /// <summary>
     /// Applies every pending invalidation that Redis takes now; returns how many are still pending. The retry loop
     /// calls it; tests call it to apply at a moment of their choosing.

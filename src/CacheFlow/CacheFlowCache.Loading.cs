@@ -180,7 +180,7 @@ public sealed partial class CacheFlowCache
         // The write-back (or the lease check) decides whether joiners may take the value.
         var call = flight?.Issue() ?? 0;
         var result = loaded.Result(CacheOutcome.Miss);
-        if (loaded.Kind == LoadedKind.NotCacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
+        if (loaded.Uncacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
         {
             // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
             var released = await TryReleaseAsync(request, token).ConfigureAwait(false);
@@ -247,7 +247,7 @@ public sealed partial class CacheFlowCache
     {
         var loading = flight?.Issue() ?? 0;
         var loaded = await LoadValueAsync(request, flight).ConfigureAwait(false);
-        return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
+        return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: !loaded.Uncacheable, loading);
     }
 
     /// <summary>
@@ -260,8 +260,8 @@ public sealed partial class CacheFlowCache
         var loading = flight?.Issue() ?? 0;
         var loaded = await LoadValueAsync(request, flight).ConfigureAwait(false);
         var result = loaded.Result(CacheOutcome.Miss);
-        if (loaded.Kind == LoadedKind.NotCacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
-            return new FlightResult(result, Shareable: loaded.Kind != LoadedKind.NotCacheable, loading);
+        if (loaded.Uncacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
+            return new FlightResult(result, Shareable: !loaded.Uncacheable, loading);
         if (request.Paths.HasFlag(EntryPaths.RemoteWrite))
             await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds: 0, token: null, request.Paths).ConfigureAwait(false);
         else if (_local is not null && request.Paths.HasFlag(EntryPaths.LocalWrite))

@@ -25,19 +25,38 @@ public sealed partial class CacheFlowCache
     public ValueTask<bool> SetAsync<T>(string key, T value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
         SetValueAsync(key, value, JsonSerializerOf<T>(), options, EntryPaths.All, cancellationToken);
 
-    /// <summary>The typed read behind both APIs: an L1 hit returns the kept value (immutable types) without a copy.</summary>
+    /// <summary>A fresh L1 hit, counted, as the value a typed read returns: the kept instance of an immutable type, else a fresh copy.</summary>
+    internal bool TryGetLocal<T>(string key, IHybridCacheSerializer<T> serializer, out T? value)
+    {
+        if (_local is null || LocalHit(_keys.Entry(key), _metrics.For(key)) is not { } copy)
+        {
+            value = default;
+            return false;
+        }
+
+        value = ValueOf(copy, serializer);
+        return true;
+    }
+
+    /// <summary>
+    /// The typed read behind both APIs: an L1 hit returns the kept value (immutable types) without a copy. A value
+    /// whose serialized form is longer than <paramref name="maxPayloadBytes"/> is returned but not cached.
+    /// </summary>
     internal async ValueTask<CacheResult<T?>> GetOrCreateValueAsync<TState, T>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, IHybridCacheSerializer<T> serializer,
-        CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken)
+        CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken, int maxPayloadBytes = int.MaxValue)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        if (_local is not null && paths.HasFlag(EntryPaths.LocalRead) && LocalHit(_keys.Entry(key), _metrics.For(key)) is { } copy)
-            return new(CacheOutcome.Hit, ValueOf(copy, serializer));
+        if (paths.HasFlag(EntryPaths.LocalRead) && TryGetLocal(key, serializer, out var local))
+            return new(CacheOutcome.Hit, local);
 
-        var result = await GetOrCreateCoreAsync(key, (State: state, Factory: factory, Serializer: serializer), static async (s, ct) =>
+        var result = await GetOrCreateCoreAsync(key, (State: state, Factory: factory, Serializer: serializer, Max: maxPayloadBytes), static async (s, ct) =>
         {
             var value = await s.Factory(s.State, ct).ConfigureAwait(false);
-            return value is null ? Loaded.Null : new Loaded(Encode(value, s.Serializer), LoadedKind.Value);
+            if (value is null)
+                return Loaded.Null;
+            var entry = Encode(value, s.Serializer);
+            return new Loaded(entry, entry.Length - CacheEntry.HeaderSize > s.Max ? LoadedKind.TooLarge : LoadedKind.Value);
         }, options, inline: false, cancellationToken, paths & ~EntryPaths.LocalRead).ConfigureAwait(false);
         if (result.IsNull)
             return new(result.Outcome, default);
@@ -49,14 +68,16 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>The typed write-through behind both APIs, to the levels <paramref name="paths"/> allow.</summary>
-    internal async ValueTask<bool> SetValueAsync<T>(string key, T value, IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken)
+    /// A value too long to cache (<paramref name="maxPayloadBytes"/>) removes the key instead: no older value stays.
+    internal async ValueTask<bool> SetValueAsync<T>(
+        string key, T value, IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken, int maxPayloadBytes = int.MaxValue)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         cancellationToken.ThrowIfCancellationRequested();
         options ??= DefaultEntryOptions;
-        if (value is null && NullDuration(options) <= TimeSpan.Zero)
-            return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
         var loaded = value is null ? Loaded.Null : new Loaded(Encode(value, serializer), LoadedKind.Value);
+        if ((value is null && NullDuration(options) <= TimeSpan.Zero) || loaded.Entry.Length - CacheEntry.HeaderSize > maxPayloadBytes)
+            return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
         if (paths.HasFlag(EntryPaths.RemoteWrite))
             return await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null, paths).ConfigureAwait(false) == true;
         if (_local is null || !paths.HasFlag(EntryPaths.LocalWrite))

@@ -272,21 +272,29 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         public long Stamp { get; init; }
     }
 
-    /// <summary>What a factory produced: an entry (header room, then JSON), a null, or a result not to cache.</summary>
+    /// <summary>What a factory produced: an entry (header room, then the value's bytes), a null, or a result not to cache.</summary>
     private readonly record struct Loaded(Memory<byte> Entry, LoadedKind Kind)
     {
         public static Loaded Null => new(WithHeaderRoom(NullJson), LoadedKind.Null);
 
         public static Loaded NotCacheable => new(Memory<byte>.Empty, LoadedKind.NotCacheable);
 
+        /// <summary>Whether the value may not be cached (and so not handed to joiners of its flight either).</summary>
+        public bool Uncacheable => Kind is LoadedKind.NotCacheable or LoadedKind.TooLarge;
+
         public CacheResult Result(CacheOutcome outcome) =>
-            new(outcome, Kind == LoadedKind.NotCacheable ? default : Entry[CacheEntry.HeaderSize..], Kind != LoadedKind.Value);
+            new(outcome, Kind == LoadedKind.NotCacheable ? default : Entry[CacheEntry.HeaderSize..], Kind is LoadedKind.Null or LoadedKind.NotCacheable);
     }
 
     private enum LoadedKind
     {
         Value,
         Null,
+
+        /// <summary>A result the factory said not to cache (an error response, say): no value.</summary>
         NotCacheable,
+
+        /// <summary>A value longer than the payload limit: returned to its caller, never cached.</summary>
+        TooLarge,
     }
 }

@@ -1,0 +1,27 @@
+using CacheFlow;
+using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+
+namespace Microsoft.Extensions.DependencyInjection;
+
+/// <summary>Further CacheFlow registrations on what <c>AddCacheFlow</c> returned.</summary>
+public static class CacheFlowBuilderExtensions
+{
+    /// <summary>
+    /// Registers CacheFlow as the application's <see cref="HybridCache"/> (<see cref="CacheFlowHybridCache"/>), in place of
+    /// any other: code written for HybridCache runs on CacheFlow unchanged. HybridCache is a two-level cache, so turn
+    /// CacheFlow's L1 on (<see cref="CacheFlowOptions.LocalCacheEnabled"/>) unless every instance should read Redis.
+    /// </summary>
+    /// <param name="builder">What <c>AddCacheFlow</c> returned.</param>
+    /// <param name="configure">Configures <see cref="CacheFlowHybridCacheOptions"/>.</param>
+    /// <returns>The builder, for chaining.</returns>
+    public static ICacheFlowBuilder AsHybridCache(this ICacheFlowBuilder builder, Action<CacheFlowHybridCacheOptions>? configure = null)
+    {
+        var options = builder.Services.AddOptions<CacheFlowHybridCacheOptions>().ValidateDataAnnotations().ValidateOnStart();
+        if (configure is not null)
+            options.Configure(configure);
+        builder.Services.TryAddSingleton<CacheFlowHybridCache>();
+        builder.Services.Replace(ServiceDescriptor.Singleton<HybridCache>(static services => services.GetRequiredService<CacheFlowHybridCache>()));
+        return builder;
+    }
+}
