@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using CacheFlow.Api.Users;
@@ -7,13 +8,16 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 using ZiggyCreatures.Caching.Fusion;
+using ZiggyCreatures.Caching.Fusion.MicrosoftHybridCache;
 
 namespace CacheFlow.Bench;
 
 /// <summary>
 /// The hit path in process (BenchmarkDotNet): one warm key read through each cache, as the read endpoint would.
 /// CacheFlow's JSON read hands back response-ready bytes; its typed read and the peers hand back a <c>User</c>
-/// (from the L1 the peers return the instance they hold; from Redis everyone deserializes).
+/// (from the L1 the peers return the instance they hold; from Redis everyone deserializes). The rows through the
+/// <see cref="HybridCache"/> API read a sealed <c>[ImmutableObject(true)]</c> value, so every library may share its
+/// instance from the L1: each one's fastest documented path.
 /// </summary>
 [MemoryDiagnoser]
 public class HitPathBenchmarks
@@ -22,6 +26,8 @@ public class HitPathBenchmarks
     private static readonly User Sample = new() { Id = 1, Username = "user1", Email = "user1@example.com", IsActive = true, LoginCount = 7, CreatedAt = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc) };
     private static readonly Func<CancellationToken, ValueTask<User?>> Load = static _ => new ValueTask<User?>(Sample);
     private static readonly JsonSerializerOptions Json = PeerCaches.Json;
+    private static readonly FrozenUser FrozenSample = new(1, "user1", "user1@example.com", true, 7, Sample.CreatedAt);
+    private static readonly Func<CancellationToken, ValueTask<FrozenUser>> LoadFrozen = static _ => new ValueTask<FrozenUser>(FrozenSample);
 
     private readonly CacheEntryOptions _entry = new() { Duration = TimeSpan.FromHours(1) };
     private readonly FusionCacheEntryOptions _fusionL1 = new() { Duration = TimeSpan.FromHours(1) };
@@ -34,6 +40,7 @@ public class HitPathBenchmarks
     private FusionCache _fusion = null!;
     private ServiceProvider _services = null!;
     private HybridCache _hybrid = null!;
+    private HybridCache _flowHybrid = null!, _fusionHybrid = null!;
 
     /// <summary>Where Redis is; the harness sets it before the run.</summary>
     public static string Redis { get; set; } = "";
@@ -47,6 +54,8 @@ public class HitPathBenchmarks
         _fusion = PeerCaches.Fusion(_redis, "micro", "mf:", Json);
         _services = PeerCaches.Hybrid(_redis);
         _hybrid = _services.GetRequiredService<HybridCache>();
+        _flowHybrid = new CacheFlowHybridCache(_flowL1, Options.Create(new CacheFlowHybridCacheOptions()), Options.Create(_flowL1Options), _services, NullLogger<CacheFlowHybridCache>.Instance);
+        _fusionHybrid = new FusionHybridCache(_fusion);
 
         // Warm every path once, so each measured call is a hit.
         await CacheFlowL1Json();
@@ -55,6 +64,11 @@ public class HitPathBenchmarks
         await FusionL2();
         await HybridL1();
         await HybridL2();
+        await CacheFlowL1Frozen();
+        await HybridApiCacheFlowL1();
+        await HybridApiFusionL1();
+        await HybridApiMicrosoftL1();
+        await HybridApiCacheFlowL2();
         await _redis.GetDatabase().StringSetAsync("mraw:" + Key, JsonSerializer.SerializeToUtf8Bytes(Sample, Json));
     }
 
@@ -80,6 +94,22 @@ public class HitPathBenchmarks
     [BenchmarkCategory("L1")]
     public async Task<User?> CacheFlowL1Typed() => (await _flowL1.GetOrCreateAsync(Key, Load, _entry)).Value;
 
+    [Benchmark(Description = "CacheFlow L1 (typed, immutable)")]
+    [BenchmarkCategory("L1")]
+    public async Task<FrozenUser?> CacheFlowL1Frozen() => (await _flowL1.GetOrCreateAsync("f:" + Key, LoadFrozen, _entry)).Value;
+
+    [Benchmark(Description = "HybridCache API L1: CacheFlow")]
+    [BenchmarkCategory("L1")]
+    public async Task<FrozenUser> HybridApiCacheFlowL1() => await _flowHybrid.GetOrCreateAsync("a:" + Key, LoadFrozen, _hybridL1);
+
+    [Benchmark(Description = "HybridCache API L1: FusionCache")]
+    [BenchmarkCategory("L1")]
+    public async Task<FrozenUser> HybridApiFusionL1() => await _fusionHybrid.GetOrCreateAsync("a:" + Key, LoadFrozen, _hybridL1);
+
+    [Benchmark(Description = "HybridCache API L1: Microsoft")]
+    [BenchmarkCategory("L1")]
+    public async Task<FrozenUser> HybridApiMicrosoftL1() => await _hybrid.GetOrCreateAsync("a:" + Key, LoadFrozen, _hybridL1);
+
     [Benchmark(Description = "FusionCache L1")]
     [BenchmarkCategory("L1")]
     public async Task<User?> FusionL1() => await _fusion.GetOrSetAsync<User?>(Key, static async (_, _) => Sample, _fusionL1);
@@ -100,13 +130,27 @@ public class HitPathBenchmarks
     [BenchmarkCategory("L2")]
     public async Task<User?> FusionL2() => await _fusion.GetOrSetAsync<User?>(Key, static async (_, _) => Sample, _fusionL2);
 
+    [Benchmark(Description = "HybridCache API L2: CacheFlow")]
+    [BenchmarkCategory("L2")]
+    public async Task<FrozenUser> HybridApiCacheFlowL2() => await _flowHybrid.GetOrCreateAsync("a2:" + Key, LoadFrozen, _hybridL2);
+
     [Benchmark(Description = "HybridCache L2")]
     [BenchmarkCategory("L2")]
     public async Task<User?> HybridL2() => await _hybrid.GetOrCreateAsync("h2:" + Key, Load, _hybridL2);
 
     private static readonly Dictionary<string, byte[]> Ceiling = new() { [Key] = JsonSerializer.SerializeToUtf8Bytes(Sample, Json) };
 
-    private CacheFlowCache Flow(string prefix, bool local) =>
-        new(_redis, Options.Create(new CacheFlowOptions { KeyPrefix = prefix, SerializerOptions = Json, LocalCacheEnabled = local, LocalMaxAge = TimeSpan.FromHours(1) }),
-            TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
+    private CacheFlowOptions _flowL1Options = null!;
+
+    private CacheFlowCache Flow(string prefix, bool local)
+    {
+        var options = new CacheFlowOptions { KeyPrefix = prefix, SerializerOptions = Json, LocalCacheEnabled = local, LocalMaxAge = TimeSpan.FromHours(1) };
+        if (local)
+            _flowL1Options = options;
+        return new(_redis, Options.Create(options), TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
+    }
 }
+
+/// <summary>A user as an immutable value: sealed and marked, so HybridCache-style caches may share one instance.</summary>
+[ImmutableObject(true)]
+public sealed record FrozenUser(long Id, string Username, string Email, bool IsActive, int LoginCount, DateTime CreatedAt);
