@@ -43,6 +43,38 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnImmutableValueIsDeserializedOnceAndSharedByLaterL1Hits()
+    {
+        var loaded = await A.GetOrCreateAsync("frozen:1", _ => ValueTask.FromResult(new FrozenItem(1, "v1")));
+        var second = await A.GetOrCreateAsync<FrozenItem>("frozen:1", _ => throw new InvalidOperationException("cached"));
+        var third = await A.GetOrCreateAsync<FrozenItem>("frozen:1", _ => throw new InvalidOperationException("cached"));
+
+        Assert.Equal(CacheOutcome.Miss, loaded.Outcome);
+        Assert.Same(loaded.Value, second.Value);
+        Assert.Same(second.Value, third.Value);
+
+        // A write in the other instance drops the copy, and the instance kept with it.
+        await B.SetAsync("frozen:1", new FrozenItem(1, "v2"));
+        await Eventually.TrueAsync(() => A.LocalEntries == 0, "A dropped its copy");
+        var after = await A.GetOrCreateAsync<FrozenItem>("frozen:1", _ => throw new InvalidOperationException("cached in Redis"));
+        Assert.Equal("v2", after.Value!.Name);
+    }
+
+    [Fact]
+    public async Task AMutableValueIsAFreshCopyOnEveryL1HitSoAChangeToOneIsNotSeenByTheNext()
+    {
+        await A.GetOrCreateAsync("mutable:1", _ => ValueTask.FromResult(new MutableItem { Name = "v1" }));
+        var second = await A.GetOrCreateAsync<MutableItem>("mutable:1", _ => throw new InvalidOperationException("cached"));
+        second.Value!.Name = "changed by a caller";
+
+        var third = await A.GetOrCreateAsync<MutableItem>("mutable:1", _ => throw new InvalidOperationException("cached"));
+
+        Assert.Equal(2, A.GetStatistics().Total.LocalHits);
+        Assert.NotSame(second.Value, third.Value);
+        Assert.Equal("v1", third.Value!.Name);
+    }
+
+    [Fact]
     public async Task ARemovalInOneInstanceDropsTheLocalCopyInTheOther()
     {
         await A.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));

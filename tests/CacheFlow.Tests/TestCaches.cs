@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -6,6 +7,16 @@ namespace CacheFlow.Tests;
 
 /// <summary>A value to cache in tests.</summary>
 public sealed record Item(int Id, string Name);
+
+/// <summary>A value declared immutable (sealed and marked), which typed reads may share from the L1.</summary>
+[ImmutableObject(true)]
+public sealed record FrozenItem(int Id, string Name);
+
+/// <summary>A value callers can change, which typed reads must copy.</summary>
+public sealed class MutableItem
+{
+    public string Name { get; set; } = "";
+}
 
 /// <summary>Builds caches with a key prefix of their own, so tests sharing a server never see each other's keys.</summary>
 public static class TestCaches
