@@ -34,6 +34,8 @@ public sealed partial class CacheFlowCache
                     return (await mine.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
                 }
 
+                // Not started: its token source, linked to the cache's, must not stay registered there.
+                mine.Finish();
                 var joinedAt = flight.Issued;
                 FlightResult shared;
                 try
