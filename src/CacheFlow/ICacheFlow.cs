@@ -17,7 +17,10 @@ public interface ICacheFlow
     /// <param name="key">The cache key, such as <c>user:42</c>.</param>
     /// <param name="factory">Loads the value from the source of truth.</param>
     /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
-    /// <param name="cancellationToken">Cancels this caller's wait; the factory, shared with others, gets a token cancelled when the cache is disposed.</param>
+    /// <param name="cancellationToken">
+    /// Cancels this caller's wait; the factory, shared with others, gets a token cancelled when every caller waiting
+    /// for it has cancelled, or the cache is disposed.
+    /// </param>
     ValueTask<CacheResult> GetOrCreateJsonAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
@@ -32,12 +35,19 @@ public interface ICacheFlow
     /// <param name="cancellationToken">Cancels this caller's wait.</param>
     ValueTask<CacheResult> GetOrCreateRawAsync(string key, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>?>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
-    /// <summary>Returns the cached value of <paramref name="key"/>, or runs <paramref name="factory"/> and caches its result.</summary>
+    /// <summary>
+    /// Returns the cached value of <paramref name="key"/>, or runs <paramref name="factory"/> and caches its result.
+    /// From the L1, a value of an immutable type (a string, a value type holding no references, a sealed type marked
+    /// <c>[ImmutableObject(true)]</c>) is the same instance for every caller; any other is a fresh copy per caller.
+    /// </summary>
     /// <typeparam name="T">The type of the value; the serializer options must know it.</typeparam>
     /// <param name="key">The cache key, such as <c>user:42</c>.</param>
     /// <param name="factory">Loads the value from the source of truth.</param>
     /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
-    /// <param name="cancellationToken">Cancels this caller's wait; the factory, shared with others, gets a token cancelled when the cache is disposed.</param>
+    /// <param name="cancellationToken">
+    /// Cancels this caller's wait; the factory, shared with others, gets a token cancelled when every caller waiting
+    /// for it has cancelled, or the cache is disposed.
+    /// </param>
     ValueTask<CacheResult<T?>> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> (write-through). Returns false if Redis failed.</summary>
