@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CacheFlow.Metrics;
 using CacheFlow.Redis;
 
 namespace CacheFlow;
@@ -272,15 +273,17 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>Frees the lease if this load still holds it. True if it did, false if it was revoked, null if Redis failed.</summary>
-    private async Task<bool?> TryReleaseAsync<TState>(LoadRequest<TState> request, long token)
+    private Task<bool?> TryReleaseAsync<TState>(LoadRequest<TState> request, long token) => TryReleaseAsync(request.EntryKey, request.Counters, token);
+
+    private async Task<bool?> TryReleaseAsync(string entryKey, FamilyCounters counters, long token)
     {
         try
         {
-            return await _store.ReleaseAsync(request.EntryKey, token).ConfigureAwait(false);
+            return await _store.ReleaseAsync(entryKey, token).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            OnRedisFailure(request.Counters, ex, Log.WriteFailed);
+            OnRedisFailure(counters, ex, Log.WriteFailed);
             return null;
         }
     }

@@ -50,6 +50,32 @@ public interface ICacheFlow
     /// </param>
     ValueTask<CacheResult<T?>> GetOrCreateAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Many keys in one call: each key's cached value as response-ready JSON, with one <paramref name="factory"/> call
+    /// for every key to load (so the source can answer with one query, such as <c>WHERE id = ANY(@ids)</c>). Redis is
+    /// read with one MGET (one per hash slot on a cluster); leases and write-backs are per key, sent together. A key
+    /// the factory's dictionary lacks is a null (cached for <see cref="CacheEntryOptions.NullDuration"/>). Stale entries
+    /// are served as they are (no refresh from a batch). The factory runs while its caller waits, with its token.
+    /// </summary>
+    /// <typeparam name="T">The type of the values; the serializer options must know it.</typeparam>
+    /// <param name="keys">The cache keys; duplicates are read once.</param>
+    /// <param name="factory">Loads the values of the keys it is given, keyed by cache key.</param>
+    /// <param name="options">How to cache the entries; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call and the factory.</param>
+    ValueTask<IReadOnlyDictionary<string, CacheResult>> GetOrCreateManyJsonAsync<T>(
+        IEnumerable<string> keys, Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory,
+        CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Like <see cref="GetOrCreateManyJsonAsync{T}"/>, each value deserialized.</summary>
+    /// <typeparam name="T">The type of the values; the serializer options must know it.</typeparam>
+    /// <param name="keys">The cache keys; duplicates are read once.</param>
+    /// <param name="factory">Loads the values of the keys it is given, keyed by cache key.</param>
+    /// <param name="options">How to cache the entries; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call and the factory.</param>
+    ValueTask<IReadOnlyDictionary<string, CacheResult<T?>>> GetOrCreateManyAsync<T>(
+        IEnumerable<string> keys, Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory,
+        CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
+
     /// <summary>Stores <paramref name="value"/> under <paramref name="key"/> (write-through). Returns false if Redis failed.</summary>
     /// <typeparam name="T">The type of the value; the serializer options must know it.</typeparam>
     /// <param name="key">The cache key.</param>

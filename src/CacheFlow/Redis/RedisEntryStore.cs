@@ -93,6 +93,22 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
             RedisGuard.Abandon(call.Sent, failure);
     }
 
+    /// <summary>Reads many entries at once: one MGET, or on a cluster one per hash slot, all sent together.</summary>
+    public async Task<StoredEntry?[]> GetManyAsync(IReadOnlyList<string> entryKeys)
+    {
+        var entries = new StoredEntry?[entryKeys.Count];
+        var cluster = redis.GetServers().Any(static s => s.ServerType == ServerType.Cluster);
+        var groups = Enumerable.Range(0, entryKeys.Count).GroupBy(i => cluster ? redis.HashSlot(entryKeys[i]) : 0);
+        await Task.WhenAll(groups.Select(async group =>
+        {
+            var indexes = group.ToArray();
+            var values = await guard.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database, Keys: Array.ConvertAll(indexes, i => (RedisKey)entryKeys[i]))).ConfigureAwait(false);
+            for (var i = 0; i < indexes.Length; i++)
+                entries[indexes[i]] = StoredEntry.From(values[i]);
+        })).ConfigureAwait(false);
+        return entries;
+    }
+
     /// <summary>Takes the lease if it is free; returns whether it was taken and the entry as it is now.</summary>
     public async Task<(bool Taken, StoredEntry? Current)> AcquireAsync(string entryKey, long token)
     {
