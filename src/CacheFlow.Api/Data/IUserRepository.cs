@@ -17,6 +17,9 @@ public interface IUserRepository
     /// <summary>One user, or null.</summary>
     Task<User?> GetAsync(long id, CancellationToken cancellationToken);
 
+    /// <summary>The users of these ids that exist, in one query.</summary>
+    Task<IReadOnlyList<User>> GetManyAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken);
+
     /// <summary>One page of users ordered by id, with the count of all users.</summary>
     Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken);
 

@@ -79,6 +79,18 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
     }
 
     /// <inheritdoc />
+    public async Task<IReadOnlyList<User>> GetManyAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        if (ids.Count == 0)
+            return [];
+        await using var connection = await OpenAsync(cancellationToken);
+        // Dapper expands the list (id IN (@ids1, @ids2, …)) on both databases.
+        var users = await connection.QueryAsync<User>(
+            new CommandDefinition($"SELECT {Columns} FROM users WHERE id IN @ids", new { ids }, cancellationToken: cancellationToken));
+        return [.. users.Select(AsUtc)];
+    }
+
+    /// <inheritdoc />
     public async Task<UsersPage> ListAsync(int page, int limit, CancellationToken cancellationToken) =>
         new(await PageAsync(page, limit, cancellationToken), page, limit, await CountAsync(cancellationToken));
 

@@ -29,4 +29,22 @@ public sealed class UserReader(IUserRepository users, LoginCounter logins)
 
         return live > user.LoginCount ? user with { LoginCount = live.Value } : user;
     }
+
+    /// <summary>The users of these ids that exist (one query), each with its live login count.</summary>
+    public async ValueTask<IReadOnlyDictionary<long, User>> LoadManyAsync(IReadOnlyCollection<long> ids, CancellationToken cancellationToken)
+    {
+        var found = await users.GetManyAsync(ids, cancellationToken);
+        var live = await Task.WhenAll(found.Select(async user =>
+        {
+            try
+            {
+                return await logins.CountAsync(user.Id);
+            }
+            catch (Exception ex) when (RedisGuard.IsFailure(ex))
+            {
+                return null;
+            }
+        }));
+        return found.Select((user, i) => live[i] > user.LoginCount ? user with { LoginCount = live[i]!.Value } : user).ToDictionary(u => u.Id);
+    }
 }

@@ -151,11 +151,17 @@ public static partial class UsersApi
             top = [.. (await users.TopByLoginsAsync(limit, cancellationToken)).Select(u => (u.Id, u.LoginCount))];
         }
 
+        // One cache call for the whole board: one MGET, and one query for the users it misses.
+        var ids = top.ToDictionary(t => UserCacheKeys.User(t.Id), t => t.Id);
+        var cached = await cache.GetOrCreateManyAsync(ids.Keys, async (keys, ct) =>
+        {
+            var loaded = await reader.LoadManyAsync([.. keys.Select(k => ids[k])], ct);
+            return (IReadOnlyDictionary<string, User>)loaded.Values.ToDictionary(u => UserCacheKeys.User(u.Id));
+        }, UserCacheKeys.UserEntry, cancellationToken);
         var result = new List<User>(top.Count);
         foreach (var (id, count) in top)
         {
-            var user = await cache.GetOrCreateAsync(UserCacheKeys.User(id), ct => reader.LoadAsync(id, ct), UserCacheKeys.UserEntry, cancellationToken);
-            if (user.Value is { } found)
+            if (cached[UserCacheKeys.User(id)].Value is { } found)
                 result.Add(found with { LoginCount = Math.Max(found.LoginCount, count) });
         }
 
