@@ -16,9 +16,10 @@ public sealed partial class CacheFlowCache
     /// A miss: join this process's flight for the key, or start one. A joiner takes the flight's result only if it is
     /// shareable (committed, or checked against the lease) and was decided after it joined; otherwise it starts over,
     /// so it never returns a value that an invalidation it could have seen revoked. When Redis has just failed
-    /// (<paramref name="reachable"/> false), the load does not ask it again and caches nothing.
+    /// (<paramref name="reachable"/> false), the load does not ask it again and caches nothing. A read that took the
+    /// lease as it read (<paramref name="heldLease"/>) loads under it if it starts the flight, else hands it back.
     /// </summary>
-    private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, bool reachable, CancellationToken cancellationToken)
+    private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, bool reachable, CancellationToken cancellationToken, long? heldLease = null)
     {
         if (SingleFlight)
         {
@@ -28,7 +29,7 @@ public sealed partial class CacheFlowCache
                 var flight = _flights.GetOrAdd(request.EntryKey, mine);
                 if (flight == mine)
                 {
-                    var run = RunFlightAsync(request, mine, stale: null, reachable);
+                    var run = RunFlightAsync(request, mine, stale: null, reachable, heldLease);
                     // An inline factory may use this caller's context, so the caller stays until it is done.
                     if (request.Inline)
                         await run.ConfigureAwait(false);
@@ -37,6 +38,13 @@ public sealed partial class CacheFlowCache
 
                 // Not started: its token source, linked to the cache's, must not stay registered there.
                 mine.Finish();
+                if (heldLease is { } held)
+                {
+                    // Another caller here loads the key: it needs the lease this read took.
+                    heldLease = null;
+                    await TryReleaseAsync(request, held).ConfigureAwait(false);
+                }
+
                 var joinedAt = flight.Issued;
                 FlightResult shared;
                 try
@@ -54,7 +62,10 @@ public sealed partial class CacheFlowCache
             }
         }
 
-        return (await LoadByPathAsync(request, flight: null, stale: null, reachable).ConfigureAwait(false)).Result;
+        var lone = heldLease is { } lease
+            ? LoadAndCommitAsync(request, flight: null, lease, stale: null)
+            : LoadByPathAsync(request, flight: null, stale: null, reachable);
+        return (await lone.ConfigureAwait(false)).Result;
     }
 
     /// <summary>
@@ -85,11 +96,11 @@ public sealed partial class CacheFlowCache
     /// Runs a load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries the
     /// error). The flight leaves the map before it completes, so a caller that comes later starts a new one.
     /// </summary>
-    private async Task RunFlightAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale, bool reachable = true)
+    private async Task RunFlightAsync<TState>(LoadRequest<TState> request, Flight? flight, StoredEntry? stale, bool reachable = true, long? heldLease = null)
     {
         try
         {
-            var result = await LoadByPathAsync(request, flight, stale, reachable).ConfigureAwait(false);
+            var result = await (heldLease is { } lease ? LoadAndCommitAsync(request, flight, lease, stale) : LoadByPathAsync(request, flight, stale, reachable)).ConfigureAwait(false);
             Leave(flight);
             flight?.Completion.TrySetResult(result);
         }

@@ -123,25 +123,41 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
         var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
         request = request with { Stamp = stamp };
+        long? heldLease = null;
         if (paths.HasFlag(EntryPaths.RemoteRead))
         {
             try
             {
-                // The guard's steps by hand, so an L2 hit costs no state machine but this one's.
-                var get = _store.BeginGet(entryKey, out var call);
-                RedisValue value;
-                try
+                StoredEntry? found;
+                if (paths.HasFlag(EntryPaths.RemoteWrite | EntryPaths.Factory) && request.Counters.MissShare >= _options.LeaseReadMissShare)
                 {
-                    value = await get.ConfigureAwait(false);
+                    // A family that mostly misses reads and takes the lease in one script: a miss is then two round
+                    // trips (this, and the write-back) instead of three.
+                    var token = Random.Shared.NextInt64(1, long.MaxValue);
+                    (found, var taken) = await _store.ReadOrLeaseAsync(entryKey, token).ConfigureAwait(false);
+                    heldLease = taken ? token : null;
                 }
-                catch (Exception ex)
+                else
                 {
-                    _store.EndGet(call, ex);
-                    throw;
+                    // The guard's steps by hand, so an L2 hit costs no state machine but this one's.
+                    var get = _store.BeginGet(entryKey, out var call);
+                    RedisValue value;
+                    try
+                    {
+                        value = await get.ConfigureAwait(false);
+                    }
+                    catch (Exception ex)
+                    {
+                        _store.EndGet(call, ex);
+                        throw;
+                    }
+
+                    _store.EndGet(call, failure: null);
+                    found = StoredEntry.From(value);
                 }
 
-                _store.EndGet(call, failure: null);
-                if (StoredEntry.From(value) is { } stored)
+                request.Counters.RecordRead(missed: found is null);
+                if (found is { } stored)
                 {
                     var now = NowMs;
                     var refreshable = paths.HasFlag(EntryPaths.RemoteWrite | EntryPaths.Factory);
@@ -175,7 +191,14 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             }
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
+        if (cancellationToken.IsCancellationRequested)
+        {
+            // The lease this read took is handed back, so other readers need not wait for it to run out.
+            if (heldLease is { } unused)
+                _ = TryReleaseAsync(request, unused);
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+
         if (reachable)
             request.Counters.AddMiss();
         else
@@ -183,7 +206,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         if (!paths.HasFlag(EntryPaths.Factory))
             return new CacheResult(reachable ? CacheOutcome.Miss : CacheOutcome.Bypass, default, IsNull: true);
         // Redis just failed this read: the load does not ask it again (a hung Redis would cost a second timeout).
-        return await LoadSharedAsync(request, reachable, cancellationToken).ConfigureAwait(false);
+        return await LoadSharedAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
     }
 
     /// <summary>The L1's copy of a key if it is fresh, counted as a hit.</summary>

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Reflection;
 using StackExchange.Redis;
 
@@ -56,8 +57,12 @@ public sealed class ChaosRedis
         Interlocked.Exchange(ref _resumed, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).SetResult();
     }
 
+    /// <summary>The names of the database calls made through the connection, in order (<c>StringGetAsync</c>, <c>ScriptEvaluateAsync</c>…).</summary>
+    public ConcurrentQueue<string> Sent { get; } = new();
+
     private object? Intercept(MethodInfo method, Func<object?> call)
     {
+        Sent.Enqueue(method.Name);
         var fault = Fault;
         if (fault == RedisFault.None || !method.ReturnType.IsGenericType || method.ReturnType.GetGenericTypeDefinition() != typeof(Task<>))
             return call();

@@ -6,11 +6,23 @@ namespace CacheFlow.Tests;
 /// Stampedes, leases and the stale-set race, with interleavings forced by gates. Each property has a control that
 /// runs the same test with the mechanism off and shows it fail.
 /// </summary>
-public abstract class ConcurrencyTests(IRedisBackend backend)
+/// <remarks>
+/// The suite runs twice per backend: with reads as they come (a GET, then the lease on a miss) and with every read
+/// taking the lease as it reads (<see cref="CacheFlowOptions.LeaseReadMissShare"/> 0): both must keep every property.
+/// </remarks>
+public abstract class ConcurrencyTests(IRedisBackend backend, bool leaseReads = false)
 {
     private const int Callers = 200;
 
     private IConnectionMultiplexer Redis => backend.Redis;
+
+    private CacheFlowCache Create(IConnectionMultiplexer redis, TimeProvider? time = null, Action<CacheFlowOptions>? configure = null) =>
+        TestCaches.Create(redis, time, o =>
+        {
+            if (leaseReads)
+                o.LeaseReadMissShare = 0;
+            configure?.Invoke(o);
+        });
 
     [Fact]
     public async Task TwoHundredConcurrentMissesInOneProcessLoadOnce() =>
@@ -53,8 +65,8 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
         var prefix = $"hang{Guid.NewGuid():N}:";
         await using var redisA = await backend.ConnectAsync();
         await using var redisB = await backend.ConnectAsync();
-        using var a = TestCaches.Create(redisA, configure: o => { o.KeyPrefix = prefix; o.LeaseDuration = TimeSpan.FromMilliseconds(300); });
-        using var b = TestCaches.Create(redisB, configure: o => { o.KeyPrefix = prefix; o.LeaseDuration = TimeSpan.FromMilliseconds(300); });
+        using var a = Create(redisA, configure: o => { o.KeyPrefix = prefix; o.LeaseDuration = TimeSpan.FromMilliseconds(300); });
+        using var b = Create(redisB, configure: o => { o.KeyPrefix = prefix; o.LeaseDuration = TimeSpan.FromMilliseconds(300); });
         var hung = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -79,7 +91,7 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
     public async Task AFactoryThatThrowsGivesEveryWaiterTheErrorAndFreesTheLease()
     {
         var prefix = $"throw{Guid.NewGuid():N}:";
-        using var cache = TestCaches.Create(Redis, configure: o => o.KeyPrefix = prefix);
+        using var cache = Create(Redis, configure: o => o.KeyPrefix = prefix);
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var loads = 0;
         var callers = Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
@@ -103,7 +115,7 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
     [Fact]
     public async Task AHundredConcurrentReadsOfAMissingIdLoadOnceAndTheNullIsCachedUntilTheRowIsCreated()
     {
-        using var cache = TestCaches.Create(Redis);
+        using var cache = Create(Redis);
         var options = new CacheEntryOptions { NullDuration = TimeSpan.FromSeconds(30) };
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var loads = 0;
@@ -138,8 +150,8 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
         const int keys = 3, readers = 6, writers = 2, operationsPerTask = 400;
         var prefix = $"soak{Guid.NewGuid():N}:";
         await using var otherConnection = await backend.ConnectAsync();
-        using var first = TestCaches.Create(Redis, configure: o => o.KeyPrefix = prefix);
-        using var second = TestCaches.Create(otherConnection, configure: o => o.KeyPrefix = prefix);
+        using var first = Create(Redis, configure: o => o.KeyPrefix = prefix);
+        using var second = Create(otherConnection, configure: o => o.KeyPrefix = prefix);
         CacheFlowCache[] caches = [first, second];
         var versions = new int[keys];
         var acknowledged = new int[keys];
@@ -200,7 +212,7 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
     {
         var prefix = $"stampede{Guid.NewGuid():N}:";
         var connections = await Task.WhenAll(Enumerable.Range(0, processes).Select(_ => backend.ConnectAsync()));
-        var caches = connections.Select(c => TestCaches.Create(c, configure: o => { o.KeyPrefix = prefix; o.Protections = protections; })).ToArray();
+        var caches = connections.Select(c => Create(c, configure: o => { o.KeyPrefix = prefix; o.Protections = protections; })).ToArray();
         try
         {
             var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -236,7 +248,7 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
     /// </summary>
     private async Task<(int Read, int Cached, long LeaseLost)> StaleSetRaceAsync(CacheProtections protections)
     {
-        using var cache = TestCaches.Create(Redis, configure: o => o.Protections = protections);
+        using var cache = Create(Redis, configure: o => o.Protections = protections);
         var source = 1;
         var readDone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var resume = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -264,3 +276,9 @@ public sealed class GarnetConcurrencyTests(GarnetBackend backend) : ConcurrencyT
 public sealed class RedisConcurrencyTests(RealRedisBackend backend) : ConcurrencyTests(backend), IClassFixture<RealRedisBackend>;
 
 public sealed class ClusterConcurrencyTests(ClusterBackend backend) : ConcurrencyTests(backend), IClassFixture<ClusterBackend>;
+
+public sealed class GarnetLeaseReadConcurrencyTests(GarnetBackend backend) : ConcurrencyTests(backend, leaseReads: true), IClassFixture<GarnetBackend>;
+
+public sealed class RedisLeaseReadConcurrencyTests(RealRedisBackend backend) : ConcurrencyTests(backend, leaseReads: true), IClassFixture<RealRedisBackend>;
+
+public sealed class ClusterLeaseReadConcurrencyTests(ClusterBackend backend) : ConcurrencyTests(backend, leaseReads: true), IClassFixture<ClusterBackend>;

@@ -78,6 +78,10 @@ internal sealed class FamilyCounters(string family)
 {
     private long _hits, _localHits, _misses, _stale, _loads, _loadFailures, _bypasses, _errors, _leaseLost;
 
+    // Of the family's recent Redis reads, the share that missed, in 1/1024ths: a moving average (each read weighs
+    // 1/16), updated without a lock. A hint for how to read, not a count.
+    private int _missShare;
+
     public string Family { get; } = family;
 
     public long Hits => Volatile.Read(ref _hits);
@@ -89,6 +93,16 @@ internal sealed class FamilyCounters(string family)
     public long LoadFailures => Volatile.Read(ref _loadFailures);
     public long Bypasses => Volatile.Read(ref _bypasses);
     public long Errors => Volatile.Read(ref _errors);
+
+    /// <summary>The share of the family's recent Redis reads that missed, between 0 and 1.</summary>
+    public double MissShare => Volatile.Read(ref _missShare) / 1024.0;
+
+    /// <summary>Counts a Redis read into <see cref="MissShare"/>.</summary>
+    public void RecordRead(bool missed)
+    {
+        var share = Volatile.Read(ref _missShare);
+        Volatile.Write(ref _missShare, share - (share >> 4) + (missed ? 64 : 0));
+    }
 
     public void AddHit() => Interlocked.Increment(ref _hits);
     public void AddLocalHit() => Interlocked.Increment(ref _localHits);

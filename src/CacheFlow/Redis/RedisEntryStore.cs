@@ -121,6 +121,19 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return ((int)parts[0] == 1, StoredEntry.From((RedisValue)parts[1]));
     }
 
+    /// <summary>
+    /// Reads an entry and, if there is none, takes its lease, in one round trip: the entry, or whether the lease was
+    /// taken (false: another loader holds it).
+    /// </summary>
+    public async Task<(StoredEntry? Entry, bool Taken)> ReadOrLeaseAsync(string entryKey, long token)
+    {
+        if (!_leases)
+            return (await GetAsync(entryKey).ConfigureAwait(false), true);
+        var reply = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.ReadOrLease, [s.Entry, s.Lease], [s.Token, s.LeaseMs]),
+            (Database, Entry: (RedisKey)entryKey, Lease: (RedisKey)CacheKeys.Lease(entryKey), Token: token, LeaseMs: _leaseMs)).ConfigureAwait(false);
+        return reply.Resp2Type == ResultType.Integer ? (null, (int)reply == 1) : (StoredEntry.From((RedisValue)reply), false);
+    }
+
     /// <summary>Frees the lease if it still holds <paramref name="token"/>; false if it was revoked.</summary>
     public async Task<bool> ReleaseAsync(string entryKey, long token)
     {

@@ -18,6 +18,17 @@ internal static class RedisScripts
         """;
 
     /// <summary>
+    /// A read that takes the lease when it misses (memcache's lease-get): the entry if there is one, else 1 if the lease
+    /// was taken or 0 if another loader holds it, in one round trip. KEYS = entry, lease; ARGV = token, lease ms.
+    /// </summary>
+    public const string ReadOrLease = """
+        local entry = redis.call('GET', KEYS[1])
+        if entry then return entry end
+        if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+        return 0
+        """;
+
+    /// <summary>
     /// Writes the entry only while the lease still holds the loader's token, then frees the lease. An invalidation
     /// since the lease was taken deleted the lease, so the write-back of a value read before it is refused.
     /// KEYS = entry, lease; ARGV = token, entry, time to live ms. Returns 1 if written.
