@@ -43,7 +43,7 @@ public static partial class UsersApi
         }
 
         var write = new CreateUserRequest(request.Username, email, request.IsActive ?? true);
-        var requestId = Guid.CreateVersion7().ToString("N");
+        var requestId = WriteRequestIds.Create();
         try
         {
             var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest), requestId);
@@ -94,7 +94,7 @@ public static partial class UsersApi
         WriteStatus? status;
         try
         {
-            status = requestId.Length <= 64 ? await queue.GetStatusAsync(requestId) : null;
+            status = WriteRequestIds.IsWellFormed(requestId) ? await queue.GetStatusAsync(requestId) : null;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
