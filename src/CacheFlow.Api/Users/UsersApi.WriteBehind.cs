@@ -106,8 +106,8 @@ public static partial class UsersApi
             return TypedResults.Problem($"There is no queued write {ErrorText.Truncate(requestId)}.", statusCode: StatusCodes.Status404NotFound, title: "Unknown request id");
         long? userId = long.TryParse(status.Result, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
         return TypedResults.Ok(new WriteStatusResponse(
-            requestId, status.State, status.Write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest)!,
-            userId, userId is null ? null : $"/users/{userId}", status.Error, status.ErrorCode ?? status.Write.ErrorCode, status.Write.Attempts));
+            requestId, status.State, status.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest)!,
+            userId, userId is null ? null : $"/users/{userId}", status.Error, status.ErrorCode, status.Attempts));
     }
 
     private static async Task<Results<Ok<LoginRecorded>, ProblemHttpResult>> RecordLogin(
