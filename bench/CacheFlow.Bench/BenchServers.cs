@@ -96,18 +96,21 @@ public sealed class BenchServers : IAsyncDisposable
     /// </summary>
     public async Task<(string Redis, string Description, string? Users)> StartWriteServersAsync()
     {
-        string? users = null;
-        if (!Embedded)
-        {
-            _postgres ??= await PostgresServer.StartAsync();
-            users = await _postgres.CreateDatabaseAsync();
-        }
-
+        var users = await CreateUsersDatabaseAsync();
         if (_redisServer is null)
             return (Redis, RedisDescription + (Embedded ? ", append-only file with commit wait" : ""), users);
         _durableRedis = await RedisServer.StartAsync(Directory.CreateDirectory(Path.Combine(_data.FullName, "aof")).FullName);
         var version = await RoomyAsync(_durableRedis);
         return (_durableRedis.Configuration, $"redis-server {version} (throwaway, loopback, appendonly yes, appendfsync always)", users);
+    }
+
+    /// <summary>A fresh, empty PostgreSQL database for the API to create and seed (its connection string), or null for a SQLite file the API creates.</summary>
+    public async Task<string?> CreateUsersDatabaseAsync()
+    {
+        if (Embedded)
+            return null;
+        _postgres ??= await PostgresServer.StartAsync();
+        return await _postgres.CreateDatabaseAsync();
     }
 
     /// <summary>

@@ -28,7 +28,14 @@ public static partial class Wrk
     }
 
     /// <summary>Runs wrk for <paramref name="seconds"/>; the script gets the path, the mode, n and <paramref name="extra"/> as its arguments.</summary>
-    public static async Task<Run> RunAsync(int port, string script, string path, string mode, int n, int seconds, params string[] extra)
+    public static Task<Run> RunAsync(int port, string script, string path, string mode, int n, int seconds, params string[] extra) =>
+        RunAsync(port, script, path, mode, n, seconds, errorsExpected: false, extra);
+
+    /// <summary>As <see cref="RunAsync(int, string, string, string, int, int, string[])"/>, for a load whose answers are meant to be errors (a flood of junk).</summary>
+    public static Task<Run> RunJunkAsync(int port, string script, string mode, int n, int seconds) =>
+        RunAsync(port, script, "/", mode, n, seconds, errorsExpected: true, []);
+
+    private static async Task<Run> RunAsync(int port, string script, string path, string mode, int n, int seconds, bool errorsExpected, string[] extra)
     {
         var start = new ProcessStartInfo("wrk", ["-t2", "-c64", $"-d{seconds}s", "--latency", "-s", script, $"http://127.0.0.1:{port}", "--", path, mode, n.ToString(CultureInfo.InvariantCulture), .. extra])
         {
@@ -40,7 +47,7 @@ public static partial class Wrk
         await wrk.WaitForExitAsync();
         if (RequestsPerSecond().Match(output) is not { Success: true } rps || Requests().Match(output) is not { Success: true } requests)
             throw new InvalidOperationException($"wrk said: {output}");
-        if (output.Contains("Non-2xx", StringComparison.Ordinal))
+        if (!errorsExpected && output.Contains("Non-2xx", StringComparison.Ordinal))
             throw new InvalidOperationException($"{path}: some responses were not 2xx: {output}");
         return new Run(Number(rps.Groups[1].Value), long.Parse(requests.Groups[1].Value, CultureInfo.InvariantCulture), Percentile(output, "50%"), Percentile(output, "99%"));
     }

@@ -1,12 +1,16 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
+using CacheFlow.Api.Tests.Contract;
 using CacheFlow.Testing;
 using Npgsql;
 
 namespace CacheFlow.Api.Tests;
 
-/// <summary>The API on a real redis-server and a real PostgreSQL that is stopped mid-test (<c>pg_ctl stop -m immediate</c>) and started again.</summary>
+/// <summary>
+/// The API on a real redis-server and a real PostgreSQL that is stopped mid-test (<c>pg_ctl stop -m immediate</c>) and
+/// started again. What it answers meanwhile, 503s included, is checked against its OpenAPI document.
+/// </summary>
 public sealed class DatabaseOutageTests : IAsyncLifetime
 {
     private const int CachedUsers = 8;
@@ -58,6 +62,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         }
 
         var client = _api.CreateClient();
+        var checker = await OpenApiChecker.LoadAsync(client);
         for (var id = 1; id <= CachedUsers; id++)
         {
             Assert.Equal("MISS", (await client.GetAsync($"/users/{id}")).XCache());
@@ -86,22 +91,29 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
 
         // Every other endpoint that needs the database says so; what the cache and Redis can answer still works.
         var admin = _api.CreateAdminClient();
-        await AssertUnavailableAsync(await client.GetAsync("/users?page=3&limit=5"));
-        await (await client.GetAsync("/users?page=1&limit=5")).JsonAsync();
-        await AssertUnavailableAsync(await client.PostAsJsonAsync("/users", new { username = "during_outage", email = "during@example.com" }));
-        await AssertUnavailableAsync(await client.PatchAsJsonAsync("/users/1", new { is_active = false }));
-        await AssertUnavailableAsync(await client.DeleteAsync("/users/2"));
-        await AssertUnavailableAsync(await client.PostAsync($"/users/{ApiFactory.SeedUsers}/logins", null));
-        await (await client.PostAsync("/users/1/logins", null)).JsonAsync();
-        await AssertUnavailableAsync(await admin.PostAsync("/cache/warm", null));
+        await AssertUnavailableAsync(checker, await client.GetAsync($"/users/{CachedUsers + 1}"));
+        await checker.AssertDocumentedAsync(await client.GetAsync("/users/1"));
+        await AssertUnavailableAsync(checker, await client.GetAsync("/users?page=3&limit=5"));
+        await checker.AssertDocumentedAsync(await client.GetAsync("/users?page=1&limit=5"));
+        await AssertUnavailableAsync(checker, await client.PostAsJsonAsync("/users", new { username = "during_outage", email = "during@example.com" }));
+        await AssertUnavailableAsync(checker, await client.PatchAsJsonAsync("/users/1", new { is_active = false }));
+        await AssertUnavailableAsync(checker, await client.DeleteAsync("/users/2"));
+        await AssertUnavailableAsync(checker, await client.PostAsync($"/users/{ApiFactory.SeedUsers}/logins", null));
+        var login = await client.PostAsync("/users/1/logins", null);
+        await login.JsonAsync();
+        await checker.AssertDocumentedAsync(login);
+        await AssertUnavailableAsync(checker, await admin.PostAsync("/cache/warm", null));
         Assert.Equal(HttpStatusCode.ServiceUnavailable, (await client.GetAsync("/health/ready")).StatusCode);
 
         // Write-behind accepts: the write waits in Redis, and the flusher's failed tries while the database is down spend no attempts.
-        var queued = await (await client.PostAsJsonAsync("/users/async", new { username = "queued_outage", email = "queued@example.com" }))
-            .JsonAsync(HttpStatusCode.Accepted);
+        var accepted = await client.PostAsJsonAsync("/users/async", new { username = "queued_outage", email = "queued@example.com" });
+        var queued = await accepted.JsonAsync(HttpStatusCode.Accepted);
+        await checker.AssertDocumentedAsync(accepted);
         var statusUrl = (string)queued["status_url"]!;
         await WaitUntilAsync(() => Volatile.Read(ref _applies) >= 3, "the flusher tried the queued write three times");
-        var pending = await (await client.GetAsync(statusUrl)).JsonAsync();
+        var pendingResponse = await client.GetAsync(statusUrl);
+        var pending = await pendingResponse.JsonAsync();
+        await checker.AssertDocumentedAsync(pendingResponse);
         Assert.Equal(("pending", 0), ((string)pending["status"]!, (int)pending["attempts"]!));
 
         await _servers.Postgres.StartAgainAsync();
@@ -129,15 +141,22 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         }
 
         var client = _api.CreateClient();
+        var checker = await OpenApiChecker.LoadAsync(client);
         await (await client.GetAsync("/users/1")).JsonAsync();
+        var queued = await (await client.PostAsJsonAsync("/users/async", new { username = "before_both", email = "before-both@example.com" }))
+            .JsonAsync(HttpStatusCode.Accepted);
 
         await _servers.Postgres.StopAsync();
         _servers.Redis.Kill();
 
         // No queue and no database: nothing can take the write, so it is refused (never a 500).
-        await AssertUnavailableAsync(await client.PostAsJsonAsync("/users/async", new { username = "nowhere", email = "nowhere@example.com" }));
+        await AssertUnavailableAsync(checker, await client.PostAsJsonAsync("/users/async", new { username = "nowhere", email = "nowhere@example.com" }));
         // The leaderboard falls back to the database, which is down too.
-        await AssertUnavailableAsync(await client.GetAsync("/users/top"));
+        await AssertUnavailableAsync(checker, await client.GetAsync("/users/top"));
+        // Statuses live in Redis.
+        var status = await client.GetAsync((string)queued["status_url"]!);
+        Assert.Equal("Status unavailable", (string)(await status.ProblemAsync(HttpStatusCode.ServiceUnavailable))["title"]!);
+        await checker.AssertDocumentedAsync(status);
     }
 
     [Fact]
@@ -188,11 +207,12 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         return reads;
     }
 
-    private static async Task AssertUnavailableAsync(HttpResponseMessage response)
+    private static async Task AssertUnavailableAsync(OpenApiChecker checker, HttpResponseMessage response)
     {
         var problem = await response.ProblemAsync(HttpStatusCode.ServiceUnavailable);
         Assert.Equal("Database unavailable", (string)problem["title"]!);
         Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, $"Retry-After: {response.Headers.RetryAfter}");
+        await checker.AssertDocumentedAsync(response);
     }
 
     private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);

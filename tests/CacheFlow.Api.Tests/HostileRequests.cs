@@ -34,6 +34,18 @@ public static class HostileRequests
     private const string Json = "application/json";
     private const string Valid = "\"email\":\"fresh-hostile@example.com\"";
 
+    /// <summary>
+    /// A NUL (<c>%00</c>) anywhere in the path: Kestrel refuses the request line with a bare 400 before the API sees it
+    /// (ASP.NET Core's path decoder rejects a decoded NUL), so these are sent to a real Kestrel, not the in-process test
+    /// server (whose client-side decoder throws on them).
+    /// </summary>
+    public static readonly IReadOnlyList<HostileRequest> NulInThePath =
+    [
+        new("nul/id", "GET", "/users/1%00", 400), new("nul/id-alone", "GET", "/users/%00", 400), new("nul/before-id", "DELETE", "/users/%001", 400),
+        new("nul/login-id", "POST", "/users/1%00/logins", 400), new("nul/request-id", "GET", "/users/async/%00", 400),
+        new("nul/unknown-path", "GET", "/nope%00", 400), new("nul/cache-key", "DELETE", "/cache/keys/user:1%00", 400) { Admin = true },
+    ];
+
     public static readonly IReadOnlyList<HostileRequest> All = [.. Ids(), .. Pages(), .. Bodies(), .. Usernames(), .. Emails(), .. Fields(), .. WriteBehind(), .. AdminCalls(), .. Routing()];
 
     private static IEnumerable<HostileRequest> Ids()
@@ -44,6 +56,7 @@ public static class HostileRequests
             ("space", "%201"), ("trailing-space", "1%20"), ("tab", "%091"), ("newline", "1%0A"), ("unicode-space", "%E2%80%831"),
             ("unicode-minus", "%E2%88%921"), ("negative", "-1"), ("zero", "0"), ("hex", "0x1"), ("exponent", "1e3"), ("decimal", "1.0"), ("letters", "abc"),
             ("arabic-indic-digit", "%D9%A1"), ("fullwidth-digit", "%EF%BC%91"), ("sql-injection", "1%20OR%201%3D1"),
+            ("control-soh", "%011"), ("escape", "1%1B"), ("delete-char", "1%7F"), ("c1-control", "1%C2%85"),
         ];
         foreach (var (name, id) in ids)
             yield return new($"id/{name}", "GET", $"/users/{id}", 400);
@@ -258,6 +271,8 @@ public static class HostileRequests
         yield return new("path/unknown under users", "GET", "/users/1/nope", 404);
         yield return new("path/traversal", "GET", "/users/..%2F..%2Fetc%2Fpasswd", 400);
         yield return new("path/double-slash id", "DELETE", "/users//1", 404);
+        yield return new("path/control in a request id", "GET", "/users/async/0190%1B", 404);
+        yield return new("path/control in a login id", "POST", "/users/1%7F/logins", 400);
         yield return new("header/huge-value on a bad id", "GET", "/users/+1", 400) { Headers = [("X-Hostile", new string('h', 16_000))] };
         yield return new("header/huge-cookie on a bad body", "POST", "/users", 400)
         {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CacheFlow.Api.Hosting;
 using CacheFlow.Api.Observability;
 using CacheFlow.Api.Redis;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -14,8 +15,10 @@ public static class CacheStatsApi
     public static IEndpointRouteBuilder MapCacheStatsApi(this IEndpointRouteBuilder app)
     {
         var cache = app.MapGroup("/cache").WithTags("Cache");
+        // Limited as the reads are: each call asks every Redis primary for INFO and DBSIZE.
         cache.MapGet("/stats", GetStats)
-            .WithSummary("Cache counters (hits, misses, hit ratio, loads…) in total and by key family, latency by outcome, write-behind and Redis INFO figures.");
+            .WithSummary("Cache counters (hits, misses, hit ratio, loads…) in total and by key family, latency by outcome, write-behind and Redis INFO figures.")
+            .RequireRateLimiting(RateLimits.Reads);
         cache.MapPost("/stats/reset", ResetStats).RequireAdminKey()
             .WithSummary("Zeroes the application's counters (admin). Prometheus counters at /metrics keep counting.");
         return app;

@@ -29,6 +29,11 @@ internal static partial class OpenApiContract
                 schema.Minimum = "1";
                 schema.Description = $"A user id: {UserIds.Expected}.";
             }
+            else if (parameter.In == ParameterLocation.Path && parameter.Name == "requestId")
+            {
+                schema.Pattern = WriteRequestIds.Pattern;
+                schema.Description = "A queued write's id, as the 202 of POST /users/async gave it.";
+            }
             else if (parameter.In == ParameterLocation.Query && Ranges.TryGetValue((id, parameter.Name!), out var range))
             {
                 schema.Minimum = range.Minimum.ToString(CultureInfo.InvariantCulture);

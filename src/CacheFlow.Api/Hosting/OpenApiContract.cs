@@ -75,7 +75,7 @@ internal static partial class OpenApiContract
     private static OpenApiSchema Problem() => new()
     {
         Type = JsonSchemaType.Object,
-        Description = "An RFC 9457 problem. Validation errors add `errors` (messages by field); a clash adds `field`.",
+        Description = "An RFC 9457 problem. Validation errors add `errors` (messages by field); a clash adds `field`; a page past the last adds `pages`.",
         Required = new HashSet<string> { "title", "status" },
         Properties = new Dictionary<string, IOpenApiSchema>
         {
@@ -90,6 +90,7 @@ internal static partial class OpenApiContract
                 AdditionalProperties = new OpenApiSchema { Type = JsonSchemaType.Array, Items = new OpenApiSchema { Type = JsonSchemaType.String } },
             },
             ["field"] = new OpenApiSchema { Type = JsonSchemaType.String },
+            ["pages"] = new OpenApiSchema { Type = JsonSchemaType.Integer, Format = "int32", Description = "On a page past the last: how many pages there are." },
         },
     };
 
@@ -120,6 +121,14 @@ internal static partial class OpenApiContract
 
         if (operation.Parameters?.Any(p => p.In == ParameterLocation.Query) == true)
             AddProblem(operation, context.Document, StatusCodes.Status400BadRequest, "A query parameter is out of its range or not a number.");
+        if (id == "listUsers")
+            AddProblem(operation, context.Document, StatusCodes.Status404NotFound, "The page is past the last one (pages says how many there are); not cached.");
+        if (id == "createUserBehind")
+        {
+            AddProblem(operation, context.Document, StatusCodes.Status422UnprocessableEntity,
+                "Redis could not queue the write, so it was applied at once, and the database refused a value.");
+        }
+
         if (Conflicting.Contains(id))
             AddProblem(operation, context.Document, StatusCodes.Status409Conflict, "Another user has this username or email (field says which).");
         if (metadata.OfType<AdminKeyRequired>().Any())

@@ -9,7 +9,7 @@ namespace CacheFlow.Api.Hosting;
 
 /// <summary>
 /// Per-client limits (ASP.NET Core's rate limiter, partitioned by the client's IP address) on what costs the API:
-/// public writes, and the reads that fill the cache (a user, a list page). Over the limit, a 429 problem with
+/// public writes, and the reads that fill the cache (a user, a list page) or ask Redis for its figures (the stats). Over the limit, a 429 problem with
 /// <c>Retry-After</c>. The demo load, sent by this process to itself, is not limited.
 /// </summary>
 public static class RateLimits
@@ -17,7 +17,7 @@ public static class RateLimits
     /// <summary>The policy of public writes.</summary>
     public const string Writes = "writes";
 
-    /// <summary>The policy of reads that fill the cache.</summary>
+    /// <summary>The policy of reads that fill the cache or ask Redis for its figures.</summary>
     public const string Reads = "reads";
 
     /// <summary>Registers the rate limiter and its two policies, configured from the <c>RateLimits</c> section.</summary>
@@ -79,7 +79,7 @@ public sealed class RateLimitOptions
     [Required]
     public RateLimitRule Writes { get; set; } = new() { PermitLimit = 600 };
 
-    /// <summary>Reads that fill the cache: a user, a list page.</summary>
+    /// <summary>Reads that fill the cache (a user, a list page) or ask every Redis primary for INFO (the stats).</summary>
     /// <value>The default value is 6000 a minute.</value>
     [Required]
     public RateLimitRule Reads { get; set; } = new() { PermitLimit = 6000 };

@@ -43,7 +43,7 @@ public static partial class UsersApi
         }
 
         var write = new CreateUserRequest(request.Username, email, request.IsActive ?? true);
-        var requestId = Guid.CreateVersion7().ToString("N");
+        var requestId = WriteRequestIds.Create();
         try
         {
             var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest), requestId);
@@ -94,7 +94,7 @@ public static partial class UsersApi
         WriteStatus? status;
         try
         {
-            status = requestId.Length <= 64 ? await queue.GetStatusAsync(requestId) : null;
+            status = WriteRequestIds.IsWellFormed(requestId) ? await queue.GetStatusAsync(requestId) : null;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
@@ -106,8 +106,8 @@ public static partial class UsersApi
             return TypedResults.Problem($"There is no queued write {ErrorText.Truncate(requestId)}.", statusCode: StatusCodes.Status404NotFound, title: "Unknown request id");
         long? userId = long.TryParse(status.Result, NumberStyles.None, CultureInfo.InvariantCulture, out var id) ? id : null;
         return TypedResults.Ok(new WriteStatusResponse(
-            requestId, status.State, status.Write.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest)!,
-            userId, userId is null ? null : $"/users/{userId}", status.Error, status.ErrorCode ?? status.Write.ErrorCode, status.Write.Attempts));
+            requestId, status.State, status.Payload.Deserialize(ApiJsonContext.Default.CreateUserRequest)!,
+            userId, userId is null ? null : $"/users/{userId}", status.Error, status.ErrorCode, status.Attempts));
     }
 
     private static async Task<Results<Ok<LoginRecorded>, ProblemHttpResult>> RecordLogin(

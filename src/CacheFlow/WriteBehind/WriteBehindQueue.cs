@@ -105,7 +105,7 @@ public sealed class WriteBehindQueue : IDisposable
     {
         var write = new QueuedWrite(id ?? Guid.CreateVersion7().ToString("N"), kind, payload, NowMs);
         await Guarded(() => Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
-            [Serialize(new WriteStatus(WriteStatus.Pending, write)), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()]), durable: true).ConfigureAwait(false);
+            [WriteStatus.Of(WriteStatus.Pending, write).Serialize(), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()]), durable: true).ConfigureAwait(false);
         Interlocked.Increment(ref _enqueued);
         return write;
     }
@@ -114,7 +114,7 @@ public sealed class WriteBehindQueue : IDisposable
     public async Task<WriteStatus?> GetStatusAsync(string id)
     {
         var value = await Guarded(() => Database.StringGetAsync(StatusKey(id))).ConfigureAwait(false);
-        return value.IsNull ? null : JsonSerializer.Deserialize((string)value!, WriteBehindJson.Default.WriteStatus);
+        return value.IsNull ? null : WriteStatus.Parse((string)value!);
     }
 
     /// <summary>Takes up to <paramref name="max"/> writes into this consumer's processing list (and records its heartbeat).</summary>
@@ -132,7 +132,7 @@ public sealed class WriteBehindQueue : IDisposable
         Interlocked.Increment(ref _flushed);
         _delay.Record(Math.Max(0, NowMs - write.EnqueuedAt) / 1000.0, _tag);
         var db = Database;
-        await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Done, write, result)), _options.StatusRetention).ConfigureAwait(false);
+        await db.StringSetAsync(StatusKey(write.Id), WriteStatus.Of(WriteStatus.Done, write, result).Serialize(), _options.StatusRetention).ConfigureAwait(false);
         await db.ListRemoveAsync(_processing, write.Raw, 1).ConfigureAwait(false);
     }
 
@@ -150,22 +150,21 @@ public sealed class WriteBehindQueue : IDisposable
     /// </summary>
     public async Task<bool> FailAsync(QueuedWrite write, string? code, string message, bool permanent)
     {
-        var error = message;
-        var failed = write with { Attempts = write.Attempts + 1, Error = error, ErrorCode = code };
+        var failed = write with { Attempts = write.Attempts + 1, Error = message, ErrorCode = code };
         var db = Database;
         if (!permanent && failed.Attempts < _options.MaxAttempts)
         {
             Interlocked.Increment(ref _retried);
             var delay = _options.RetryBaseDelay * Math.Pow(2, failed.Attempts - 1);
             // The status stays pending and tells how many attempts failed, and why the last one did.
-            await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, failed, Error: error, ErrorCode: code)), _options.StatusRetention).ConfigureAwait(false);
+            await db.StringSetAsync(StatusKey(write.Id), WriteStatus.Of(WriteStatus.Pending, failed).Serialize(), _options.StatusRetention).ConfigureAwait(false);
             await db.ScriptEvaluateAsync(WriteBehindScripts.Retry, [_processing, _retry],
                 [write.Raw, failed.Serialize(), NowMs + (long)delay.TotalMilliseconds]).ConfigureAwait(false);
             return false;
         }
 
         Interlocked.Increment(ref _deadLettered);
-        await db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Failed, failed, Error: error, ErrorCode: code)), _options.StatusRetention).ConfigureAwait(false);
+        await db.StringSetAsync(StatusKey(write.Id), WriteStatus.Of(WriteStatus.Failed, failed).Serialize(), _options.StatusRetention).ConfigureAwait(false);
         await db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_processing, _dead], [write.Raw, failed.Serialize()]).ConfigureAwait(false);
         return true;
     }
@@ -213,7 +212,7 @@ public sealed class WriteBehindQueue : IDisposable
         foreach (var write in await DeadLettersAsync(int.MaxValue).ConfigureAwait(false))
         {
             var fresh = write with { Attempts = 0, Error = null, ErrorCode = null };
-            await Guarded(() => db.StringSetAsync(StatusKey(write.Id), Serialize(new WriteStatus(WriteStatus.Pending, fresh)), _options.StatusRetention)).ConfigureAwait(false);
+            await Guarded(() => db.StringSetAsync(StatusKey(write.Id), WriteStatus.Of(WriteStatus.Pending, fresh).Serialize(), _options.StatusRetention)).ConfigureAwait(false);
             requeued += (int)await Guarded(() => db.ScriptEvaluateAsync(WriteBehindScripts.Move, [_dead, _pending], [write.Raw, fresh.Serialize()])).ConfigureAwait(false);
         }
 
@@ -238,8 +237,6 @@ public sealed class WriteBehindQueue : IDisposable
     private async Task<T> Guarded<T>(Func<Task<T>> call, bool durable = false) =>
         _guard is null ? await call().ConfigureAwait(false)
         : await _guard.RunAsync(static c => c(), call, durable ? _guard.DurableTimeout : _guard.Timeout).ConfigureAwait(false);
-
-    private static string Serialize(WriteStatus status) => JsonSerializer.Serialize(status, WriteBehindJson.Default.WriteStatus);
 }
 
 /// <summary>A write-behind queue's figures.</summary>

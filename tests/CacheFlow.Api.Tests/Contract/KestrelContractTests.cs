@@ -40,6 +40,23 @@ public sealed class KestrelContractTests
             tooLarge.Headers.TransferEncodingChunked = true;
             var problem = await (await client.SendAsync(tooLarge, TestContext.Current.CancellationToken)).ProblemAsync(HttpStatusCode.RequestEntityTooLarge);
             Assert.Equal("The request body is larger than 65536 bytes.", (string)problem["detail"]!);
+
+            // A NUL in the path never reaches the API: Kestrel answers 400 itself, and nothing is counted or removed.
+            var logins = (long)(await (await client.GetAsync("/users/1", TestContext.Current.CancellationToken)).JsonAsync())["login_count"]!;
+            foreach (var row in HostileRequests.NulInThePath)
+            {
+                using var request = new HttpRequestMessage(new HttpMethod(row.Method), row.Path);
+                if (row.Admin)
+                    request.Headers.Add("X-Api-Key", ApiFactory.AdminKey);
+                var refused = await client.SendAsync(request, TestContext.Current.CancellationToken);
+                var text = await refused.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+                Assert.True((int)refused.StatusCode == row.Expected, $"{row.Name}: {(int)refused.StatusCode} {text}");
+                Assert.DoesNotContain("Exception", text, StringComparison.Ordinal);
+            }
+
+            var after = await client.GetAsync("/users/1", TestContext.Current.CancellationToken);
+            Assert.Equal("HIT", after.XCache());
+            Assert.Equal(logins, (long)(await after.JsonAsync())["login_count"]!);
         }
         finally
         {

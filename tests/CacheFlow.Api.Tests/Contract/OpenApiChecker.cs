@@ -13,6 +13,25 @@ namespace CacheFlow.Api.Tests.Contract;
 /// </summary>
 public sealed class OpenApiChecker(JsonObject document)
 {
+    /// <summary>The document <paramref name="client"/>'s API serves.</summary>
+    public static async Task<OpenApiChecker> LoadAsync(HttpClient client) =>
+        new(JsonNode.Parse(await client.GetStringAsync("/openapi/v1.json", TestContext.Current.CancellationToken))!.AsObject());
+
+    /// <summary>What is wrong with a response, against the operation of the request it answers (empty when nothing is).</summary>
+    public async Task<List<string>> CheckAsync(HttpResponseMessage response)
+    {
+        var request = response.RequestMessage ?? throw new InvalidOperationException("a response without its request");
+        var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
+        return CheckResponse(request.Method.Method, Uri.UnescapeDataString(request.RequestUri!.AbsolutePath), response, body);
+    }
+
+    /// <summary>Fails unless the response is what the document says the operation answers.</summary>
+    public async Task AssertDocumentedAsync(HttpResponseMessage response)
+    {
+        var errors = await CheckAsync(response);
+        Assert.True(errors.Count == 0, string.Join('\n', errors));
+    }
+
     /// <summary>The operation for a request, with its path template; null if the document has none.</summary>
     public (string Template, JsonObject Operation)? Find(string method, string path)
     {
