@@ -20,7 +20,8 @@ public static partial class UsersApi
         users.MapGet("/async/{requestId}", GetWriteStatus).WithSummary("Where a queued create stands: pending, done (with the user's id) or failed (with the reason).");
         users.MapPost("/{id}/logins", RecordLogin).WithSummary("Counts a login: at once in Redis (user and leaderboard), in the database behind, coalesced.")
             .RequireRateLimiting(RateLimits.Writes);
-        users.MapGet("/top", TopUsers).WithSummary("The users with the most logins, from the leaderboard.");
+        users.MapGet("/top", TopUsers).WithSummary("The users with the most logins, from the leaderboard (their users read from the cache in one batch).")
+            .RequireRateLimiting(RateLimits.Reads);
     }
 
     private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> CreateUserBehind(
