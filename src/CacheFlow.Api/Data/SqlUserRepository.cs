@@ -83,10 +83,17 @@ public abstract partial class SqlUserRepository(TimeProvider time) : IUserReposi
     {
         if (ids.Count == 0)
             return [];
+        // One parameter per id, spelled out: Dapper would send the list as one array parameter to PostgreSQL, which
+        // "IN" does not take, and SQLite has no "= ANY(array)".
+        var parameters = new DynamicParameters();
+        var names = ids.Select((id, i) =>
+        {
+            parameters.Add($"id{i}", id);
+            return $"@id{i}";
+        }).ToList();
         await using var connection = await OpenAsync(cancellationToken);
-        // Dapper expands the list (id IN (@ids1, @ids2, …)) on both databases.
         var users = await connection.QueryAsync<User>(
-            new CommandDefinition($"SELECT {Columns} FROM users WHERE id IN @ids", new { ids }, cancellationToken: cancellationToken));
+            new CommandDefinition($"SELECT {Columns} FROM users WHERE id IN ({string.Join(", ", names)})", parameters, cancellationToken: cancellationToken));
         return [.. users.Select(AsUtc)];
     }
 
