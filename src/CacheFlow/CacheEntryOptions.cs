@@ -15,6 +15,13 @@ public sealed class CacheEntryOptions
     /// <value>The default value is <see langword="null"/>: <see cref="CacheFlowOptions.DefaultStaleDuration"/> applies.</value>
     public TimeSpan? StaleDuration { get; init; }
 
+    /// <summary>
+    /// The ± spread of this entry's freshness, in percent of <see cref="Duration"/>; zero for an entry that must expire
+    /// exactly when it says (an HTTP response cached for a stated time, say).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: <see cref="CacheFlowOptions.JitterPercent"/> applies.</value>
+    public double? JitterPercent { get; init; }
+
     /// <summary>How long a null result ("not found") is cached; zero caches nulls not at all.</summary>
     /// <value>The default value is <see langword="null"/>: <see cref="CacheFlowOptions.DefaultNullDuration"/> applies.</value>
     public TimeSpan? NullDuration { get; init; }

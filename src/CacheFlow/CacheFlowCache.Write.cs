@@ -21,7 +21,7 @@ public sealed partial class CacheFlowCache
     private CacheEntry NewHeader(Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, out TimeSpan ttl)
     {
         var isNull = loaded.Kind == LoadedKind.Null;
-        var fresh = isNull ? NullDuration(options) : Jittered(options.Duration ?? _options.DefaultDuration);
+        var fresh = isNull ? NullDuration(options) : Jittered(options.Duration ?? _options.DefaultDuration, options.JitterPercent ?? _options.JitterPercent);
         var stale = isNull ? TimeSpan.Zero : options.StaleDuration ?? _options.DefaultStaleDuration;
         var soft = NowMs + (long)fresh.TotalMilliseconds;
         ttl = fresh + stale;
@@ -65,6 +65,6 @@ public sealed partial class CacheFlowCache
         }
     }
 
-    private TimeSpan Jittered(TimeSpan duration) =>
-        _options.JitterPercent <= 0 ? duration : duration * (1 + (_options.JitterPercent / 100 * ((2 * Random.NextDouble()) - 1)));
+    private TimeSpan Jittered(TimeSpan duration, double percent) =>
+        percent <= 0 ? duration : duration * (1 + (percent / 100 * ((2 * Random.NextDouble()) - 1)));
 }

@@ -36,6 +36,28 @@ public interface ICacheFlow
     ValueTask<CacheResult> GetOrCreateRawAsync(string key, Func<CancellationToken, ValueTask<ReadOnlyMemory<byte>?>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// Returns the cached bytes of <paramref name="key"/> as they were stored (by <see cref="SetRawAsync"/> or any
+    /// other write), or <see langword="null"/>: on a miss, for an entry past its soft expiry (nothing is refreshed:
+    /// there is no factory), while an invalidation that may cover the key has not reached Redis yet, and when Redis
+    /// fails (logged and counted as a bypass, never thrown). A fresh L1 copy is served when the L1 is on; otherwise
+    /// this is one Redis GET, and takes no lease.
+    /// </summary>
+    /// <param name="key">The cache key.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<CacheResult?> GetRawAsync(string key, CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Stores <paramref name="value"/> under <paramref name="key"/> as it is, not serialized (write-through, as
+    /// <see cref="SetAsync{T}"/>). Returns false if Redis failed or refused the write (an invalidation of the key came
+    /// just before it).
+    /// </summary>
+    /// <param name="key">The cache key.</param>
+    /// <param name="value">The bytes to store: JSON for the JSON reads, or any format the caller reads back with <see cref="GetRawAsync"/>.</param>
+    /// <param name="options">How to cache the entry; <see langword="null"/> for the defaults.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    ValueTask<bool> SetRawAsync(string key, ReadOnlyMemory<byte> value, CacheEntryOptions? options = null, CancellationToken cancellationToken = default);
+
+    /// <summary>
     /// Returns the cached value of <paramref name="key"/>, or runs <paramref name="factory"/> and caches its result.
     /// From the L1, a value of an immutable type (a string, a value type holding no references, a sealed type marked
     /// <c>[ImmutableObject(true)]</c>) is the same instance for every caller; any other is a fresh copy per caller.

@@ -38,6 +38,23 @@ internal sealed class PendingInvalidations
         return false;
     }
 
+    /// <summary>
+    /// Whether a read of <paramref name="entryKey"/> whose tags are not known must bypass the cache: its key or a
+    /// prefix of it is pending, or any tag is (the entry may carry it).
+    /// </summary>
+    public bool MayCover(string entryKey)
+    {
+        if (Count == 0)
+            return false;
+        foreach (var ((kind, value), _) in _pending)
+        {
+            if (kind == InvalidationKind.Tag || (kind == InvalidationKind.Key ? value == entryKey : entryKey.StartsWith(value, StringComparison.Ordinal)))
+                return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Keeps an invalidation (again, with a new generation if it was already kept).</summary>
     public void Keep(InvalidationKind kind, string value)
     {

@@ -1,0 +1,41 @@
+// A user's program over the packed packages: registers CacheFlow and its output-cache store, then writes, reads and
+// evicts through them against the Redis named by the first argument. Exits 0 and prints "ok" when all of it worked.
+using CacheFlow;
+using CacheFlow.AspNetCore;
+using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.Extensions.DependencyInjection;
+using StackExchange.Redis;
+
+var options = ConfigurationOptions.Parse(args[0]);
+options.AbortOnConnectFail = false;
+await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+
+var services = new ServiceCollection();
+services.AddLogging();
+services.AddSingleton<IConnectionMultiplexer>(redis);
+services.AddCacheFlow(cache => cache.KeyPrefix = $"package:{Guid.NewGuid():N}:");
+services.AddOutputCache().AddCacheFlowOutputCacheStore();
+await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
+
+var cache = provider.GetRequiredService<ICacheFlow>();
+Check(await cache.SetAsync("greeting:1", new Greeting("hello")), "SetAsync wrote the value");
+var read = await cache.GetOrCreateAsync<Greeting>("greeting:1", _ => throw new InvalidOperationException("a hit loads nothing"));
+Check(read is { Outcome: CacheOutcome.Hit, Value.Text: "hello" }, $"GetOrCreateAsync hit the value written (got {read.Outcome})");
+
+var store = provider.GetRequiredService<IOutputCacheStore>();
+Check(store is CacheFlowOutputCacheStore, $"the output-cache store is CacheFlow's (got {store.GetType().Name})");
+await store.SetAsync("GET/page", [1, 2, 3], ["pages"], TimeSpan.FromMinutes(1), CancellationToken.None);
+Check(await store.GetAsync("GET/page", CancellationToken.None) is [1, 2, 3], "the store returned the response it stored");
+await store.EvictByTagAsync("pages", CancellationToken.None);
+Check(await store.GetAsync("GET/page", CancellationToken.None) is null, "EvictByTagAsync removed it");
+
+Console.WriteLine("ok");
+return 0;
+
+static void Check(bool condition, string what)
+{
+    if (!condition)
+        throw new InvalidOperationException("Failed: " + what);
+}
+
+internal sealed record Greeting(string Text);

@@ -1,0 +1,151 @@
+using System.Diagnostics;
+using System.IO.Compression;
+using System.Net;
+using System.Reflection.Metadata;
+using System.Xml.Linq;
+
+namespace CacheFlow.Tests;
+
+/// <summary>
+/// The NuGet packages as a user gets them: their metadata, docs and symbols, and a console program that restores them
+/// from a local folder feed, builds and runs against embedded Garnet. The packages come from the folder in
+/// <c>CACHEFLOW_PACKAGES</c> (CI packs them first); without it, the test packs the two libraries itself.
+/// </summary>
+public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBackend>
+{
+    private static readonly string[] Packages = ["CacheFlow", "CacheFlow.AspNetCore"];
+
+    /// <summary>The Portable PDB record SourceLink's JSON is kept in.</summary>
+    private static readonly Guid SourceLinkKind = new("CC110556-A091-4D38-9FEC-25AB9A351A6A");
+
+    [Fact]
+    public async Task ThePackagesCarryTheirMetadataDocsAndSymbolsAndAConsoleProgramRunsOnThem()
+    {
+        using var work = new TempFolder();
+        var feed = Environment.GetEnvironmentVariable("CACHEFLOW_PACKAGES") is { Length: > 0 } given ? given : await PackAsync(work.Sub("feed"));
+
+        var version = "";
+        foreach (var id in Packages)
+            version = CheckPackage(feed, id);
+        var output = await RunConsumerAsync(work, feed, version);
+
+        Assert.EndsWith("ok", output.TrimEnd(), StringComparison.Ordinal);
+    }
+
+    /// <summary>Checks one package's nuspec, files and symbols; returns its version.</summary>
+    private static string CheckPackage(string feed, string id)
+    {
+        var nupkg = Directory.GetFiles(feed, $"{id}.*.nupkg").Single(p => char.IsAsciiDigit(Path.GetFileName(p)[id.Length + 1]));
+        using var package = ZipFile.OpenRead(nupkg);
+        var nuspec = XDocument.Load(package.GetEntry($"{id}.nuspec")!.Open()).Root!;
+        var ns = nuspec.Name.Namespace;
+        var metadata = nuspec.Element(ns + "metadata")!;
+        string Field(string name) => metadata.Element(ns + name)?.Value ?? "";
+
+        Assert.Equal(id, Field("id"));
+        var version = Field("version");
+        Assert.Matches(@"^\d+\.\d+\.\d+", version);
+        Assert.NotEmpty(Field("authors"));
+        Assert.NotEmpty(Field("description"));
+        Assert.Contains("cache", Field("tags"), StringComparison.Ordinal);
+        Assert.StartsWith("https://", Field("projectUrl"), StringComparison.Ordinal);
+        var license = metadata.Element(ns + "license")!;
+        Assert.Equal(("expression", "MIT"), (license.Attribute("type")?.Value, license.Value));
+        var repository = metadata.Element(ns + "repository")!;
+        Assert.StartsWith("https://", repository.Attribute("url")?.Value, StringComparison.Ordinal);
+        Assert.Matches("^[0-9a-f]{40}$", repository.Attribute("commit")?.Value ?? "");
+        Assert.Equal("README.md", Field("readme"));
+        Assert.Contains("CacheFlow", new StreamReader(package.GetEntry("README.md")!.Open()).ReadToEnd(), StringComparison.Ordinal);
+        Assert.NotNull(package.GetEntry($"lib/net10.0/{id}.dll"));
+        Assert.Contains("<member name=", new StreamReader(package.GetEntry($"lib/net10.0/{id}.xml")!.Open()).ReadToEnd(), StringComparison.Ordinal);
+
+        using var symbols = ZipFile.OpenRead(Path.ChangeExtension(nupkg, ".snupkg"));
+        using var pdb = new MemoryStream();
+        symbols.GetEntry($"lib/net10.0/{id}.pdb")!.Open().CopyTo(pdb);
+        pdb.Position = 0;
+        using var pdbReader = MetadataReaderProvider.FromPortablePdbStream(pdb);
+        var reader = pdbReader.GetMetadataReader();
+        var sourceLink = reader.CustomDebugInformation.Select(reader.GetCustomDebugInformation)
+            .Where(info => reader.GetGuid(info.Kind) == SourceLinkKind)
+            .Select(info => System.Text.Encoding.UTF8.GetString(reader.GetBlobBytes(info.Value)))
+            .SingleOrDefault();
+        Assert.Contains(repository.Attribute("commit")!.Value, sourceLink ?? "(no SourceLink in the symbols)", StringComparison.Ordinal);
+        return version;
+    }
+
+    /// <summary>Builds and runs the consumer program over the feed, restoring into a packages folder of its own.</summary>
+    private async Task<string> RunConsumerAsync(TempFolder work, string feed, string version)
+    {
+        var project = work.Sub("consumer");
+        foreach (var file in Directory.GetFiles(Path.Combine(AppContext.BaseDirectory, "PackageConsumer")))
+            File.Copy(file, Path.Combine(project, Path.GetFileName(file)));
+        // The local feed first, then the feed this machine restores from; the machine's global packages folder is only a
+        // fallback, so the CacheFlow packages are always the ones in the feed, never a copy cached by an earlier run.
+        var machinePackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
+            ? set : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        await File.WriteAllTextAsync(Path.Combine(project, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config><add key="globalPackagesFolder" value="{work.Sub("packages")}" /></config>
+              <fallbackPackageFolders><clear /><add key="machine" value="{machinePackages}" /></fallbackPackageFolders>
+              <packageSources>
+                <clear />
+                <add key="local" value="{feed}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" protocolVersion="3" />
+              </packageSources>
+            </configuration>
+            """);
+        var endpoint = (IPEndPoint)backend.Redis.GetEndPoints()[0];
+        return await DotnetAsync(project, "run", "-p:CacheFlowVersion=" + version, "--", $"127.0.0.1:{endpoint.Port}");
+    }
+
+    /// <summary>Packs the two libraries of this repository into <paramref name="feed"/>.</summary>
+    private static async Task<string> PackAsync(string feed)
+    {
+        var root = AppContext.BaseDirectory;
+        while (!File.Exists(Path.Combine(root, "CacheFlow.slnx")))
+            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("CacheFlow.slnx not found above the test's folder");
+        foreach (var id in Packages)
+            await DotnetAsync(root, "pack", Path.Combine("src", id, id + ".csproj"), "-c", "Release", "-o", feed);
+        return feed;
+    }
+
+    private static async Task<string> DotnetAsync(string directory, params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        // The test host runs under the SDK that launched it: none of its MSBuild settings may leak into this build.
+        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
+            start.Environment.Remove(name);
+        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
+        start.Environment["DOTNET_NOLOGO"] = "1";
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(10));
+        try
+        {
+            await process.WaitForExitAsync(deadline.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} took over 10 minutes");
+        }
+
+        var output = await stdout + await stderr;
+        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} exited {process.ExitCode}:\n{output}");
+        return await stdout;
+    }
+
+    /// <summary>A temp folder deleted with everything in it.</summary>
+    private sealed class TempFolder : IDisposable
+    {
+        private readonly DirectoryInfo _root = Directory.CreateTempSubdirectory("cacheflow-package-");
+
+        public string Sub(string name) => Directory.CreateDirectory(Path.Combine(_root.FullName, name)).FullName;
+
+        public void Dispose() => _root.Delete(recursive: true);
+    }
+}
