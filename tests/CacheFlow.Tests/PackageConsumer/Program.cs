@@ -1,8 +1,9 @@
-// A user's program over the packed packages: registers CacheFlow and its output-cache store, then writes, reads and
-// evicts through them against the Redis named by the first argument. Exits 0 and prints "ok" when all of it worked.
+// A user's program over the packed packages: registers CacheFlow as a HybridCache and its output-cache store, then
+// writes, reads and evicts through them against the Redis named by the first argument. Exits 0 and prints "ok" when all of it worked.
 using CacheFlow;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.OutputCaching;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 using StackExchange.Redis;
 
@@ -13,7 +14,7 @@ await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
 var services = new ServiceCollection();
 services.AddLogging();
 services.AddSingleton<IConnectionMultiplexer>(redis);
-services.AddCacheFlow(cache => cache.KeyPrefix = $"package:{Guid.NewGuid():N}:");
+services.AddCacheFlow(cache => { cache.KeyPrefix = $"package:{Guid.NewGuid():N}:"; cache.LocalCacheEnabled = true; }).AsHybridCache();
 services.AddOutputCache().AddCacheFlowOutputCacheStore();
 await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
@@ -21,6 +22,15 @@ var cache = provider.GetRequiredService<ICacheFlow>();
 Check(await cache.SetAsync("greeting:1", new Greeting("hello")), "SetAsync wrote the value");
 var read = await cache.GetOrCreateAsync<Greeting>("greeting:1", _ => throw new InvalidOperationException("a hit loads nothing"));
 Check(read is { Outcome: CacheOutcome.Hit, Value.Text: "hello" }, $"GetOrCreateAsync hit the value written (got {read.Outcome})");
+
+var hybrid = provider.GetRequiredService<HybridCache>();
+Check(hybrid is CacheFlowHybridCache, $"the HybridCache is CacheFlow's (got {hybrid.GetType().Name})");
+var loaded = await hybrid.GetOrCreateAsync("greeting:2", _ => ValueTask.FromResult(new Greeting("hybrid")), tags: ["greetings"]);
+var again = await hybrid.GetOrCreateAsync<Greeting>("greeting:2", _ => throw new InvalidOperationException("a hit loads nothing"));
+Check(loaded.Text == "hybrid" && again.Text == "hybrid", "HybridCache.GetOrCreateAsync cached the value");
+await hybrid.RemoveByTagAsync("greetings");
+var reloaded = await hybrid.GetOrCreateAsync("greeting:2", _ => ValueTask.FromResult(new Greeting("reloaded")));
+Check(reloaded.Text == "reloaded", "RemoveByTagAsync removed it");
 
 var store = provider.GetRequiredService<IOutputCacheStore>();
 Check(store is CacheFlowOutputCacheStore, $"the output-cache store is CacheFlow's (got {store.GetType().Name})");
