@@ -1,6 +1,12 @@
+using System.ComponentModel;
+
 namespace CacheFlow.Api.Users;
 
-/// <summary>A user, as stored and as returned by the API.</summary>
+/// <summary>
+/// A user, as stored and as returned by the API. Immutable (sealed, init-only), and marked so: a HybridCache-style L1
+/// shares one instance among its readers instead of copying it.
+/// </summary>
+[ImmutableObject(true)]
 public sealed record User
 {
     /// <summary>The database id.</summary>
