@@ -10,8 +10,16 @@ namespace CacheFlow;
 internal sealed class JsonValueSerializer<T>(JsonTypeInfo<T> typeInfo) : IHybridCacheSerializer<T>
 {
     public JsonValueSerializer(JsonSerializerOptions options)
-        : this((JsonTypeInfo<T>)options.GetTypeInfo(typeof(T)))
+        : this(TypeInfoOf(options))
     {
+    }
+
+    /// <summary>The type's metadata; options never used yet get the default resolver first, as a first serialization would give them.</summary>
+    private static JsonTypeInfo<T> TypeInfoOf(JsonSerializerOptions options)
+    {
+        if (!options.IsReadOnly)
+            options.MakeReadOnly(populateMissingResolver: true);
+        return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
     }
 
     public T Deserialize(ReadOnlySequence<byte> source)
