@@ -6,8 +6,8 @@ using Microsoft.Extensions.Caching.Hybrid;
 namespace CacheFlow;
 
 /// <summary>
-/// Many keys in one call: the L1, then one MGET (one per hash slot on a cluster), leases for the misses sent together,
-/// one factory call for every key to load, and the write-backs sent together. Each key keeps the single read's
+/// Many keys in one call: the L1, then one script that reads every key and takes the leases of its misses (one per
+/// hash slot on a cluster), one factory call for every key to load, and one script for the write-backs. Each key keeps the single read's
 /// guarantees: a lease-checked write-back, a background refresh of a stale entry, and a key whose lease another caller
 /// holds waited for as a single read waits (its value comes from that load, or from the factory called for that key).
 /// </summary>
@@ -71,82 +71,59 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>
-    /// The MGET, then the leases of its misses, each key sorted into the results (hit, stale), the keys to load (lease
-    /// taken), the keys to wait for (another caller's lease) or the keys to load uncached (Redis failed).
+    /// One read-or-lease script per hash slot (<see cref="RedisScripts.ReadOrLeaseMany"/>), each key sorted into the
+    /// results (hit, stale), the keys to load (lease taken), the keys to wait for (another caller's lease, or an
+    /// entry past its expiry: a single read handles it) or the keys to load uncached (Redis failed).
     /// </summary>
     private async Task ReadManyAsync<T>(Batch<T> batch, List<BatchKey> toRead)
     {
         if (toRead.Count == 0)
             return;
-        StoredEntry?[] stored;
-        try
-        {
-            stored = await _store.GetManyAsync(toRead.ConvertAll(k => k.EntryKey)).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisGuard.IsFailure(ex))
-        {
-            OnRedisFailure(toRead[0].Counters, ex, Log.ReadFailed);
-            foreach (var key in toRead)
-                key.Counters.AddBypass();
-            batch.Uncached.AddRange(toRead);
-            return;
-        }
-
+        var tokens = toRead.ConvertAll(_ => Random.Shared.NextInt64(1, long.MaxValue));
+        var replies = await _store.ReadOrLeaseManyAsync(toRead.ConvertAll(k => k.EntryKey), tokens, ex => OnRedisFailure(toRead[0].Counters, ex, Log.ReadFailed)).ConfigureAwait(false);
         var now = NowMs;
-        var missed = new List<BatchKey>();
         for (var i = 0; i < toRead.Count; i++)
         {
-            var key = toRead[i];
-            switch (stored[i]?.At(now))
+            var key = toRead[i] with { Token = tokens[i] };
+            if (replies[i] is not var (stored, taken))
+            {
+                key.Counters.AddBypass();
+                batch.Uncached.Add(key);
+                continue;
+            }
+
+            key.Counters.RecordRead(missed: stored is null);
+            switch (stored?.At(now))
             {
                 case Freshness.Fresh:
                     key.Counters.AddHit();
-                    _local?.Set(key.EntryKey, stored[i]!.Value, batch.Options, key.Stamp);
-                    batch.Results[key.Key] = stored[i]!.Value.Result(CacheOutcome.Hit);
+                    _local?.Set(key.EntryKey, stored.Value, batch.Options, key.Stamp);
+                    batch.Results[key.Key] = stored.Value.Result(CacheOutcome.Hit);
                     break;
                 case Freshness.Throttled:
                     key.Counters.AddStale();
-                    batch.Results[key.Key] = stored[i]!.Value.Result(CacheOutcome.Stale);
+                    batch.Results[key.Key] = stored.Value.Result(CacheOutcome.Stale);
                     break;
                 case Freshness.Stale:
                     key.Counters.AddStale();
-                    StartRefresh(OneKeyRequest(batch, key), stored[i]!.Value);
-                    batch.Results[key.Key] = stored[i]!.Value.Result(CacheOutcome.Stale);
+                    StartRefresh(OneKeyRequest(batch, key), stored.Value);
+                    batch.Results[key.Key] = stored.Value.Result(CacheOutcome.Stale);
+                    break;
+                case Freshness.Expired:
+                    batch.WaitFor.Add(key);
                     break;
                 default:
                     key.Counters.AddMiss();
-                    missed.Add(key with { Token = Random.Shared.NextInt64(1, long.MaxValue) });
-                    break;
-            }
-        }
-
-        var leases = await Task.WhenAll(missed.Select(TryAcquireAsync)).ConfigureAwait(false);
-        for (var i = 0; i < missed.Count; i++)
-        {
-            var key = missed[i];
-            switch (leases[i])
-            {
-                case null:
-                    // Redis failed this lease call: the key is loaded without caching.
-                    batch.Uncached.Add(key);
-                    break;
-                case (var taken, { } current) when current.At(NowMs) == Freshness.Fresh:
-                    // Written since the MGET: that value is as new as any load would be.
-                    if (taken)
-                        await TryReleaseAsync(key.EntryKey, key.Counters, key.Token).ConfigureAwait(false);
-                    batch.Results[key.Key] = current.Result(CacheOutcome.Miss);
-                    break;
-                case (true, _):
-                    batch.ToLoad.Add(key);
-                    break;
-                default:
-                    batch.WaitFor.Add(key);
+                    (taken ? batch.ToLoad : batch.WaitFor).Add(key);
                     break;
             }
         }
     }
 
-    /// <summary>One factory call for every key this batch loads; the lease-checked write-backs sent together.</summary>
+    /// <summary>
+    /// One factory call for every key this batch loads, then the lease-checked write-backs: one script per hash slot
+    /// for untagged entries (<see cref="RedisScripts.CommitMany"/>), the single write-back for tagged ones.
+    /// </summary>
     private async Task LoadManyAsync<T>(Batch<T> batch, CancellationToken cancellationToken)
     {
         IReadOnlyDictionary<string, T> values;
@@ -170,18 +147,47 @@ public sealed partial class CacheFlowCache
 
         var elapsed = _time.GetElapsedTime(started);
         var loadMilliseconds = (int)Math.Min(int.MaxValue, elapsed.TotalMilliseconds);
-        var writes = new List<Task>(batch.ToLoad.Count);
+        var singles = new List<Task>();
+        var commits = new List<(BatchKey Key, Memory<byte> Entry, CacheEntry Header, long TtlMs, long Stamp)>();
+        var cached = batch.ToLoad.Select(k => k.Key).ToHashSet(StringComparer.Ordinal);
         foreach (var key in loading)
         {
             _metrics.RecordLoad(key.Counters, key.Key, elapsed);
             var loaded = values.TryGetValue(key.Key, out var value) && value is not null ? new Loaded(Encode(value, batch.Serializer), LoadedKind.Value) : Loaded.Null;
-            var cached = batch.ToLoad.Contains(key);
-            batch.Results[key.Key] = loaded.Result(cached ? CacheOutcome.Miss : CacheOutcome.Bypass);
-            if (cached)
-                writes.Add(WriteBackAsync(key, loaded, batch.Options, loadMilliseconds));
+            batch.Results[key.Key] = loaded.Result(cached.Contains(key.Key) ? CacheOutcome.Miss : CacheOutcome.Bypass);
+            if (!cached.Contains(key.Key))
+                continue;
+            if (loaded.Kind == LoadedKind.Null && NullDuration(batch.Options) <= TimeSpan.Zero)
+            {
+                singles.Add(TryReleaseAsync(key.EntryKey, key.Counters, key.Token));
+            }
+            else if (batch.Options.Tags.Count > 0)
+            {
+                singles.Add(WriteBackAsync(key, loaded, batch.Options, loadMilliseconds));
+            }
+            else
+            {
+                var header = NewHeader(loaded, batch.Options, loadMilliseconds, key.Token, out var ttl);
+                header.WriteHeader(loaded.Entry.Span);
+                // Taken before the write: a copy is kept only if nothing else invalidated the key meanwhile (SetWritten).
+                commits.Add((key, loaded.Entry, header, Math.Max(1, (long)ttl.TotalMilliseconds), _local?.Stamp(key.EntryKey, batch.Options.Tags) ?? 0));
+            }
         }
 
-        await Task.WhenAll(writes).ConfigureAwait(false);
+        if (commits.Count > 0)
+        {
+            var written = await _store.CommitManyAsync(commits.ConvertAll(c => (c.Key.EntryKey, c.Key.Token, (ReadOnlyMemory<byte>)c.Entry, c.TtlMs)),
+                ex => OnRedisFailure(commits[0].Key.Counters, ex, Log.WriteFailed)).ConfigureAwait(false);
+            for (var i = 0; i < commits.Count; i++)
+            {
+                if (written[i] == true)
+                    _local?.SetWritten(commits[i].Key.EntryKey, new StoredEntry(commits[i].Header, commits[i].Entry), batch.Options, commits[i].Stamp);
+                else if (written[i] == false)
+                    commits[i].Key.Counters.AddLeaseLost();
+            }
+        }
+
+        await Task.WhenAll(singles).ConfigureAwait(false);
     }
 
     private async Task WriteBackAsync(BatchKey key, Loaded loaded, CacheEntryOptions options, int loadMilliseconds)
@@ -190,20 +196,6 @@ public sealed partial class CacheFlowCache
             await TryReleaseAsync(key.EntryKey, key.Counters, key.Token).ConfigureAwait(false);
         else if (await WriteAsync(key.Key, key.Counters, loaded, options, loadMilliseconds, key.Token).ConfigureAwait(false) == false)
             key.Counters.AddLeaseLost();
-    }
-
-    /// <summary>The lease call of one key: taken or not and the entry as it is, or null if Redis failed.</summary>
-    private async Task<(bool Taken, StoredEntry? Current)?> TryAcquireAsync(BatchKey key)
-    {
-        try
-        {
-            return await _store.AcquireAsync(key.EntryKey, key.Token).ConfigureAwait(false);
-        }
-        catch (Exception ex) when (RedisGuard.IsFailure(ex))
-        {
-            OnRedisFailure(key.Counters, ex, Log.ReadFailed);
-            return null;
-        }
     }
 
     /// <summary>A single read's request for one key of a batch, its factory the batch's called for that key (a refresh).</summary>

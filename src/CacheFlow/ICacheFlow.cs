@@ -75,9 +75,10 @@ public interface ICacheFlow
     /// <summary>
     /// Many keys in one call: each key's cached value as response-ready JSON, with one <paramref name="factory"/> call
     /// for every key to load (so the source can answer with one query, such as <c>WHERE id = ANY(@ids)</c>). Redis is
-    /// read with one MGET (one per hash slot on a cluster); leases and write-backs are per key, sent together. A key
-    /// the factory's dictionary lacks is a null (cached for <see cref="CacheEntryOptions.NullDuration"/>). Stale entries
-    /// are served as they are (no refresh from a batch). The factory runs while its caller waits, with its token.
+    /// read with one script that also takes the leases of the misses, and written back with one more (one of each per
+    /// hash slot on a cluster); each key keeps its lease check. A key the factory's dictionary lacks is a null (cached
+    /// for <see cref="CacheEntryOptions.NullDuration"/>). A stale entry is served and refreshed in the background, by
+    /// the factory called for that key alone. The factory runs while its caller waits, with its token.
     /// </summary>
     /// <typeparam name="T">The type of the values; the serializer options must know it.</typeparam>
     /// <param name="keys">The cache keys; duplicates are read once.</param>

@@ -85,6 +85,35 @@ public abstract class BatchTests(IRedisBackend backend)
         Assert.Equal("from the lease holder", read["item:1"].Value!.Name);
     }
 
+    [Fact]
+    public async Task WithRedisFailingABatchReturnsTheFactorysValuesAndThrowsNothing()
+    {
+        var chaos = ChaosRedis.Over(Redis);
+        using var cache = TestCaches.Create(chaos.Connection);
+        chaos.Fault = RedisFault.Throw;
+        var loader = new BatchLoader();
+
+        var read = await cache.GetOrCreateManyAsync(["item:1", "item:2"], loader.LoadAsync).Within();
+
+        Assert.All(read.Values, r => Assert.Equal(CacheOutcome.Bypass, r.Outcome));
+        Assert.Equal(("v1:item:1", "v1:item:2"), (read["item:1"].Value!.Name, read["item:2"].Value!.Name));
+        Assert.True(chaos.FaultedCalls > 0);
+    }
+
+    [Fact]
+    public async Task ATaggedBatchIsWrittenWithItsTagsAndRemovedByThem()
+    {
+        using var cache = TestCaches.Create(Redis);
+        var loader = new BatchLoader();
+        var options = new CacheEntryOptions { Tags = ["items"] };
+
+        await cache.GetOrCreateManyAsync(["item:1", "item:2"], loader.LoadAsync, options).Within();
+        Assert.Equal(2, await cache.RemoveByTagAsync("items"));
+        await cache.GetOrCreateManyAsync(["item:1", "item:2"], loader.LoadAsync, options).Within();
+
+        Assert.Equal(2, loader.Calls.Count);
+    }
+
     /// <summary>
     /// A batch loads item:1 (v1) and is held in its factory; the source changes to v2 and the key is removed; then the
     /// batch finishes. Returns what the batch returned and what the cache holds after.

@@ -93,20 +93,80 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
             RedisGuard.Abandon(call.Sent, failure);
     }
 
-    /// <summary>Reads many entries at once: one MGET, or on a cluster one per hash slot, all sent together.</summary>
-    public async Task<StoredEntry?[]> GetManyAsync(IReadOnlyList<string> entryKeys)
+    /// <summary>
+    /// <see cref="ReadOrLeaseAsync"/> for many keys: one script per hash slot (one in all on a single server), sent
+    /// together. For each key: the entry, or whether its lease was taken; null where its script failed (each failure
+    /// is handed to <paramref name="failed"/>).
+    /// </summary>
+    public async Task<(StoredEntry? Entry, bool Taken)?[]> ReadOrLeaseManyAsync(IReadOnlyList<string> entryKeys, IReadOnlyList<long> tokens, Action<Exception> failed)
     {
-        var entries = new StoredEntry?[entryKeys.Count];
-        var cluster = redis.GetServers().Any(static s => s.ServerType == ServerType.Cluster);
-        var groups = Enumerable.Range(0, entryKeys.Count).GroupBy(i => cluster ? redis.HashSlot(entryKeys[i]) : 0);
-        await Task.WhenAll(groups.Select(async group =>
+        var replies = new (StoredEntry? Entry, bool Taken)?[entryKeys.Count];
+        await Task.WhenAll(BySlot(entryKeys).Select(async indexes =>
         {
-            var indexes = group.ToArray();
-            var values = await guard.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database, Keys: Array.ConvertAll(indexes, i => (RedisKey)entryKeys[i]))).ConfigureAwait(false);
-            for (var i = 0; i < indexes.Length; i++)
-                entries[indexes[i]] = StoredEntry.From(values[i]);
+            try
+            {
+                if (!_leases)
+                {
+                    var values = await guard.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database, Keys: Array.ConvertAll(indexes, i => (RedisKey)entryKeys[i]))).ConfigureAwait(false);
+                    for (var i = 0; i < indexes.Length; i++)
+                        replies[indexes[i]] = (StoredEntry.From(values[i]), true);
+                    return;
+                }
+
+                var keys = indexes.SelectMany(i => new RedisKey[] { entryKeys[i], CacheKeys.Lease(entryKeys[i]) }).ToArray();
+                var arguments = indexes.Select(i => (RedisValue)tokens[i]).Prepend(_leaseMs).ToArray();
+                var reply = (RedisResult[])(await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.ReadOrLeaseMany, s.keys, s.arguments), (Database, keys, arguments)).ConfigureAwait(false))!;
+                for (var i = 0; i < indexes.Length; i++)
+                    replies[indexes[i]] = reply[i].Resp2Type == ResultType.Integer ? (null, (int)reply[i] == 1) : (StoredEntry.From((RedisValue)reply[i]), false);
+            }
+            catch (Exception ex) when (RedisGuard.IsFailure(ex))
+            {
+                // This slot's keys stay null: loaded without caching. A lease the script took before its reply was
+                // lost runs out by itself.
+                failed(ex);
+            }
         })).ConfigureAwait(false);
-        return entries;
+        return replies;
+    }
+
+    /// <summary>
+    /// The lease-checked write-backs of many untagged entries: one script per hash slot, sent together. For each: true
+    /// if written, false if its lease was lost, null if its script failed (each failure handed to <paramref name="failed"/>).
+    /// </summary>
+    public async Task<bool?[]> CommitManyAsync(IReadOnlyList<(string EntryKey, long Token, ReadOnlyMemory<byte> Entry, long TtlMs)> writes, Action<Exception> failed)
+    {
+        var written = new bool?[writes.Count];
+        await Task.WhenAll(BySlot([.. writes.Select(w => w.EntryKey)]).Select(async indexes =>
+        {
+            try
+            {
+                if (!_leases)
+                {
+                    foreach (var i in indexes)
+                        written[i] = await WriteAsync(writes[i].EntryKey, writes[i].Entry, writes[i].TtlMs, [], writes[i].Token).ConfigureAwait(false);
+                    return;
+                }
+
+                var keys = indexes.SelectMany(i => new RedisKey[] { writes[i].EntryKey, CacheKeys.Lease(writes[i].EntryKey) }).ToArray();
+                var arguments = indexes.SelectMany(i => new RedisValue[] { writes[i].Token, writes[i].Entry, writes[i].TtlMs }).ToArray();
+                var reply = (RedisResult[])(await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.CommitMany, s.keys, s.arguments), (Database, keys, arguments)).ConfigureAwait(false))!;
+                for (var i = 0; i < indexes.Length; i++)
+                    written[indexes[i]] = (int)reply[i] == 1;
+            }
+            catch (Exception ex) when (RedisGuard.IsFailure(ex))
+            {
+                // This slot's writes stay null: not written.
+                failed(ex);
+            }
+        })).ConfigureAwait(false);
+        return written;
+    }
+
+    /// <summary>The indexes of <paramref name="entryKeys"/> grouped by hash slot on a cluster; one group on a single server.</summary>
+    private IEnumerable<int[]> BySlot(IReadOnlyList<string> entryKeys)
+    {
+        var cluster = redis.GetServers().Any(static s => s.ServerType == ServerType.Cluster);
+        return Enumerable.Range(0, entryKeys.Count).GroupBy(i => cluster ? redis.HashSlot(entryKeys[i]) : 0).Select(static g => g.ToArray());
     }
 
     /// <summary>Takes the lease if it is free; returns whether it was taken and the entry as it is now.</summary>

@@ -29,6 +29,37 @@ internal static class RedisScripts
         """;
 
     /// <summary>
+    /// <see cref="ReadOrLease"/> for many keys of one hash slot: for each, the entry, else 1 if its lease was taken or
+    /// 0 if another loader holds it. KEYS = entry 1, lease 1, entry 2, lease 2, …; ARGV = lease ms, token 1, token 2, ….
+    /// </summary>
+    public const string ReadOrLeaseMany = """
+        local replies = {}
+        for i = 1, #KEYS / 2 do
+          local entry = redis.call('GET', KEYS[2 * i - 1])
+          if entry then replies[i] = entry
+          elseif redis.call('SET', KEYS[2 * i], ARGV[i + 1], 'NX', 'PX', ARGV[1]) then replies[i] = 1
+          else replies[i] = 0 end
+        end
+        return replies
+        """;
+
+    /// <summary>
+    /// <see cref="Commit"/> for many keys of one hash slot: each entry written only while its lease holds its token.
+    /// KEYS = entry 1, lease 1, …; ARGV = token 1, entry 1, time to live ms 1, …. Returns 1 or 0 for each.
+    /// </summary>
+    public const string CommitMany = """
+        local replies = {}
+        for i = 1, #KEYS / 2 do
+          if redis.call('GET', KEYS[2 * i]) == ARGV[3 * i - 2] then
+            redis.call('SET', KEYS[2 * i - 1], ARGV[3 * i - 1], 'PX', ARGV[3 * i])
+            redis.call('DEL', KEYS[2 * i])
+            replies[i] = 1
+          else replies[i] = 0 end
+        end
+        return replies
+        """;
+
+    /// <summary>
     /// Writes the entry only while the lease still holds the loader's token, then frees the lease. An invalidation
     /// since the lease was taken deleted the lease, so the write-back of a value read before it is refused.
     /// KEYS = entry, lease; ARGV = token, entry, time to live ms. Returns 1 if written.
