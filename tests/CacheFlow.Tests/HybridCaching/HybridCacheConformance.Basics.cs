@@ -119,6 +119,18 @@ public abstract partial class HybridCacheConformance
     }
 
     [Fact]
+    public async Task RemoveOfANullKeyListOrTagListDoesNothing()
+    {
+        var cache = NewInstance();
+        await Bounded(cache.SetAsync(Key(), new Frozen(1, "kept"), tags: ["red"]));
+
+        await Bounded(cache.RemoveAsync((IEnumerable<string>)null!));
+        await Bounded(cache.RemoveByTagAsync((IEnumerable<string>)null!));
+
+        Assert.Equal(new Frozen(1, "kept"), await Bounded(cache.GetOrCreateAsync<Frozen?>(Key(), _ => default, CacheOnly)));
+    }
+
+    [Fact]
     public async Task AfterARemovalTheNextReadCallsTheFactory()
     {
         var cache = NewInstance();
