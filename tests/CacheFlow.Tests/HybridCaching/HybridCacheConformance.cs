@@ -11,6 +11,21 @@ namespace CacheFlow.Tests.HybridCaching;
 /// shows the tests encode the contract. Each test has a key prefix of its own: every instance it creates has its own
 /// local cache (L1), and all of them share the Redis behind that prefix (L2), as the servers of one app do.
 /// </summary>
+/// <example>
+/// A target is a few lines: register the implementation, and run the class on each backend.
+/// <code>
+/// public abstract class CacheFlowConformance(IRedisBackend backend) : HybridCacheConformance(backend)
+/// {
+///     protected override void AddHybridCache(IServiceCollection services, IConnectionMultiplexer redis, string keyPrefix)
+///     {
+///         services.AddSingleton(redis);
+///         services.AddCacheFlow(o => { o.KeyPrefix = keyPrefix; o.LocalCacheEnabled = true; }).AsHybridCache();
+///     }
+/// }
+///
+/// public sealed class CacheFlowOnGarnet(GarnetBackend backend) : CacheFlowConformance(backend), IClassFixture&lt;GarnetBackend&gt;;
+/// </code>
+/// </example>
 public abstract partial class HybridCacheConformance(IRedisBackend backend) : IAsyncDisposable
 {
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
