@@ -32,6 +32,21 @@ public abstract partial class HybridCacheConformance
     }
 
     [Fact]
+    public async Task WithTheL2KilledSetDoesNotThrowAndTheValueIsServedLocally()
+    {
+        await using var server = await ThrowawayRedisAsync();
+        await using var redis = server.Connect();
+        var cache = NewInstance(redis);
+        await Bounded(cache.SetAsync(Key() + ":warm", new Frozen(1, "connection in use")));
+
+        server.Kill();
+        await cache.SetAsync(Key(), new Frozen(2, "set while down")).AsTask().WaitAsync(PastClientTimeouts);
+        var read = await cache.GetOrCreateAsync(Key(), _ => ValueTask.FromResult(new Frozen(3, "factory"))).AsTask().WaitAsync(PastClientTimeouts);
+
+        Assert.Equal(new Frozen(2, "set while down"), read);
+    }
+
+    [Fact]
     public async Task WithTheL2HungGetOrCreateStillReturnsTheFactoryValue()
     {
         await using var server = await ThrowawayRedisAsync();
