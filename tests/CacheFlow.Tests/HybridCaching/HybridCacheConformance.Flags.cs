@@ -108,6 +108,34 @@ public abstract partial class HybridCacheConformance
     }
 
     [Fact]
+    public async Task SetWithDisableDistributedCacheWriteKeepsTheValueFromOtherInstances()
+    {
+        var writer = NewInstance();
+        await Bounded(writer.SetAsync(Key(), new Frozen(1, "local only"), With(HybridCacheEntryFlags.DisableDistributedCacheWrite)));
+        await Bounded(writer.SetAsync(Key() + ":marker", new Frozen(2, "marker")));
+        await InL2Async<Frozen>(Key() + ":marker");
+
+        var here = await Bounded(writer.GetOrCreateAsync<Frozen?>(Key(), _ => default, CacheOnly));
+        var there = await Bounded(NewInstance().GetOrCreateAsync<Frozen?>(Key(), _ => default, CacheOnly));
+
+        Assert.Equal(new Frozen(1, "local only"), here);
+        Assert.Null(there);
+    }
+
+    [Fact]
+    public async Task SetWithDisableLocalCacheWriteLeavesTheValueOutOfTheL1()
+    {
+        var cache = NewInstance();
+        var value = new Frozen(1, "set");
+        await Bounded(cache.SetAsync(Key(), value, With(HybridCacheEntryFlags.DisableLocalCacheWrite)));
+
+        var read = await Bounded(cache.GetOrCreateAsync<Frozen?>(Key(), _ => default, CacheOnly));
+
+        Assert.Equal(value, read);
+        Assert.NotSame(value, read);
+    }
+
+    [Fact]
     public async Task DisableUnderlyingDataReturnsDefaultOnAMissWithoutCallingTheFactory()
     {
         var cache = NewInstance();
