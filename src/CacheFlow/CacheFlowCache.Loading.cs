@@ -201,7 +201,7 @@ public sealed partial class CacheFlowCache
             return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != false, call);
         }
 
-        var written = await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds, token).ConfigureAwait(false);
+        var written = await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds, token, request.Paths).ConfigureAwait(false);
         if (written == false)
             request.Counters.AddLeaseLost();
         return new FlightResult(result, Shareable: written != false, call);
@@ -250,7 +250,7 @@ public sealed partial class CacheFlowCache
             SoftExpiresAt = Math.Min(now + throttle, stale.Header.HardExpiresAt),
             Version = token,
         };
-        await WriteEntryAsync(request.Key, request.Counters, entry, header, TimeSpan.FromMilliseconds(stale.Header.HardExpiresAt - now), DefaultEntryOptions, token).ConfigureAwait(false);
+        await WriteEntryAsync(request.Key, request.Counters, entry, header, TimeSpan.FromMilliseconds(stale.Header.HardExpiresAt - now), DefaultEntryOptions, token, request.Paths).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -68,9 +68,11 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>The typed write-through behind both APIs, to the levels <paramref name="paths"/> allow.</summary>
-    /// A value too long to cache (<paramref name="maxPayloadBytes"/>) removes the key instead: no older value stays.
+    /// A value too long to cache (<paramref name="maxPayloadBytes"/>) removes the key instead: no older value stays. An
+    /// <paramref name="overwrite"/> is written even right after an invalidation (see <c>WriteEntryAsync</c>).
     internal async ValueTask<bool> SetValueAsync<T>(
-        string key, T value, IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken, int maxPayloadBytes = int.MaxValue)
+        string key, T value, IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, EntryPaths paths, CancellationToken cancellationToken,
+        int maxPayloadBytes = int.MaxValue, bool overwrite = false)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         cancellationToken.ThrowIfCancellationRequested();
@@ -79,7 +81,7 @@ public sealed partial class CacheFlowCache
         if ((value is null && NullDuration(options) <= TimeSpan.Zero) || loaded.Entry.Length - CacheEntry.HeaderSize > maxPayloadBytes)
             return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
         if (paths.HasFlag(EntryPaths.RemoteWrite))
-            return await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null, paths).ConfigureAwait(false) == true;
+            return await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null, paths, overwrite).ConfigureAwait(false) == true;
         if (_local is null || !paths.HasFlag(EntryPaths.LocalWrite))
             return true;
         // The L1 alone: this instance's copy is replaced; the others, and Redis, are left as they are.

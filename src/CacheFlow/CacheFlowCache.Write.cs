@@ -11,10 +11,11 @@ public sealed partial class CacheFlowCache
     /// lease-checked commit; without one it is a write-through that revokes any load in progress. Returns true if
     /// written, false if refused (the lease was lost, or an invalidation came just before), null if Redis failed.
     /// </summary>
-    private Task<bool?> WriteAsync(string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, EntryPaths paths = EntryPaths.All)
+    private Task<bool?> WriteAsync(
+        string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, EntryPaths paths = EntryPaths.All, bool overwrite = false)
     {
         var header = NewHeader(loaded, options, loadMilliseconds, token, out var ttl);
-        return WriteEntryAsync(key, counters, loaded.Entry, header, ttl, options, token, paths);
+        return WriteEntryAsync(key, counters, loaded.Entry, header, ttl, options, token, paths, overwrite);
     }
 
     /// <summary>The header of a freshly loaded or set value: its expiries (jittered) from now, and its version.</summary>
@@ -30,7 +31,14 @@ public sealed partial class CacheFlowCache
             token ?? Random.Shared.NextInt64(1, long.MaxValue));
     }
 
-    private async Task<bool?> WriteEntryAsync(string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token, EntryPaths paths = EntryPaths.All)
+    /// <summary>
+    /// Writes an entry, then keeps it in this instance's L1 (if the paths allow) and drops the other instances' copies.
+    /// An <paramref name="overwrite"/> write-through is not refused within the revocation window (HybridCache's
+    /// <c>SetAsync</c>: the value set is the value cached). A write-through Redis does not take is still kept in this
+    /// instance's L1: it is the newest value here, and the removal kept pending for Redis drops it when applied.
+    /// </summary>
+    private async Task<bool?> WriteEntryAsync(
+        string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token, EntryPaths paths = EntryPaths.All, bool overwrite = false)
     {
         header.WriteHeader(entry.Span);
         var entryKey = _keys.Entry(key);
@@ -38,7 +46,7 @@ public sealed partial class CacheFlowCache
         var stamp = _local?.Stamp(entryKey, options.Tags);
         try
         {
-            var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, token).ConfigureAwait(false);
+            var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, token, overwrite).ConfigureAwait(false);
             if (written && _local is not null && stamp is { } before)
             {
                 if (BeforeLocalStore is { } hook)
@@ -59,6 +67,8 @@ public sealed partial class CacheFlowCache
                 // A write-through that did not land leaves the value before the write in Redis (or in flight to it,
                 // if Redis hangs): it is removed as soon as Redis answers, and reads here bypass it meanwhile.
                 KeepPending(InvalidationKind.Key, entryKey);
+                if (_local is not null && stamp is { } before && paths.HasFlag(EntryPaths.LocalWrite))
+                    _local.SetWritten(entryKey, new StoredEntry(header, entry), options, before);
             }
 
             return null;

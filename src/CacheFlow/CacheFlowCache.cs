@@ -123,6 +123,14 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
         var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
         request = request with { Stamp = stamp };
+        if (SingleFlight && paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite | EntryPaths.Factory) && _flights.TryGetValue(entryKey, out var running) && running.Abandonable)
+        {
+            // A load of this key is running here: its value will be no older than what Redis holds now, so the caller
+            // joins it at once instead of reading Redis first (and counts as waiting for it from the start).
+            request.Counters.AddMiss();
+            return await LoadSharedAsync(request, reachable: true, cancellationToken).ConfigureAwait(false);
+        }
+
         long? heldLease = null;
         if (paths.HasFlag(EntryPaths.RemoteRead))
         {

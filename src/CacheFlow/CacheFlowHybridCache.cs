@@ -88,7 +88,8 @@ public sealed class CacheFlowHybridCache : HybridCache
             return;
         }
 
-        await _cache.SetValueAsync(key, value, SerializerOf<T>(), EntryOptions(options, tags), PathsOf(options), cancellationToken, _options.MaximumPayloadBytes).ConfigureAwait(false);
+        // HybridCache's SetAsync is an overwrite: the value set is the value cached, even right after a removal.
+        await _cache.SetValueAsync(key, value, SerializerOf<T>(), EntryOptions(options, tags), PathsOf(options), cancellationToken, _options.MaximumPayloadBytes, overwrite: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />

@@ -30,6 +30,9 @@ internal sealed class Flight
 
     public string EntryKey { get; }
 
+    /// <summary>Whether this is a load for waiting callers (not a background refresh, whose callers were served already).</summary>
+    public bool Abandonable => _abandoned is not null;
+
     /// <summary>The token of the flight's factory.</summary>
     public CancellationToken Token { get; }
 

@@ -209,8 +209,8 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     /// without, a write-through. Returns false if refused (the lease was revoked, or an invalidation came within the
     /// revocation window).
     /// </summary>
-    public ValueTask<bool> WriteAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token) =>
-        guard.RunAsync(static s => s.Store.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token), (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Token: token));
+    public ValueTask<bool> WriteAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token, bool overwrite = false) =>
+        guard.RunAsync(static s => s.Store.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token, s.Overwrite), (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Token: token, Overwrite: overwrite));
 
     /// <summary>Replaces an entry holding exactly <paramref name="old"/> with <paramref name="replacement"/>, keeping its time to live.</summary>
     public async Task<bool> ReplaceAsync(string entryKey, ReadOnlyMemory<byte> old, ReadOnlyMemory<byte> replacement)
@@ -309,7 +309,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return (int)existed == 1;
     }
 
-    private async Task<bool> WriteCoreAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token)
+    private async Task<bool> WriteCoreAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token, bool overwrite)
     {
         var db = Database;
         // Sent in order on one connection: tag indexes first, so an entry is never in Redis without its index.
@@ -320,6 +320,8 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         Task<bool>? set = null;
         if (token is { } t && _leases)
             script = db.ScriptEvaluateAsync(RedisScripts.Commit, [entryKey, CacheKeys.Lease(entryKey)], [t, entry, ttlMs]);
+        else if (token is null && overwrite && _leases)
+            script = db.ScriptEvaluateAsync(RedisScripts.Overwrite, [entryKey, CacheKeys.Lease(entryKey)], [entry, ttlMs]);
         else if (token is null && _revocations)
             script = db.ScriptEvaluateAsync(RedisScripts.WriteThrough, [entryKey, CacheKeys.Lease(entryKey), CacheKeys.Revoked(entryKey)], [entry, ttlMs]);
         else

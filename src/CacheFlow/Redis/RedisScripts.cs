@@ -85,6 +85,16 @@ internal static class RedisScripts
         """;
 
     /// <summary>
+    /// An overwrite (HybridCache's <c>SetAsync</c>): revokes any load in progress and writes the entry, whatever
+    /// invalidation came before. KEYS = entry, lease; ARGV = entry, time to live ms. Returns 1.
+    /// </summary>
+    public const string Overwrite = """
+        redis.call('DEL', KEYS[2])
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        return 1
+        """;
+
+    /// <summary>
     /// Invalidates an entry: revokes the load in progress (deletes its lease), marks the key revoked for the
     /// revocation window (so a write-through that committed earlier cannot land after), deletes the entry.
     /// KEYS = entry, lease, revocation marker; ARGV = window ms. Returns 1 if the entry existed.
