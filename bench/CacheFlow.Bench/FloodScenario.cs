@@ -140,7 +140,7 @@ public static class FloodScenario
             $"Reads: users 1..{HotUsers} and pages 1..{HotPages}, all cached beforehand, from 1,000 client addresses (X-Forwarded-For). " +
             $"Junk, from one address: pages past the last (up to 2^31-1, 404, not cached), pages beyond an int (400), ids with a sign or a leading zero (400). " +
             "Rate limits: the defaults (reads 6,000 a minute per address) when on. " +
-            "**Measured on a busy machine**: 2 cores shared with two other agents building and testing, so absolute figures are low and noisy; the ratios, taken per round, are what to read",
+            "wrk, the app, Redis and PostgreSQL share the 2 cores, so the ratios, taken per round, are what to read",
             [
                 ("p99 ms", rows.Keys.ToDictionary(k => k, k => Median(s => s.P99Ms, k, "0.00"))),
                 ("× alone, median (min–max of rounds)", ratios),
