@@ -6,7 +6,7 @@ namespace CacheFlow.Bench;
 /// <summary>
 /// The read path over HTTP, measured by wrk (-t2 -c64) against <see cref="ReadApp"/> in four workloads: the hit path
 /// (ids uniform over 1,000 users warmed beforehand: every variant and both ceilings, the figures the targets are
-/// about), the miss path (ids uniform over every user, so nearly every read is a first one), Zipf-distributed ids
+/// about), the miss path (ids never read before by the variant), Zipf-distributed ids
 /// over every user, and list pages drawn uniformly from the first 100 (limit 20). Rows alternate within each repeat
 /// after one discarded pass each (tiered-up code, warm hot set); a Zipf row is warmed until its hit ratio stops moving.
 /// </summary>
@@ -36,7 +36,7 @@ public static class ReadScenario
         var everyVariant = new[] { ReadApp.DictionaryCeiling, ReadApp.RedisCeiling }.Concat(ReadApp.Caches);
         var mixed = new[] { ReadApp.NoCache, "CacheFlow L2", "CacheFlow L1+L2", "FusionCache L1+L2", "HybridCache L1+L2" };
         var rows = everyVariant.Select(v => new Row($"hit: {v}", v, "uniform", WarmUsers))
-            .Concat(ReadApp.Caches.Select(v => new Row($"miss: {v}", v, "uniform", count)))
+            .Concat(ReadApp.Caches.Select(v => new Row($"miss: {v}", v, "cold", count)))
             .Concat(mixed.Select(v => new Row($"zipf: {v}", v, "zipf", count)))
             .Concat(mixed.Select(v => new Row($"list: {v}", v, "list", ListPages)))
             .Where(r => only is null || r.Name.Contains(only, StringComparison.Ordinal))
@@ -54,13 +54,15 @@ public static class ReadScenario
         }
 
         var script = Wrk.WriteScript(Path.GetTempPath());
+        var runs = 0;
+        string Run() => (++runs).ToString(CultureInfo.InvariantCulture);
         var warmed = new Dictionary<Row, string>();
         foreach (var row in rows)
         {
             Console.WriteLine($"  [read] warming {row.Name}");
             if (row.Mode != "zipf")
             {
-                await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, 2);
+                await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, 2, Run());
                 await app.SettleAsync();
                 continue;
             }
@@ -71,7 +73,7 @@ public static class ReadScenario
             for (var pass = 1; pass <= MaxZipfWarmPasses; pass++)
             {
                 var loads = app.Loads(row.Variant);
-                var run = await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, seconds);
+                var run = await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, seconds, Run());
                 await app.SettleAsync();
                 var hitRatio = 1 - ((double)(app.Loads(row.Variant) - loads) / run.Requests);
                 warmed[row] = $"{hitRatio:0.000} after {pass} passes of {seconds} s";
@@ -88,7 +90,7 @@ public static class ReadScenario
             {
                 var loads = app.Loads(row.Variant);
                 var allocated = GC.GetTotalAllocatedBytes();
-                var run = await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, seconds);
+                var run = await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, seconds, Run());
                 await app.SettleAsync();
                 var sample = new Sample(run.RequestsPerSecond, run.P50Ms, run.P99Ms,
                     (double)(app.Loads(row.Variant) - loads) / run.Requests, (double)(GC.GetTotalAllocatedBytes() - allocated) / run.Requests);
@@ -113,7 +115,7 @@ public static class ReadScenario
 
         return Report.Write("read", $"Read path over HTTP: requests/s (wrk -t2 -c64), {database}", "requests/s", servers.RedisDescription,
             rows.ToDictionary(r => r.Name, r => samples[r].Select(s => s.RequestsPerSecond).ToList()),
-            $"hit: ids uniform over {WarmUsers:N0} warm users; miss: ids uniform over all {count:N0} (nearly every read a first one); zipf: ids Zipf-distributed (s = 1) over all {count:N0}, each variant warmed until a pass moved its hit ratio by less than a point; list: pages uniform over the first {ListPages} (limit 20). " +
+            $"hit: ids uniform over {WarmUsers:N0} warm users; miss: ids never read before (a band of ids of its own for every run; it wraps past {count:N0}); zipf: ids Zipf-distributed (s = 1) over all {count:N0}, each variant warmed until a pass moved its hit ratio by less than a point; list: pages uniform over the first {ListPages} (limit 20). " +
             $"{seconds} s per row and repeat after one discarded 2 s pass; wrk, the app{(servers.Embedded ? ", Garnet" : ", Redis, PostgreSQL")} share the 2 cores. " +
             "Loads per request are factory calls (database reads) per request, so 1 − that is the hit ratio; bytes are all the harness process allocated per request" +
             (servers.Embedded ? " (Garnet's included: it runs in the process)." : "."),

@@ -9,15 +9,26 @@ public static partial class Wrk
 {
     public sealed record Run(double RequestsPerSecond, long Requests, double P50Ms, double P99Ms);
 
-    /// <summary>Writes the request script: ids uniform over 1..n, Zipf-like over 1..n, or list pages uniform over 1..n.</summary>
+    /// <summary>
+    /// Writes the request script: ids uniform over 1..n, Zipf-like over 1..n, never read before (cold: a band of ids
+    /// of its own for every run), or list pages uniform over 1..n. The fourth argument numbers the run: each run and
+    /// each wrk thread draws a sequence of its own (an unseeded wrk replays the same ids in every run).
+    /// </summary>
     public static string WriteScript(string directory)
     {
         var script = Path.Combine(directory, "requests.lua");
         File.WriteAllText(script, """
-            init = function(args) prefix = args[1]; mode = args[2]; n = tonumber(args[3]) end
+            local threads = 0
+            setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
+            init = function(args)
+              prefix = args[1]; mode = args[2]; n = tonumber(args[3]); run = tonumber(args[4] or "0"); i = 0
+              math.randomseed(run * 7919 + tid)
+            end
             request = function()
               local path
               if mode == "uniform" then path = prefix .. math.random(1, n)
+              -- two threads interleave within the run's band of 150,000 ids
+              elseif mode == "cold" then i = i + 1; path = prefix .. ((run * 150000 + i * 2 + tid) % n + 1)
               -- floor(n^u), u uniform in [0,1): P(k) proportional to about 1/k (Zipf, s = 1)
               elseif mode == "zipf" then path = prefix .. math.floor(n ^ math.random())
               else path = prefix .. "?page=" .. math.random(1, n) .. "&limit=20" end
