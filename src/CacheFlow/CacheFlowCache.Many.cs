@@ -169,7 +169,7 @@ public sealed partial class CacheFlowCache
             {
                 var header = NewHeader(loaded, batch.Options, loadMilliseconds, key.Token, out var ttl);
                 header.WriteHeader(loaded.Entry.Span);
-                // Taken before the write: a copy is kept only if nothing else invalidated the key meanwhile (SetWritten).
+                // Taken before the write: the copy kept here is dropped if anything invalidates the key meanwhile.
                 commits.Add((key, loaded.Entry, header, Math.Max(1, (long)ttl.TotalMilliseconds), _local?.Stamp(key.EntryKey, batch.Options.Tags) ?? 0));
             }
         }
@@ -181,7 +181,7 @@ public sealed partial class CacheFlowCache
             for (var i = 0; i < commits.Count; i++)
             {
                 if (written[i] == true)
-                    _local?.SetWritten(commits[i].Key.EntryKey, new StoredEntry(commits[i].Header, commits[i].Entry), batch.Options, commits[i].Stamp);
+                    _local?.Set(commits[i].Key.EntryKey, new StoredEntry(commits[i].Header, commits[i].Entry), batch.Options, commits[i].Stamp);
                 else if (written[i] == false)
                     commits[i].Key.Counters.AddLeaseLost();
             }

@@ -51,10 +51,7 @@ public sealed partial class CacheFlowCache
             {
                 if (BeforeLocalStore is { } hook)
                     await hook(key).ConfigureAwait(false);
-                if (paths.HasFlag(EntryPaths.LocalWrite))
-                    _local.SetWritten(entryKey, new StoredEntry(header, entry), options, before);
-                else
-                    _local.Invalidate(entryKey);
+                KeepLocal(entryKey, new StoredEntry(header, entry), options, before, token, paths);
             }
 
             return written;
@@ -73,6 +70,24 @@ public sealed partial class CacheFlowCache
 
             return null;
         }
+    }
+
+    /// <summary>
+    /// After a write landed: a write-through drops the other instances' copies (the bus) and keeps its value here; a
+    /// load's write-back tells no one (the invalidation that made it a miss already did, and a copy elsewhere expires
+    /// with its entry), and keeps its value here, stamped as of before the write.
+    /// </summary>
+    private void KeepLocal(string entryKey, StoredEntry stored, CacheEntryOptions options, long before, long? token, EntryPaths paths)
+    {
+        var keep = paths.HasFlag(EntryPaths.LocalWrite);
+        if (token is null && keep)
+            _local!.SetWritten(entryKey, stored, options, before);
+        else if (token is null)
+            _local!.Invalidate(entryKey);
+        else if (keep)
+            _local!.Set(entryKey, stored, options, before);
+        else
+            _local!.Drop(entryKey);
     }
 
     private TimeSpan Jittered(TimeSpan duration, double percent) =>

@@ -88,6 +88,21 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task ALoadsWriteBackPublishesNothingSoTheOtherInstanceKeepsItsCopy()
+    {
+        await B.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
+        await B.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "v1")));
+        // Gone from Redis without a message (as an eviction would), so A's read is a load with a write-back.
+        Assert.True(await RedisA.GetDatabase().KeyDeleteAsync(_prefix + "{item:1}"));
+        Assert.Equal(CacheOutcome.Miss, (await A.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")))).Outcome);
+
+        // A's messages arrive in order: once B has dropped item:2, a message from the write-back would have come first.
+        await A.RemoveAsync("item:2");
+        await Eventually.TrueAsync(() => B.LocalEntries == 1, "B dropped item:2");
+        Assert.True((await B.GetOrCreateJsonAsync<Item>("item:1", _ => throw new InvalidOperationException("in B's L1"))).FromLocal);
+    }
+
+    [Fact]
     public async Task WritesAndTagRemovalsInOneInstanceReachTheOther()
     {
         var lists = new CacheEntryOptions { Tags = ["lists"] };

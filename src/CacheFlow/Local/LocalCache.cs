@@ -9,7 +9,8 @@ namespace CacheFlow.Local;
 /// <summary>
 /// The optional in-process L1 in front of Redis: the same stored entries (soft and hard expiry respected), bounded in
 /// count, each kept at most <see cref="CacheFlowOptions.LocalMaxAge"/>. Kept coherent across instances by an
-/// invalidation bus on Redis pub/sub: every write or removal in one instance drops the copies in the others. An
+/// invalidation bus on Redis pub/sub: every write-through or removal in one instance drops the copies in the others (a
+/// load's write-back need not: the invalidation that made it a miss already went out). An
 /// instance whose connection dropped may have missed messages, so it clears its L1 when it reconnects; a lost message
 /// costs at most the maximum age of staleness.
 /// </summary>
