@@ -106,7 +106,7 @@ public sealed class ReadApp : IAsyncDisposable
                 TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
             _caches.Add(flow);
             Map(name,
-                async (id, load) => new CachedJsonResult<User>(await flow.GetOrCreateJsonAsync($"user:{id}", ct => new ValueTask<User?>(load(ct)), entry)),
+                async (key, load) => new CachedJsonResult<User>(await flow.GetOrCreateJsonAsync(key, ct => new ValueTask<User?>(load(ct)), entry)),
                 async (page, limit, load) => new CachedJsonResult<UsersPage>(await flow.GetOrCreateJsonAsync($"users:list:page={page}:limit={limit}", ct => new ValueTask<UsersPage>(load(ct)), entry)));
         }
 
@@ -116,7 +116,7 @@ public sealed class ReadApp : IAsyncDisposable
             _caches.Add(fusion);
             var options = new FusionCacheEntryOptions { Duration = hour, SkipMemoryCacheRead = !local, SkipMemoryCacheWrite = !local };
             Map(name,
-                async (id, load) => Framed(await fusion.GetOrSetAsync<User?>($"user:{id}", async (_, ct) => await load(ct), options)),
+                async (key, load) => Framed(await fusion.GetOrSetAsync<User?>(key, async (_, ct) => await load(ct), options)),
                 async (page, limit, load) => Framed(await fusion.GetOrSetAsync<UsersPage>($"users:list:page={page}:limit={limit}", async (_, ct) => await load(ct), options)));
         }
 
@@ -128,14 +128,17 @@ public sealed class ReadApp : IAsyncDisposable
             var options = new HybridCacheEntryOptions { Expiration = hour, LocalCacheExpiration = hour, Flags = local ? HybridCacheEntryFlags.None : HybridCacheEntryFlags.DisableLocalCache };
             var prefix = Slug(name) + ":";
             Map(name,
-                async (id, load) => Framed(await hybrid.GetOrCreateAsync($"{prefix}user:{id}", async ct => await load(ct), options)),
+                async (key, load) => Framed(await hybrid.GetOrCreateAsync(prefix + key, async ct => await load(ct), options)),
                 async (page, limit, load) => Framed(await hybrid.GetOrCreateAsync($"{prefix}users:list:page={page}:limit={limit}", async ct => await load(ct), options)));
         }
 
-        void Map(string name, Func<long, Func<CancellationToken, Task<User?>>, Task<IResult>> user, Func<int, int, Func<CancellationToken, Task<UsersPage>>, Task<IResult>> list)
+        void Map(string name, Func<string, Func<CancellationToken, Task<User?>>, Task<IResult>> user, Func<int, int, Func<CancellationToken, Task<UsersPage>>, Task<IResult>> list)
         {
             var loads = _loads[name];
-            app.MapGet($"/{Slug(name)}/users/{{id:long}}", (long id) => user(id, ct => Counted(() => users.GetAsync(id, ct))));
+            app.MapGet($"/{Slug(name)}/users/{{id:long}}", (long id) => user($"user:{id}", ct => Counted(() => users.GetAsync(id, ct))));
+            // The miss path: the run's generation is part of the key, so every read of a run is a key no run read before.
+            app.MapGet($"/{Slug(name)}/cold/{{generation:int}}/users/{{id:long}}", (int generation, long id) =>
+                user($"cold:{generation}:user:{id}", ct => Counted(() => users.GetAsync(id, ct))));
             app.MapGet($"/{Slug(name)}/users", (int page, int limit) => list(page, limit, ct => Counted(() => users.ListAsync(page, limit, ct))));
 
             async Task<T> Counted<T>(Func<Task<T>> load)

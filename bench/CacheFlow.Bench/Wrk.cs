@@ -10,8 +10,8 @@ public static partial class Wrk
     public sealed record Run(double RequestsPerSecond, long Requests, double P50Ms, double P99Ms);
 
     /// <summary>
-    /// Writes the request script: ids uniform over 1..n, Zipf-like over 1..n, never read before (cold: a band of ids
-    /// of its own for every run), or list pages uniform over 1..n. The fourth argument numbers the run: each run and
+    /// Writes the request script: ids uniform over 1..n, Zipf-like over 1..n, never read before (cold: keys of the
+    /// run's own, the run's number in the path), or list pages uniform over 1..n. The fourth argument numbers the run: each run and
     /// each wrk thread draws a sequence of its own (an unseeded wrk replays the same ids in every run).
     /// </summary>
     public static string WriteScript(string directory)
@@ -27,8 +27,8 @@ public static partial class Wrk
             request = function()
               local path
               if mode == "uniform" then path = prefix .. math.random(1, n)
-              -- two threads interleave within the run's band of 150,000 ids
-              elseif mode == "cold" then i = i + 1; path = prefix .. ((run * 150000 + i * 2 + tid) % n + 1)
+              -- keys of the run's own (its number is in the path), ids scattered over 1..n, none twice in a run
+              elseif mode == "cold" then i = i + 1; path = prefix .. run .. "/users/" .. (((i * 2 + tid) * 7919) % n + 1)
               -- floor(n^u), u uniform in [0,1): P(k) proportional to about 1/k (Zipf, s = 1)
               elseif mode == "zipf" then path = prefix .. math.floor(n ^ math.random())
               else path = prefix .. "?page=" .. math.random(1, n) .. "&limit=20" end
