@@ -1,6 +1,6 @@
 using CacheFlow.Bench;
 
-// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|flood|batch|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S] [--only text]
+// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|flood|batch|l1|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S] [--only text]
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var repeats = int.Parse(Option("--repeats") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -31,6 +31,9 @@ if (scenario is "batch" or "all")
     var seconds = int.Parse(Option("--seconds") ?? "3", System.Globalization.CultureInfo.InvariantCulture);
     Console.WriteLine(await BatchScenario.RunAsync(servers, repeats, seconds));
 }
+
+if (scenario is "l1" or "all")
+    Console.WriteLine(await L1Scenario.RunAsync(servers, repeats));
 
 if (scenario is "micro" or "all")
 {

@@ -152,6 +152,15 @@ public sealed class CacheFlowOptions
     public int LocalSizeLimit { get; set; } = 10_000;
 
     /// <summary>
+    /// Whether an L1 that is nearly full (90% of <see cref="LocalSizeLimit"/>) keeps a new copy only if its key was
+    /// read at least twice lately, as counted by a small frequency sketch (TinyLFU's admission): keys read once (the
+    /// long tail of a Zipf mix, a scan) then stop pushing popular ones out. Off, every copy is stored and
+    /// MemoryCache's compaction (least recently used first) alone decides what stays.
+    /// </summary>
+    /// <value>The default value is true.</value>
+    public bool LocalFrequencyAdmission { get; set; } = true;
+
+    /// <summary>
     /// How many key families the counters keep apart (<see cref="KeyFamily"/>), first come first kept; keys of
     /// further families are counted under <see cref="KeyFamily.Other"/>, which is not counted in the cap. Each family
     /// costs a set of counters, a series per instrument on the meter and an entry in the statistics, so keys with a

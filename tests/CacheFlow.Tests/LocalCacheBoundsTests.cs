@@ -80,6 +80,8 @@ public sealed class LocalCacheBoundsTests(GarnetBackend backend) : IClassFixture
         LocalCacheEnabled = true,
         LocalMaxAge = TimeSpan.FromMinutes(1),
         LocalSizeLimit = SizeLimit,
+        // Every copy here is written once and never read: admission would keep the L1 from ever filling.
+        LocalFrequencyAdmission = false,
         Protections = protections,
     }, TimeProvider.System);
 }

@@ -27,11 +27,18 @@ internal sealed class LocalCache : IDisposable
 {
     private const int Stripes = 4096;
 
+    /// <summary>A nearly full L1 (this share of its limit) admits only keys read at least <see cref="AdmitReads"/> times lately.</summary>
+    private const double AdmitFromFill = 0.9;
+
+    private const int AdmitReads = 2;
+
     private readonly MemoryCache _entries;
     private readonly long[] _stripes = new long[Stripes];
     private readonly long[] _tagStripes = new long[Stripes];
     private readonly bool _stamped;
     private readonly bool _pruned;
+    private readonly FrequencySketch? _sketch;
+    private readonly int _admitFrom;
     private long _everything;
     private readonly LocalTagIndex _tags = new();
     private readonly PostEvictionCallbackRegistration _untrack;
@@ -51,6 +58,12 @@ internal sealed class LocalCache : IDisposable
         _pruned = options.Protections.HasFlag(CacheProtections.LocalTagPruning);
         _untrack = new PostEvictionCallbackRegistration { EvictionCallback = Untrack, State = this };
         _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.LocalSizeLimit, Clock = null });
+        if (options.LocalFrequencyAdmission)
+        {
+            _sketch = new FrequencySketch(options.LocalSizeLimit);
+            _admitFrom = (int)(options.LocalSizeLimit * AdmitFromFill);
+        }
+
         _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
         _redis.ConnectionRestored += OnReconnected;
         Subscribe();
@@ -68,9 +81,11 @@ internal sealed class LocalCache : IDisposable
     /// <summary>A copy, if there is one and nothing invalidated it since its read; none while the bus is not subscribed.</summary>
     public LocalCopy? Get(string entryKey)
     {
+        var hash = Hash(entryKey);
+        _sketch?.Increment(hash);
         if (!_subscribed || !_entries.TryGetValue(entryKey, out LocalCopy? copy))
             return null;
-        if (!_stamped || copy!.Stamp == Stamp(entryKey, copy.Tags))
+        if (!_stamped || copy!.Stamp == Stamp(hash, copy.Tags))
             return copy;
         _entries.Remove(entryKey);
         return null;
@@ -80,9 +95,11 @@ internal sealed class LocalCache : IDisposable
     /// The invalidation counters that concern a key with these tags, summed: they only grow, so the sum is unchanged
     /// exactly when none of them moved. Take it before reading Redis; a copy stored with it is dropped if it moved.
     /// </summary>
-    public long Stamp(string entryKey, IReadOnlyList<string> tags)
+    public long Stamp(string entryKey, IReadOnlyList<string> tags) => Stamp(Hash(entryKey), tags);
+
+    private long Stamp(ulong keyHash, IReadOnlyList<string> tags)
     {
-        var stamp = Volatile.Read(ref _everything) + Volatile.Read(ref _stripes[Stripe(entryKey)]);
+        var stamp = Volatile.Read(ref _everything) + Volatile.Read(ref _stripes[Stripe(keyHash)]);
         foreach (var tag in tags)
             stamp += Volatile.Read(ref _tagStripes[Stripe(tag)]);
 
@@ -91,11 +108,13 @@ internal sealed class LocalCache : IDisposable
 
     /// <summary>
     /// Keeps an entry for at most the maximum age (or the entry's own duration, or its hard expiry, if sooner),
-    /// stamped with what <see cref="Stamp"/> said before it was read. Returns the copy kept, if one was.
+    /// stamped with what <see cref="Stamp(string, IReadOnlyList{string})"/> said before it was read. A nearly full L1
+    /// keeps it only if its key was read at least twice lately (<see cref="CacheFlowOptions.LocalFrequencyAdmission"/>).
+    /// Returns the copy kept, if one was.
     /// </summary>
     public LocalCopy? Set(string entryKey, StoredEntry stored, CacheEntryOptions options, long stamp)
     {
-        if (!_subscribed)
+        if (!_subscribed || (_sketch is not null && _entries.Count >= _admitFrom && _sketch.Estimate(Hash(entryKey)) < AdmitReads))
             return null;
         var now = _time.GetUtcNow();
         var age = options.LocalDuration is { } local && local < _maxAge ? local : _maxAge;
@@ -195,7 +214,11 @@ internal sealed class LocalCache : IDisposable
         }
     }
 
-    private static int Stripe(string keyOrTag) => (int)(XxHash3.HashToUInt64(MemoryMarshal.AsBytes(keyOrTag.AsSpan())) % Stripes);
+    private static ulong Hash(string keyOrTag) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(keyOrTag.AsSpan()));
+
+    private static int Stripe(string keyOrTag) => Stripe(Hash(keyOrTag));
+
+    private static int Stripe(ulong hash) => (int)(hash % Stripes);
 
     /// <summary>A copy left the L1 (evicted, expired, removed or replaced): it leaves the tag index too.</summary>
     private static void Untrack(object key, object? value, EvictionReason reason, object? state) =>
