@@ -32,6 +32,12 @@ internal sealed class LocalCache : IDisposable
 
     private const int AdmitReads = 2;
 
+    /// <summary>
+    /// The L1's fill is read once per this many stores at most: <c>MemoryCache.Count</c> takes every lock of its
+    /// dictionary (up to 1,024 once it has grown), too dear for every store, and the fill moves slowly.
+    /// </summary>
+    private const int CountEvery = 256;
+
     private readonly MemoryCache _entries;
     private readonly long[] _stripes = new long[Stripes];
     private readonly long[] _tagStripes = new long[Stripes];
@@ -39,6 +45,9 @@ internal sealed class LocalCache : IDisposable
     private readonly bool _pruned;
     private readonly FrequencySketch? _sketch;
     private readonly int _admitFrom;
+    private readonly int _countEvery;
+    private int _storesSinceCount;
+    private bool _nearlyFull;
     private long _everything;
     private readonly LocalTagIndex _tags = new();
     private readonly PostEvictionCallbackRegistration _untrack;
@@ -62,6 +71,8 @@ internal sealed class LocalCache : IDisposable
         {
             _sketch = new FrequencySketch(options.LocalSizeLimit);
             _admitFrom = (int)(options.LocalSizeLimit * AdmitFromFill);
+            // A small L1 fills in a few stores: read its fill every time (about 1 in 64 of its size, at most 1 in 256).
+            _countEvery = Math.Clamp(options.LocalSizeLimit / 64, 1, CountEvery);
         }
 
         _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
@@ -114,7 +125,7 @@ internal sealed class LocalCache : IDisposable
     /// </summary>
     public LocalCopy? Set(string entryKey, StoredEntry stored, CacheEntryOptions options, long stamp)
     {
-        if (!_subscribed || (_sketch is not null && _entries.Count >= _admitFrom && _sketch.Estimate(Hash(entryKey)) < AdmitReads))
+        if (!_subscribed || (_sketch is not null && NearlyFull() && _sketch.Estimate(Hash(entryKey)) < AdmitReads))
             return null;
         var now = _time.GetUtcNow();
         var age = options.LocalDuration is { } local && local < _maxAge ? local : _maxAge;
@@ -212,6 +223,18 @@ internal sealed class LocalCache : IDisposable
                 DropPrefix(value);
                 break;
         }
+    }
+
+    /// <summary>Whether the L1 was at least 90% full when its fill was last read (racy by design: a hint, not a count).</summary>
+    private bool NearlyFull()
+    {
+        if (++_storesSinceCount >= _countEvery)
+        {
+            _storesSinceCount = 0;
+            _nearlyFull = _entries.Count >= _admitFrom;
+        }
+
+        return _nearlyFull;
     }
 
     private static ulong Hash(string keyOrTag) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(keyOrTag.AsSpan()));
