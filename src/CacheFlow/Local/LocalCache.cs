@@ -30,6 +30,9 @@ internal sealed class LocalCache : IDisposable
     /// <summary>A nearly full L1 (this share of its limit) admits only keys read at least <see cref="AdmitReads"/> times lately.</summary>
     private const double AdmitFromFill = 0.9;
 
+    /// <summary>Lookups are counted from this share of the limit on: an L1 that never fills pays nothing for admission.</summary>
+    private const double CountFromFill = 0.5;
+
     private const int AdmitReads = 2;
 
     /// <summary>
@@ -43,9 +46,10 @@ internal sealed class LocalCache : IDisposable
     private readonly long[] _tagStripes = new long[Stripes];
     private readonly bool _stamped;
     private readonly bool _pruned;
-    private readonly FrequencySketch? _sketch;
-    private readonly int _admitFrom;
+    private readonly bool _admission;
+    private readonly int _sizeLimit;
     private readonly int _countEvery;
+    private FrequencySketch? _sketch;
     private int _storesSinceCount;
     private bool _nearlyFull;
     private long _everything;
@@ -67,13 +71,10 @@ internal sealed class LocalCache : IDisposable
         _pruned = options.Protections.HasFlag(CacheProtections.LocalTagPruning);
         _untrack = new PostEvictionCallbackRegistration { EvictionCallback = Untrack, State = this };
         _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.LocalSizeLimit, Clock = null });
-        if (options.LocalFrequencyAdmission)
-        {
-            _sketch = new FrequencySketch(options.LocalSizeLimit);
-            _admitFrom = (int)(options.LocalSizeLimit * AdmitFromFill);
-            // A small L1 fills in a few stores: read its fill every time (about 1 in 64 of its size, at most 1 in 256).
-            _countEvery = Math.Clamp(options.LocalSizeLimit / 64, 1, CountEvery);
-        }
+        _admission = options.LocalFrequencyAdmission;
+        _sizeLimit = options.LocalSizeLimit;
+        // A small L1 fills in a few stores: read its fill every time (about 1 in 64 of its size, at most 1 in 256).
+        _countEvery = Math.Clamp(options.LocalSizeLimit / 64, 1, CountEvery);
 
         _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
         _redis.ConnectionRestored += OnReconnected;
@@ -93,7 +94,7 @@ internal sealed class LocalCache : IDisposable
     public LocalCopy? Get(string entryKey)
     {
         var hash = Hash(entryKey);
-        _sketch?.Increment(hash);
+        Volatile.Read(ref _sketch)?.Increment(hash);
         if (!_subscribed || !_entries.TryGetValue(entryKey, out LocalCopy? copy))
             return null;
         if (!_stamped || copy!.Stamp == Stamp(hash, copy.Tags))
@@ -125,7 +126,7 @@ internal sealed class LocalCache : IDisposable
     /// </summary>
     public LocalCopy? Set(string entryKey, StoredEntry stored, CacheEntryOptions options, long stamp)
     {
-        if (!_subscribed || (_sketch is not null && NearlyFull() && _sketch.Estimate(Hash(entryKey)) < AdmitReads))
+        if (!_subscribed || (_admission && NearlyFull() && _sketch!.Estimate(Hash(entryKey)) < AdmitReads))
             return null;
         var now = _time.GetUtcNow();
         var age = options.LocalDuration is { } local && local < _maxAge ? local : _maxAge;
@@ -225,16 +226,22 @@ internal sealed class LocalCache : IDisposable
         }
     }
 
-    /// <summary>Whether the L1 was at least 90% full when its fill was last read (racy by design: a hint, not a count).</summary>
+    /// <summary>
+    /// Whether the L1 was at least 90% full when its fill was last read (racy by design: a hint, not a count). From
+    /// half full on, the lookups are counted (the sketch is made then), so a full L1 knows its keys' recent history.
+    /// </summary>
     private bool NearlyFull()
     {
         if (++_storesSinceCount >= _countEvery)
         {
             _storesSinceCount = 0;
-            _nearlyFull = _entries.Count >= _admitFrom;
+            var fill = _entries.Count;
+            if (_sketch is null && fill >= _sizeLimit * CountFromFill)
+                Interlocked.CompareExchange(ref _sketch, new FrequencySketch(_sizeLimit), null);
+            _nearlyFull = fill >= _sizeLimit * AdmitFromFill;
         }
 
-        return _nearlyFull;
+        return _nearlyFull && _sketch is not null;
     }
 
     private static ulong Hash(string keyOrTag) => XxHash3.HashToUInt64(MemoryMarshal.AsBytes(keyOrTag.AsSpan()));
