@@ -13,7 +13,7 @@ public sealed partial class CacheFlowCache
         var entryKey = _keys.Entry(key);
         // This instance stops serving its copy at once; the others hear of it once Redis has the removal (were they
         // told first, one could read the old value from Redis again before it is gone).
-        _local?.Drop(entryKey);
+        _local?.Drop(key);
         return await ApplyAsync(InvalidationKind.Key, entryKey, key).ConfigureAwait(false) >= 0;
     }
 
@@ -32,8 +32,8 @@ public sealed partial class CacheFlowCache
         ArgumentException.ThrowIfNullOrEmpty(keyPrefix);
         cancellationToken.ThrowIfCancellationRequested();
         // The entry key of the prefix without its closing brace: the start of every entry key under the prefix.
-        var entryPrefix = _keys.Entry(keyPrefix)[..^1];
-        _local?.DropPrefix(entryPrefix);
+        var entryPrefix = _keys.EntryPrefix(keyPrefix);
+        _local?.DropPrefix(keyPrefix);
         return new ValueTask<long>(ApplyAsync(InvalidationKind.Prefix, entryPrefix, keyPrefix));
     }
 
@@ -42,8 +42,8 @@ public sealed partial class CacheFlowCache
     {
         cancellationToken.ThrowIfCancellationRequested();
         // The start of every entry key: {prefix}{
-        var entryPrefix = _keys.Entry(string.Empty)[..^1];
-        _local?.DropPrefix(entryPrefix);
+        var entryPrefix = _keys.EntryPrefix(string.Empty);
+        _local?.DropPrefix(string.Empty);
         return new ValueTask<long>(ApplyAsync(InvalidationKind.Prefix, entryPrefix, KeyFamily.Other));
     }
 
@@ -79,14 +79,17 @@ public sealed partial class CacheFlowCache
             };
             switch (kind)
             {
+                // The L1 holds the callers' keys; an invalidation (kept pending, perhaps) holds Redis's.
+                case InvalidationKind.Key when _keys.KeyOf(value) is { } key:
+                    _local?.Invalidate(key);
+                    break;
                 case InvalidationKind.Key:
-                    _local?.Invalidate(value);
                     break;
                 case InvalidationKind.Tag:
                     _local?.InvalidateTag(value);
                     break;
                 default:
-                    _local?.InvalidatePrefix(value);
+                    _local?.InvalidatePrefix(_keys.PrefixOf(value));
                     break;
             }
 

@@ -279,7 +279,7 @@ public sealed partial class CacheFlowCache
         if (request.Paths.HasFlag(EntryPaths.RemoteWrite))
             await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds: 0, token: null, request.Paths).ConfigureAwait(false);
         else if (_local is not null && request.Paths.HasFlag(EntryPaths.LocalWrite))
-            _local.Set(request.EntryKey, new StoredEntry(NewHeader(loaded, request.Options, loadMilliseconds: 0, token: null, out _), loaded.Entry), request.Options, request.Stamp);
+            _local.Set(request.Key, new StoredEntry(NewHeader(loaded, request.Options, loadMilliseconds: 0, token: null, out _), loaded.Entry), request.Options, request.Stamp);
         return new FlightResult(result, Shareable: true, loading);
     }
 

@@ -29,7 +29,7 @@ public sealed partial class CacheFlowCache
             if (!seen.Add(key))
                 continue;
             var batchKey = new BatchKey(key, _keys.Entry(key), _metrics.For(key));
-            if (LocalHit(batchKey.EntryKey, batchKey.Counters) is { } local)
+            if (LocalHit(batchKey.Key, batchKey.Counters) is { } local)
             {
                 batch.Results[key] = local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
             }
@@ -40,7 +40,7 @@ public sealed partial class CacheFlowCache
             }
             else
             {
-                toRead.Add(batchKey with { Stamp = _local?.Stamp(batchKey.EntryKey, batch.Options.Tags) ?? 0 });
+                toRead.Add(batchKey with { Stamp = _local?.Stamp(batchKey.Key, batch.Options.Tags) ?? 0 });
             }
         }
 
@@ -97,7 +97,7 @@ public sealed partial class CacheFlowCache
             {
                 case Freshness.Fresh:
                     key.Counters.AddHit();
-                    _local?.Set(key.EntryKey, stored.Value, batch.Options, key.Stamp);
+                    _local?.Set(key.Key, stored.Value, batch.Options, key.Stamp);
                     batch.Results[key.Key] = stored.Value.Result(CacheOutcome.Hit);
                     break;
                 case Freshness.Throttled:
@@ -170,7 +170,7 @@ public sealed partial class CacheFlowCache
                 var header = NewHeader(loaded, batch.Options, loadMilliseconds, key.Token, out var ttl);
                 header.WriteHeader(loaded.Entry.Span);
                 // Taken before the write: the copy kept here is dropped if anything invalidates the key meanwhile.
-                commits.Add((key, loaded.Entry, header, Math.Max(1, (long)ttl.TotalMilliseconds), _local?.Stamp(key.EntryKey, batch.Options.Tags) ?? 0));
+                commits.Add((key, loaded.Entry, header, Math.Max(1, (long)ttl.TotalMilliseconds), _local?.Stamp(key.Key, batch.Options.Tags) ?? 0));
             }
         }
 
@@ -181,7 +181,7 @@ public sealed partial class CacheFlowCache
             for (var i = 0; i < commits.Count; i++)
             {
                 if (written[i] == true)
-                    _local?.Set(commits[i].Key.EntryKey, new StoredEntry(commits[i].Header, commits[i].Entry), batch.Options, commits[i].Stamp);
+                    _local?.Set(commits[i].Key.Key, new StoredEntry(commits[i].Header, commits[i].Entry), batch.Options, commits[i].Stamp);
                 else if (written[i] == false)
                     commits[i].Key.Counters.AddLeaseLost();
             }

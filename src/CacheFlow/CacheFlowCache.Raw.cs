@@ -9,10 +9,11 @@ public sealed partial class CacheFlowCache
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         cancellationToken.ThrowIfCancellationRequested();
-        var entryKey = _keys.Entry(key);
         var counters = _metrics.For(key);
-        if (LocalHit(entryKey, counters) is { } local)
+        if (LocalHit(key, counters) is { } local)
             return local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
+
+        var entryKey = _keys.Entry(key);
 
         // The entry's tags are not known before it is read, so any pending tag invalidation may cover it.
         if (_pending.MayCover(entryKey))

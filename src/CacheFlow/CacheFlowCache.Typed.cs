@@ -28,7 +28,7 @@ public sealed partial class CacheFlowCache
     /// <summary>A fresh L1 hit, counted, as the value a typed read returns: the kept instance of an immutable type, else a fresh copy.</summary>
     internal bool TryGetLocal<T>(string key, IHybridCacheSerializer<T> serializer, out T? value)
     {
-        if (_local is null || LocalHit(_keys.Entry(key), _metrics.For(key)) is not { } copy)
+        if (_local is null || LocalHit(key, _metrics.For(key)) is not { } copy)
         {
             value = default;
             return false;
@@ -62,7 +62,7 @@ public sealed partial class CacheFlowCache
             return new(result.Outcome, default);
         var read = serializer.Deserialize(new ReadOnlySequence<byte>(result.Json));
         // The L1 may now hold these very bytes (stored by this read or its load): it keeps the value for the next hits.
-        if (ImmutableType<T>.IsShared && read is not null && _local?.Get(_keys.Entry(key)) is { } stored && stored.Stored.Json.Equals(result.Json))
+        if (ImmutableType<T>.IsShared && read is not null && _local?.Get(key) is { } stored && stored.Stored.Json.Equals(result.Json))
             stored.Keep(read);
         return new(result.Outcome, read);
     }
@@ -85,10 +85,9 @@ public sealed partial class CacheFlowCache
         if (_local is null || !paths.HasFlag(EntryPaths.LocalWrite))
             return true;
         // The L1 alone: this instance's copy is replaced; the others, and Redis, are left as they are.
-        var entryKey = _keys.Entry(key);
-        _local.Drop(entryKey);
+        _local.Drop(key);
         var header = NewHeader(loaded, options, loadMilliseconds: 0, token: null, out _);
-        _local.Set(entryKey, new StoredEntry(header, loaded.Entry), options, _local.Stamp(entryKey, options.Tags));
+        _local.Set(key, new StoredEntry(header, loaded.Entry), options, _local.Stamp(key, options.Tags));
         return true;
     }
 

@@ -31,7 +31,7 @@ public sealed partial class CacheFlowCache
                 (stored.Header with { Version = Random.Shared.NextInt64(1, long.MaxValue) }).WriteHeader(entry.Span);
                 if (await _store.ReplaceAsync(entryKey, stored.Bytes, entry).ConfigureAwait(false))
                 {
-                    _local?.Invalidate(entryKey);
+                    _local?.Invalidate(key);
                     return true;
                 }
             }

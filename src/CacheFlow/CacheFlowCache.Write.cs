@@ -43,7 +43,7 @@ public sealed partial class CacheFlowCache
         header.WriteHeader(entry.Span);
         var entryKey = _keys.Entry(key);
         var ttlMs = Math.Max(1, (long)ttl.TotalMilliseconds);
-        var stamp = _local?.Stamp(entryKey, options.Tags);
+        var stamp = _local?.Stamp(key, options.Tags);
         try
         {
             var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, token, overwrite).ConfigureAwait(false);
@@ -51,7 +51,7 @@ public sealed partial class CacheFlowCache
             {
                 if (BeforeLocalStore is { } hook)
                     await hook(key).ConfigureAwait(false);
-                KeepLocal(entryKey, new StoredEntry(header, entry), options, before, token, paths);
+                KeepLocal(key, new StoredEntry(header, entry), options, before, token, paths);
             }
 
             return written;
@@ -65,7 +65,7 @@ public sealed partial class CacheFlowCache
                 // if Redis hangs): it is removed as soon as Redis answers, and reads here bypass it meanwhile.
                 KeepPending(InvalidationKind.Key, entryKey);
                 if (_local is not null && stamp is { } before && paths.HasFlag(EntryPaths.LocalWrite))
-                    _local.SetWritten(entryKey, new StoredEntry(header, entry), options, before);
+                    _local.SetWritten(key, new StoredEntry(header, entry), options, before);
             }
 
             return null;
@@ -77,17 +77,17 @@ public sealed partial class CacheFlowCache
     /// load's write-back tells no one (the invalidation that made it a miss already did, and a copy elsewhere expires
     /// with its entry), and keeps its value here, stamped as of before the write.
     /// </summary>
-    private void KeepLocal(string entryKey, StoredEntry stored, CacheEntryOptions options, long before, long? token, EntryPaths paths)
+    private void KeepLocal(string key, StoredEntry stored, CacheEntryOptions options, long before, long? token, EntryPaths paths)
     {
         var keep = paths.HasFlag(EntryPaths.LocalWrite);
         if (token is null && keep)
-            _local!.SetWritten(entryKey, stored, options, before);
+            _local!.SetWritten(key, stored, options, before);
         else if (token is null)
-            _local!.Invalidate(entryKey);
+            _local!.Invalidate(key);
         else if (keep)
-            _local!.Set(entryKey, stored, options, before);
+            _local!.Set(key, stored, options, before);
         else
-            _local!.Drop(entryKey);
+            _local!.Drop(key);
     }
 
     private TimeSpan Jittered(TimeSpan duration, double percent) =>

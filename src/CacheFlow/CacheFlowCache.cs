@@ -104,10 +104,12 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         EntryPaths paths = EntryPaths.All)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        var entryKey = _keys.Entry(key);
-        var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline, paths);
-        if (paths.HasFlag(EntryPaths.LocalRead) && LocalHit(entryKey, request.Counters) is { } local)
+        var counters = _metrics.For(key);
+        if (paths.HasFlag(EntryPaths.LocalRead) && LocalHit(key, counters) is { } local)
             return local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
+
+        var entryKey = _keys.Entry(key);
+        var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, counters, inline, paths);
 
         if (_pending.Covers(entryKey, request.Options.Tags))
         {
@@ -121,7 +123,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
         var reachable = true;
         // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
-        var stamp = _local?.Stamp(entryKey, request.Options.Tags) ?? 0;
+        var stamp = _local?.Stamp(key, request.Options.Tags) ?? 0;
         request = request with { Stamp = stamp };
         if (SingleFlight && paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite | EntryPaths.Factory) && _flights.TryGetValue(entryKey, out var running) && running.Abandonable)
         {
@@ -177,7 +179,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                             {
                                 if (BeforeLocalStore is { } hook)
                                     await hook(key).ConfigureAwait(false);
-                                _local.Set(entryKey, stored, request.Options, stamp);
+                                _local.Set(key, stored, request.Options, stamp);
                             }
 
                             // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
@@ -217,10 +219,10 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         return await LoadSharedAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
     }
 
-    /// <summary>The L1's copy of a key if it is fresh, counted as a hit.</summary>
-    private LocalCopy? LocalHit(string entryKey, FamilyCounters counters)
+    /// <summary>The L1's copy of a key (the caller's, not Redis's: no string is built for a hit) if it is fresh, counted as a hit.</summary>
+    private LocalCopy? LocalHit(string key, FamilyCounters counters)
     {
-        if (_local?.Get(entryKey) is not { } copy || copy.Stored.At(NowMs) != Freshness.Fresh)
+        if (_local?.Get(key) is not { } copy || copy.Stored.At(NowMs) != Freshness.Fresh)
             return null;
         counters.AddHit();
         counters.AddLocalHit();

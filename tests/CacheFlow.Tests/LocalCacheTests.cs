@@ -88,6 +88,20 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task APrefixRemovalInOneInstanceDropsTheOthersCopiesUnderItAndNoOthers()
+    {
+        foreach (var key in new[] { "user:1", "user:2", "other:1" })
+            await A.GetOrCreateAsync(key, _ => ValueTask.FromResult(new Item(1, key)));
+        Assert.Equal<long?>(3, A.LocalEntries);
+
+        Assert.Equal(2, await B.RemoveByPrefixAsync("user:"));
+
+        // The copy of other:1 stays in the L1 (a prefix removal also retires every copy read before it, by its stamp).
+        await Eventually.TrueAsync(() => A.LocalEntries == 1, "A dropped its copies under user:");
+        Assert.Equal(CacheOutcome.Miss, (await A.GetOrCreateAsync("user:1", _ => ValueTask.FromResult(new Item(1, "v2")))).Outcome);
+    }
+
+    [Fact]
     public async Task ALoadsWriteBackPublishesNothingSoTheOtherInstanceKeepsItsCopy()
     {
         await B.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));

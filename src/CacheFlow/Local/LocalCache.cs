@@ -57,6 +57,7 @@ internal sealed class LocalCache : IDisposable
     private readonly PostEvictionCallbackRegistration _untrack;
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisChannel _channel;
+    private readonly CacheKeys _keys;
     private readonly string _instance = Guid.NewGuid().ToString("N");
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxAge;
@@ -77,6 +78,7 @@ internal sealed class LocalCache : IDisposable
         _countEvery = Math.Clamp(options.LocalSizeLimit / 64, 1, CountEvery);
 
         _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
+        _keys = new CacheKeys(options.KeyPrefix);
         _redis.ConnectionRestored += OnReconnected;
         Subscribe();
     }
@@ -91,15 +93,15 @@ internal sealed class LocalCache : IDisposable
     internal int IndexedTags => _tags.Tags;
 
     /// <summary>A copy, if there is one and nothing invalidated it since its read; none while the bus is not subscribed.</summary>
-    public LocalCopy? Get(string entryKey)
+    public LocalCopy? Get(string key)
     {
-        var hash = Hash(entryKey);
+        var hash = Hash(key);
         Volatile.Read(ref _sketch)?.Increment(hash);
-        if (!_subscribed || !_entries.TryGetValue(entryKey, out LocalCopy? copy))
+        if (!_subscribed || !_entries.TryGetValue(key, out LocalCopy? copy))
             return null;
         if (!_stamped || copy!.Stamp == Stamp(hash, copy.Tags))
             return copy;
-        _entries.Remove(entryKey);
+        _entries.Remove(key);
         return null;
     }
 
@@ -107,7 +109,7 @@ internal sealed class LocalCache : IDisposable
     /// The invalidation counters that concern a key with these tags, summed: they only grow, so the sum is unchanged
     /// exactly when none of them moved. Take it before reading Redis; a copy stored with it is dropped if it moved.
     /// </summary>
-    public long Stamp(string entryKey, IReadOnlyList<string> tags) => Stamp(Hash(entryKey), tags);
+    public long Stamp(string key, IReadOnlyList<string> tags) => Stamp(Hash(key), tags);
 
     private long Stamp(ulong keyHash, IReadOnlyList<string> tags)
     {
@@ -124,9 +126,9 @@ internal sealed class LocalCache : IDisposable
     /// keeps it only if its key was read at least twice lately (<see cref="CacheFlowOptions.LocalFrequencyAdmission"/>).
     /// Returns the copy kept, if one was.
     /// </summary>
-    public LocalCopy? Set(string entryKey, StoredEntry stored, CacheEntryOptions options, long stamp)
+    public LocalCopy? Set(string key, StoredEntry stored, CacheEntryOptions options, long stamp)
     {
-        if (!_subscribed || (_admission && NearlyFull() && _sketch!.Estimate(Hash(entryKey)) < AdmitReads))
+        if (!_subscribed || (_admission && NearlyFull() && _sketch!.Estimate(Hash(key)) < AdmitReads))
             return null;
         var now = _time.GetUtcNow();
         var age = options.LocalDuration is { } local && local < _maxAge ? local : _maxAge;
@@ -138,12 +140,12 @@ internal sealed class LocalCache : IDisposable
         if (copy.Tags.Count > 0)
         {
             // Tracked before it is stored, so the callback of its leaving (even at once, for lack of room) comes after.
-            _tags.Track(entryKey, copy, copy.Tags);
+            _tags.Track(key, copy, copy.Tags);
             if (_pruned)
                 entryOptions.PostEvictionCallbacks.Add(_untrack);
         }
 
-        _entries.Set(entryKey, copy, entryOptions);
+        _entries.Set(key, copy, entryOptions);
         return copy;
     }
 
@@ -152,19 +154,19 @@ internal sealed class LocalCache : IDisposable
     /// one keeps the value it wrote only if that was the only invalidation since <paramref name="before"/> (a stamp
     /// taken before the write): if another came between, the value may already be outdated, and a miss is safe.
     /// </summary>
-    public void SetWritten(string entryKey, StoredEntry stored, CacheEntryOptions options, long before)
+    public void SetWritten(string key, StoredEntry stored, CacheEntryOptions options, long before)
     {
-        Invalidate(entryKey);
-        var stamp = Stamp(entryKey, options.Tags);
+        Invalidate(key);
+        var stamp = Stamp(key, options.Tags);
         if (!_stamped || stamp == before + 1)
-            Set(entryKey, stored, options, stamp);
+            Set(key, stored, options, stamp);
     }
 
     /// <summary>Drops this instance's copy of a key and tells the others to drop theirs.</summary>
-    public void Invalidate(string entryKey)
+    public void Invalidate(string key)
     {
-        Drop(entryKey);
-        Publish('k', entryKey);
+        Drop(key);
+        Publish('k', _keys.Entry(key));
     }
 
     /// <summary>Drops every copy of a tag's entries here and in the other instances.</summary>
@@ -175,10 +177,10 @@ internal sealed class LocalCache : IDisposable
     }
 
     /// <summary>Drops every copy of keys starting with a prefix here and in the other instances.</summary>
-    public void InvalidatePrefix(string entryKeyPrefix)
+    public void InvalidatePrefix(string keyPrefix)
     {
-        DropPrefix(entryKeyPrefix);
-        Publish('p', entryKeyPrefix);
+        DropPrefix(keyPrefix);
+        Publish('p', _keys.EntryPrefix(keyPrefix));
     }
 
     /// <summary>Drops everything (after a reconnect, messages may have been missed).</summary>
@@ -214,14 +216,15 @@ internal sealed class LocalCache : IDisposable
         var value = text[(text.IndexOf('|', StringComparison.Ordinal) + 3)..];
         switch (text[text.IndexOf('|', StringComparison.Ordinal) + 1])
         {
-            case 'k':
-                Drop(value);
+            // Keys and prefixes travel as Redis sees them ({prefix}{user:42}); this L1 holds the callers' keys (user:42).
+            case 'k' when _keys.KeyOf(value) is { } key:
+                Drop(key);
                 break;
             case 't':
                 DropTag(value);
                 break;
-            case 'p':
-                DropPrefix(value);
+            case 'p' when _keys.IsEntryPrefix(value):
+                DropPrefix(_keys.PrefixOf(value));
                 break;
         }
     }
@@ -255,10 +258,10 @@ internal sealed class LocalCache : IDisposable
         ((LocalCache)state!)._tags.Untrack((string)key, value!, ((LocalCopy)value!).Tags);
 
     /// <summary>Drops this instance's copy of a key (and stops reads in flight from storing theirs), telling no one.</summary>
-    public void Drop(string entryKey)
+    public void Drop(string key)
     {
-        Interlocked.Increment(ref _stripes[Stripe(entryKey)]);
-        _entries.Remove(entryKey);
+        Interlocked.Increment(ref _stripes[Stripe(key)]);
+        _entries.Remove(key);
     }
 
     /// <summary>Drops this instance's copies of a tag's entries, telling no one.</summary>
@@ -270,11 +273,11 @@ internal sealed class LocalCache : IDisposable
     }
 
     /// <summary>Drops this instance's copies of keys starting with a prefix, telling no one.</summary>
-    public void DropPrefix(string entryKeyPrefix)
+    public void DropPrefix(string keyPrefix)
     {
         // Keys under a prefix are not known in advance: every copy read before now is suspect.
         Interlocked.Increment(ref _everything);
-        foreach (var key in _entries.Keys.OfType<string>().Where(k => k.StartsWith(entryKeyPrefix, StringComparison.Ordinal)).ToList())
+        foreach (var key in _entries.Keys.OfType<string>().Where(k => k.StartsWith(keyPrefix, StringComparison.Ordinal)).ToList())
             _entries.Remove(key);
     }
 

@@ -17,8 +17,18 @@ internal sealed class CacheKeys(string prefix)
 
     public string Entry(string key) => string.Concat(prefix, "{", key, "}");
 
+    /// <summary>The start of every entry key under a key prefix: <c>{prefix}{user:</c> for <c>user:</c>, <c>{prefix}{</c> for all.</summary>
+    public string EntryPrefix(string keyPrefix) => string.Concat(prefix, "{", keyPrefix);
+
     /// <summary>The key prefix an entry-key prefix (<c>{prefix}{user:</c>) was made from (<c>user:</c>).</summary>
     public string PrefixOf(string entryPrefix) => entryPrefix[(prefix.Length + 1)..];
+
+    /// <summary>The key an entry key (<c>{prefix}{user:42}</c>) was made from (<c>user:42</c>), or null if it is not an entry key of this prefix.</summary>
+    public string? KeyOf(string entryKey) => IsEntryPrefix(entryKey) && entryKey.Length > prefix.Length + 1 && entryKey[^1] == '}' ? entryKey[(prefix.Length + 1)..^1] : null;
+
+    /// <summary>Whether a text starts as every entry key of this prefix does (<c>{prefix}{</c>).</summary>
+    public bool IsEntryPrefix(string text) =>
+        text.Length > prefix.Length && text[prefix.Length] == '{' && text.StartsWith(prefix, StringComparison.Ordinal);
 
     /// <summary>The lease of an entry: same hash tag, so one script can check the lease and write the entry.</summary>
     public static string Lease(string entryKey) => entryKey + LeaseSuffix;
