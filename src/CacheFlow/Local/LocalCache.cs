@@ -114,8 +114,9 @@ internal sealed class LocalCache : IDisposable
     private long Stamp(ulong keyHash, IReadOnlyList<string> tags)
     {
         var stamp = Volatile.Read(ref _everything) + Volatile.Read(ref _stripes[Stripe(keyHash)]);
-        foreach (var tag in tags)
-            stamp += Volatile.Read(ref _tagStripes[Stripe(tag)]);
+        // By index: a foreach over the interface may allocate an enumerator on every hit of a tagged copy.
+        for (var i = 0; i < tags.Count; i++)
+            stamp += Volatile.Read(ref _tagStripes[Stripe(tags[i])]);
 
         return stamp;
     }
