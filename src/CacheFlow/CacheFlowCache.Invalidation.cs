@@ -80,10 +80,9 @@ public sealed partial class CacheFlowCache
             switch (kind)
             {
                 // The L1 holds the callers' keys; an invalidation (kept pending, perhaps) holds Redis's.
-                case InvalidationKind.Key when _keys.KeyOf(value) is { } key:
-                    _local?.Invalidate(key);
-                    break;
                 case InvalidationKind.Key:
+                    if (_keys.KeyOf(value) is { } key)
+                        _local?.Invalidate(key);
                     break;
                 case InvalidationKind.Tag:
                     _local?.InvalidateTag(value);

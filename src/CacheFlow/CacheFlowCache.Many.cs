@@ -28,12 +28,15 @@ public sealed partial class CacheFlowCache
             ArgumentException.ThrowIfNullOrEmpty(key);
             if (!seen.Add(key))
                 continue;
-            var batchKey = new BatchKey(key, _keys.Entry(key), _metrics.For(key));
-            if (LocalHit(batchKey.Key, batchKey.Counters) is { } local)
+            var counters = _metrics.For(key);
+            if (LocalHit(key, counters) is { } local)
             {
                 batch.Results[key] = local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
+                continue;
             }
-            else if (_pending.Covers(batchKey.EntryKey, batch.Options.Tags))
+
+            var batchKey = new BatchKey(key, _keys.Entry(key), counters);
+            if (_pending.Covers(batchKey.EntryKey, batch.Options.Tags))
             {
                 batchKey.Counters.AddBypass();
                 batch.Uncached.Add(batchKey);

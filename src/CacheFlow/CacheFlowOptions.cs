@@ -153,9 +153,9 @@ public sealed class CacheFlowOptions
 
     /// <summary>
     /// Whether an L1 that is nearly full (90% of <see cref="LocalSizeLimit"/>) keeps a new copy only if its key was
-    /// read at least twice lately, as counted by a small frequency sketch from half full on (TinyLFU's admission): keys read once (the
-    /// long tail of a Zipf mix, a scan) then stop pushing popular ones out. Off, every copy is stored and
-    /// MemoryCache's compaction (least recently used first) alone decides what stays.
+    /// read at least twice lately, as counted by a small frequency sketch from half full on (TinyLFU's admission):
+    /// keys read once (the long tail of a Zipf mix, a scan) then stop pushing popular ones out. Off, every copy is
+    /// stored and MemoryCache's compaction (least recently used first) alone decides what stays.
     /// </summary>
     /// <value>The default value is true.</value>
     public bool LocalFrequencyAdmission { get; set; } = true;

@@ -24,7 +24,8 @@ internal sealed class CacheKeys(string prefix)
     public string PrefixOf(string entryPrefix) => entryPrefix[(prefix.Length + 1)..];
 
     /// <summary>The key an entry key (<c>{prefix}{user:42}</c>) was made from (<c>user:42</c>), or null if it is not an entry key of this prefix.</summary>
-    public string? KeyOf(string entryKey) => IsEntryPrefix(entryKey) && entryKey.Length > prefix.Length + 1 && entryKey[^1] == '}' ? entryKey[(prefix.Length + 1)..^1] : null;
+    public string? KeyOf(string entryKey) =>
+        IsEntryPrefix(entryKey) && entryKey.Length > prefix.Length + 1 && entryKey[^1] == '}' ? entryKey[(prefix.Length + 1)..^1] : null;
 
     /// <summary>Whether a text starts as every entry key of this prefix does (<c>{prefix}{</c>).</summary>
     public bool IsEntryPrefix(string text) =>
