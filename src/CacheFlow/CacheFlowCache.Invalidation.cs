@@ -77,18 +77,22 @@ public sealed partial class CacheFlowCache
                 InvalidationKind.Tag => await _store.RemoveTagAsync(value).ConfigureAwait(false),
                 _ => await _store.RemovePrefixAsync(_keys.PrefixOf(value)).ConfigureAwait(false),
             };
+            // Redis has it: this L1 drops its copies (again: a read may have stored one since) and the others are told.
             switch (kind)
             {
                 // The L1 holds the callers' keys; an invalidation (kept pending, perhaps) holds Redis's.
                 case InvalidationKind.Key:
                     if (_keys.KeyOf(value) is { } key)
-                        _local?.Invalidate(key);
+                        _local?.Drop(key);
+                    _bus.PublishKey(value);
                     break;
                 case InvalidationKind.Tag:
-                    _local?.InvalidateTag(value);
+                    _local?.DropTag(value);
+                    _bus.PublishTag(value);
                     break;
                 default:
-                    _local?.InvalidatePrefix(_keys.PrefixOf(value));
+                    _local?.DropPrefix(_keys.PrefixOf(value));
+                    _bus.PublishPrefix(value);
                     break;
             }
 

@@ -31,7 +31,8 @@ public sealed partial class CacheFlowCache
                 (stored.Header with { Version = Random.Shared.NextInt64(1, long.MaxValue) }).WriteHeader(entry.Span);
                 if (await _store.ReplaceAsync(entryKey, stored.Bytes, entry).ConfigureAwait(false))
                 {
-                    _local?.Invalidate(key);
+                    _local?.Drop(key);
+                    _bus.PublishKey(entryKey);
                     return true;
                 }
             }

@@ -32,7 +32,8 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>
-    /// Writes an entry, then keeps it in this instance's L1 (if the paths allow) and drops the other instances' copies.
+    /// Writes an entry, then keeps it in this instance's L1 (if the paths allow) and, for a write-through, drops the
+    /// other instances' copies.
     /// An <paramref name="overwrite"/> write-through is not refused within the revocation window (HybridCache's
     /// <c>SetAsync</c>: the value set is the value cached). A write-through Redis does not take is still kept in this
     /// instance's L1: it is the newest value here, and the removal kept pending for Redis drops it when applied.
@@ -47,6 +48,10 @@ public sealed partial class CacheFlowCache
         try
         {
             var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, token, overwrite).ConfigureAwait(false);
+            // A write-through drops the other instances' copies; a load's write-back tells no one (the invalidation
+            // that made it a miss already did, and a copy elsewhere expires with its entry).
+            if (written && token is null)
+                _bus.PublishKey(entryKey);
             if (written && _local is not null && stamp is { } before)
             {
                 if (BeforeLocalStore is { } hook)
@@ -73,21 +78,17 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>
-    /// After a write landed: a write-through drops the other instances' copies (the bus) and keeps its value here; a
-    /// load's write-back tells no one (the invalidation that made it a miss already did, and a copy elsewhere expires
-    /// with its entry), and keeps its value here, stamped as of before the write.
+    /// After a write landed, this instance's L1 keeps the value if the paths allow: a write-through's unless another
+    /// invalidation came since <paramref name="before"/>, a load's write-back stamped as of before the write.
     /// </summary>
     private void KeepLocal(string key, StoredEntry stored, CacheEntryOptions options, long before, long? token, EntryPaths paths)
     {
-        var keep = paths.HasFlag(EntryPaths.LocalWrite);
-        if (token is null && keep)
-            _local!.SetWritten(key, stored, options, before);
-        else if (token is null)
-            _local!.Invalidate(key);
-        else if (keep)
-            _local!.Set(key, stored, options, before);
-        else
+        if (!paths.HasFlag(EntryPaths.LocalWrite))
             _local!.Drop(key);
+        else if (token is null)
+            _local!.SetWritten(key, stored, options, before);
+        else
+            _local!.Set(key, stored, options, before);
     }
 
     private TimeSpan Jittered(TimeSpan duration, double percent) =>

@@ -26,6 +26,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     private readonly ConcurrentDictionary<string, Flight> _flights = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private readonly LocalCache? _local;
+    private readonly InvalidationBus _bus;
     private readonly IConnectionMultiplexer _redis;
     private int _retrying;
 
@@ -46,7 +47,9 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _keys = _store.Keys;
         _time = time;
         _logger = logger;
-        _local = _options.LocalCacheEnabled ? new LocalCache(redis, _options, time) : null;
+        // Every instance tells the others what it invalidated, whether or not it keeps an L1 itself.
+        _bus = new InvalidationBus(redis, _options);
+        _local = _options.LocalCacheEnabled ? new LocalCache(redis, _bus, _options, time) : null;
         _metrics = new CacheFlowMetrics(meterFactory, _options, () => _local?.Count, () => _pending.Count);
         _redis = redis;
         _redis.ConnectionRestored += OnConnectionRestored;

@@ -1,3 +1,4 @@
+using CacheFlow.Invalidation;
 using CacheFlow.Local;
 using CacheFlow.Redis;
 
@@ -74,14 +75,18 @@ public sealed class LocalCacheBoundsTests(GarnetBackend backend) : IClassFixture
         local.Set(key, stored, options, local.Stamp(key, tags));
     }
 
-    private LocalCache Create(CacheProtections protections) => new(backend.Redis, new CacheFlowOptions
+    private LocalCache Create(CacheProtections protections)
     {
-        KeyPrefix = $"lb{Guid.NewGuid():N}:",
-        LocalCacheEnabled = true,
-        LocalMaxAge = TimeSpan.FromMinutes(1),
-        LocalSizeLimit = SizeLimit,
-        // Every copy here is written once and never read: admission would keep the L1 from ever filling.
-        LocalFrequencyAdmission = false,
-        Protections = protections,
-    }, TimeProvider.System);
+        var options = new CacheFlowOptions
+        {
+            KeyPrefix = $"lb{Guid.NewGuid():N}:",
+            LocalCacheEnabled = true,
+            LocalMaxAge = TimeSpan.FromMinutes(1),
+            LocalSizeLimit = SizeLimit,
+            // Every copy here is written once and never read: admission would keep the L1 from ever filling.
+            LocalFrequencyAdmission = false,
+            Protections = protections,
+        };
+        return new LocalCache(backend.Redis, new InvalidationBus(backend.Redis, options), options, TimeProvider.System);
+    }
 }

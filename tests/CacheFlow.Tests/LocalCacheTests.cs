@@ -132,6 +132,48 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AnInstanceWithoutAnL1TellsTheOthersWhatItWritesAndRemoves()
+    {
+        await FillAsync(A);
+        using var writer = TestCaches.Create(_redisB, configure: o => o.KeyPrefix = _prefix);
+
+        Assert.True(await writer.RemoveAsync("item:1"));
+        Assert.True(await writer.SetAsync("item:2", new Item(2, "new")));
+        Assert.Equal(1, await writer.RemoveByTagAsync("lists"));
+        Assert.Equal(1, await writer.RemoveByPrefixAsync("user:"));
+
+        await Eventually.TrueAsync(() => A.LocalEntries == 0, "A dropped every copy");
+        Assert.Equal("new", (await A.GetOrCreateAsync<Item>("item:2", _ => throw new InvalidOperationException("in Redis"))).Value!.Name);
+        foreach (var key in new[] { "item:1", "list:1", "user:1" })
+            Assert.Equal(CacheOutcome.Miss, (await A.GetOrCreateAsync(key, _ => ValueTask.FromResult(new Item(0, "new")), key == "list:1" ? Lists : null)).Outcome);
+    }
+
+    [Fact]
+    public async Task ControlTheSameChangesWithoutABusMessageLeaveTheOthersCopiesInPlace()
+    {
+        await FillAsync(A);
+        var db = RedisA.GetDatabase();
+
+        // The entries leave Redis as the removals above take them, but no instance says so.
+        foreach (var key in new[] { "item:1", "item:2", "list:1", "user:1" })
+            Assert.True(await db.KeyDeleteAsync(_prefix + "{" + key + "}"));
+
+        foreach (var key in new[] { "item:1", "item:2", "list:1", "user:1" })
+        {
+            var read = await A.GetOrCreateJsonAsync<Item>(key, _ => throw new InvalidOperationException("in the L1"), key == "list:1" ? Lists : null);
+            Assert.True(read.FromLocal, key);
+        }
+    }
+
+    /// <summary>An L1 copy in <paramref name="cache"/> of a key, a written key, a tagged key and a key under a prefix.</summary>
+    private static async Task FillAsync(CacheFlowCache cache)
+    {
+        foreach (var key in new[] { "item:1", "item:2", "list:1", "user:1" })
+            await cache.GetOrCreateAsync(key, _ => ValueTask.FromResult(new Item(1, "old")), key == "list:1" ? Lists : null);
+        Assert.Equal(4, cache.LocalEntries);
+    }
+
+    [Fact]
     public async Task AReadThatFetchedAValueBeforeARemovalCannotPutItInTheL1After()
     {
         var next = await LateStoreAsync(A);

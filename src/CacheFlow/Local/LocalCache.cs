@@ -1,16 +1,17 @@
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
-using Microsoft.Extensions.Caching.Memory;
+using CacheFlow.Invalidation;
 using CacheFlow.Redis;
+using Microsoft.Extensions.Caching.Memory;
 using StackExchange.Redis;
 
 namespace CacheFlow.Local;
 
 /// <summary>
 /// The optional in-process L1 in front of Redis: the same stored entries (soft and hard expiry respected), bounded in
-/// count, each kept at most <see cref="CacheFlowOptions.LocalMaxAge"/>. Kept coherent across instances by an
-/// invalidation bus on Redis pub/sub: every write-through or removal in one instance drops the copies in the others (a
-/// load's write-back need not: the invalidation that made it a miss already went out). An
+/// count, each kept at most <see cref="CacheFlowOptions.LocalMaxAge"/>. Kept coherent across instances by the
+/// <see cref="InvalidationBus"/>: every write-through or removal in any instance (with or without an L1 of its own)
+/// drops the copies here (a load's write-back need not: the invalidation that made it a miss already went out). An
 /// instance whose connection dropped may have missed messages, so it clears its L1 when it reconnects; a lost message
 /// costs at most the maximum age of staleness.
 /// </summary>
@@ -56,16 +57,16 @@ internal sealed class LocalCache : IDisposable
     private readonly LocalTagIndex _tags = new();
     private readonly PostEvictionCallbackRegistration _untrack;
     private readonly IConnectionMultiplexer _redis;
-    private readonly RedisChannel _channel;
+    private readonly InvalidationBus _bus;
     private readonly CacheKeys _keys;
-    private readonly string _instance = Guid.NewGuid().ToString("N");
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxAge;
     private volatile bool _subscribed;
 
-    public LocalCache(IConnectionMultiplexer redis, CacheFlowOptions options, TimeProvider time)
+    public LocalCache(IConnectionMultiplexer redis, InvalidationBus bus, CacheFlowOptions options, TimeProvider time)
     {
         _redis = redis;
+        _bus = bus;
         _time = time;
         _maxAge = options.LocalMaxAge;
         _stamped = options.Protections.HasFlag(CacheProtections.LocalStamps);
@@ -77,7 +78,6 @@ internal sealed class LocalCache : IDisposable
         // A small L1 fills in a few stores: read its fill every time (about 1 in 64 of its size, at most 1 in 256).
         _countEvery = Math.Clamp(options.LocalSizeLimit / 64, 1, CountEvery);
 
-        _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
         _keys = new CacheKeys(options.KeyPrefix);
         _redis.ConnectionRestored += OnReconnected;
         Subscribe();
@@ -151,37 +151,16 @@ internal sealed class LocalCache : IDisposable
     }
 
     /// <summary>
-    /// After this instance wrote a key: the other instances drop their copies, and so do reads in flight here. This
-    /// one keeps the value it wrote only if that was the only invalidation since <paramref name="before"/> (a stamp
-    /// taken before the write): if another came between, the value may already be outdated, and a miss is safe.
+    /// After this instance wrote a key (the cache tells the other instances): reads in flight here drop what they
+    /// read. This one keeps the value it wrote only if that was the only invalidation since <paramref name="before"/>
+    /// (a stamp taken before the write): if another came between, the value may already be outdated, and a miss is safe.
     /// </summary>
     public void SetWritten(string key, StoredEntry stored, CacheEntryOptions options, long before)
     {
-        Invalidate(key);
+        Drop(key);
         var stamp = Stamp(key, options.Tags);
         if (!_stamped || stamp == before + 1)
             Set(key, stored, options, stamp);
-    }
-
-    /// <summary>Drops this instance's copy of a key and tells the others to drop theirs.</summary>
-    public void Invalidate(string key)
-    {
-        Drop(key);
-        Publish('k', _keys.Entry(key));
-    }
-
-    /// <summary>Drops every copy of a tag's entries here and in the other instances.</summary>
-    public void InvalidateTag(string tag)
-    {
-        DropTag(tag);
-        Publish('t', tag);
-    }
-
-    /// <summary>Drops every copy of keys starting with a prefix here and in the other instances.</summary>
-    public void InvalidatePrefix(string keyPrefix)
-    {
-        DropPrefix(keyPrefix);
-        Publish('p', _keys.EntryPrefix(keyPrefix));
     }
 
     /// <summary>Drops everything (after a reconnect, messages may have been missed).</summary>
@@ -197,34 +176,18 @@ internal sealed class LocalCache : IDisposable
         _entries.Dispose();
     }
 
-    private void Publish(char kind, string value)
+    private void OnMessage(BusMessageKind kind, string value)
     {
-        try
-        {
-            _redis.GetSubscriber().Publish(_channel, $"{_instance}|{kind}|{value}", CommandFlags.FireAndForget);
-        }
-        catch (Exception ex) when (RedisGuard.IsFailure(ex))
-        {
-            // Redis is down: the others cannot hear it, and will clear their L1 when they reconnect.
-        }
-    }
-
-    private void OnMessage(RedisValue message)
-    {
-        var text = (string)message!;
-        if (text.Length < _instance.Length + 3 || text.StartsWith(_instance, StringComparison.Ordinal))
-            return;
-        var value = text[(text.IndexOf('|', StringComparison.Ordinal) + 3)..];
-        switch (text[text.IndexOf('|', StringComparison.Ordinal) + 1])
+        switch (kind)
         {
             // Keys and prefixes travel as Redis sees them ({prefix}{user:42}); this L1 holds the callers' keys (user:42).
-            case 'k' when _keys.KeyOf(value) is { } key:
+            case BusMessageKind.Key when _keys.KeyOf(value) is { } key:
                 Drop(key);
                 break;
-            case 't':
+            case BusMessageKind.Tag:
                 DropTag(value);
                 break;
-            case 'p' when _keys.IsEntryPrefix(value):
+            case BusMessageKind.Prefix when _keys.IsEntryPrefix(value):
                 DropPrefix(_keys.PrefixOf(value));
                 break;
         }
@@ -294,7 +257,7 @@ internal sealed class LocalCache : IDisposable
     {
         try
         {
-            _redis.GetSubscriber().Subscribe(_channel, (_, message) => OnMessage(message));
+            _bus.Subscribe(OnMessage);
             _subscribed = true;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
