@@ -116,40 +116,13 @@ public sealed partial class CacheFlowCache
         if (!_options.Protections.HasFlag(CacheProtections.KeepInvalidations))
             return;
         _pending.Keep(kind, value);
-        RetryPendingSoon();
+        _pendingRetry.Kick();
     }
 
-    /// <summary>Redis is back: make sure the retry loop runs for whatever waits for it.</summary>
-    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e) => RetryPendingSoon();
-
-    /// <summary>Starts the retry loop unless it runs; it stops when nothing is pending.</summary>
-    private void RetryPendingSoon()
+    /// <summary>Redis is back: what waits for it is tried now (and disposal leaves the rest to the durable outbox, if the application keeps one).</summary>
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
     {
-        if (_pending.Count > 0 && Interlocked.CompareExchange(ref _retrying, 1, 0) == 0)
-            _ = RetryPendingAsync();
-    }
-
-    private async Task RetryPendingAsync()
-    {
-        try
-        {
-            while (_pending.Count > 0 && !_disposed.IsCancellationRequested)
-            {
-                await Task.Delay(_options.InvalidationRetryInterval, _time, _disposed.Token).ConfigureAwait(false);
-                await ApplyPendingAsync().ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
-        {
-            // Disposed: what is still pending is the durable outbox's to finish (if the application keeps one).
-        }
-        finally
-        {
-            Volatile.Write(ref _retrying, 0);
-        }
-
-        // Kept between the last check and the flag's reset: start again.
-        if (!_disposed.IsCancellationRequested)
-            RetryPendingSoon();
+        _pendingRetry.Kick();
+        _abandoned.Retry.Kick();
     }
 }

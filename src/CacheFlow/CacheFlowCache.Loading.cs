@@ -138,6 +138,8 @@ public sealed partial class CacheFlowCache
             }
             catch (Exception ex) when (RedisGuard.IsFailure(ex))
             {
+                // The script may have run and taken the lease all the same (a timeout is not a refusal).
+                _abandoned.Add(request.EntryKey, token);
                 OnRedisFailure(request.Counters, ex, Log.ReadFailed);
                 return stale is not null ? FlightResult.Nothing : await LoadWithoutRedisAsync(request, flight).ConfigureAwait(false);
             }
@@ -283,7 +285,10 @@ public sealed partial class CacheFlowCache
         return new FlightResult(result, Shareable: true, loading);
     }
 
-    /// <summary>Frees the lease if this load still holds it. True if it did, false if it was revoked, null if Redis failed.</summary>
+    /// <summary>
+    /// Frees the lease if this load still holds it. True if it did, false if it was revoked, null if Redis failed (it is
+    /// then released once Redis answers).
+    /// </summary>
     private Task<bool?> TryReleaseAsync<TState>(LoadRequest<TState> request, long token) => TryReleaseAsync(request.EntryKey, request.Counters, token);
 
     private async Task<bool?> TryReleaseAsync(string entryKey, FamilyCounters counters, long token)
@@ -294,6 +299,7 @@ public sealed partial class CacheFlowCache
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
+            _abandoned.Add(entryKey, token);
             OnRedisFailure(counters, ex, Log.WriteFailed);
             return null;
         }

@@ -90,6 +90,8 @@ public sealed partial class CacheFlowCache
             var key = toRead[i] with { Token = tokens[i] };
             if (replies[i] is not var (stored, taken))
             {
+                // Its script failed, perhaps after taking the lease.
+                _abandoned.Add(key.EntryKey, key.Token);
                 key.Counters.AddBypass();
                 batch.Uncached.Add(key);
                 continue;
@@ -187,6 +189,8 @@ public sealed partial class CacheFlowCache
                     _local?.Set(commits[i].Key.Key, new StoredEntry(commits[i].Header, commits[i].Entry), batch.Options, commits[i].Stamp);
                 else if (written[i] == false)
                     commits[i].Key.Counters.AddLeaseLost();
+                else
+                    _abandoned.Add(commits[i].Key.EntryKey, commits[i].Key.Token);
             }
         }
 

@@ -64,6 +64,10 @@ public sealed partial class CacheFlowCache
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             OnRedisFailure(counters, ex, Log.WriteFailed);
+            // A write-back that did not get through leaves its lease: released once Redis answers, so that readers of
+            // the key, here and elsewhere, need not wait for it to run out.
+            if (token is { } lease)
+                _abandoned.Add(entryKey, lease);
             if (token is null)
             {
                 // A write-through that did not land leaves the value before the write in Redis (or in flight to it,

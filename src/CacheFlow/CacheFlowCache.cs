@@ -28,7 +28,8 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     private readonly LocalCache? _local;
     private readonly InvalidationBus _bus;
     private readonly IConnectionMultiplexer _redis;
-    private int _retrying;
+    private readonly RetryLoop _pendingRetry;
+    private readonly AbandonedLeases _abandoned;
 
     /// <summary>Creates the cache over a connected (or connecting) multiplexer.</summary>
     /// <param name="redis">The Redis connection; create it with <c>AbortOnConnectFail = false</c> so it reconnects by itself.</param>
@@ -52,11 +53,16 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _local = _options.LocalCacheEnabled ? new LocalCache(redis, _bus, _options, time) : null;
         _metrics = new CacheFlowMetrics(meterFactory, _options, () => _local?.Count, () => _pending.Count);
         _redis = redis;
+        _pendingRetry = new RetryLoop(ApplyPendingAsync, () => _pending.Count, _options.InvalidationRetryInterval, time, _disposed.Token);
+        _abandoned = new AbandonedLeases(_store, _options, time, _disposed.Token);
         _redis.ConnectionRestored += OnConnectionRestored;
     }
 
     /// <summary>The Redis side; tests reach its hooks.</summary>
     internal RedisEntryStore Store => _store;
+
+    /// <summary>Leases waiting to be released; tests release them at a moment of their choosing.</summary>
+    internal AbandonedLeases AbandonedLeases => _abandoned;
 
     /// <summary>How many entries the L1 holds (null when it is off).</summary>
     internal long? LocalEntries => _local?.Count;
@@ -137,6 +143,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         }
 
         long? heldLease = null;
+        long? leaseRead = null;
         if (paths.HasFlag(EntryPaths.RemoteRead))
         {
             try
@@ -146,9 +153,9 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                 {
                     // A family that mostly misses reads and takes the lease in one script: a miss is then two round
                     // trips (this, and the write-back) instead of three.
-                    var token = Random.Shared.NextInt64(1, long.MaxValue);
-                    (found, var taken) = await _store.ReadOrLeaseAsync(entryKey, token).ConfigureAwait(false);
-                    heldLease = taken ? token : null;
+                    leaseRead = Random.Shared.NextInt64(1, long.MaxValue);
+                    (found, var taken) = await _store.ReadOrLeaseAsync(entryKey, leaseRead.Value).ConfigureAwait(false);
+                    heldLease = taken ? leaseRead : null;
                 }
                 else
                 {
@@ -199,6 +206,9 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             }
             catch (Exception ex) when (RedisGuard.IsFailure(ex))
             {
+                // A lease read that timed out may have taken the lease all the same.
+                if (leaseRead is { } token && heldLease is null)
+                    _abandoned.Add(entryKey, token);
                 reachable = false;
                 OnRedisFailure(request.Counters, ex, Log.ReadFailed);
             }

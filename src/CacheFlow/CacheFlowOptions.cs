@@ -213,5 +213,8 @@ internal enum CacheProtections
     /// <summary>An L1 copy leaves the tag index when it leaves the L1 (evicted, expired, replaced), not only when its tag is removed.</summary>
     LocalTagPruning = 64,
 
-    All = SingleFlight | Leases | LocalStamps | Revocations | KeepInvalidations | TagRemovalSets | LocalTagPruning,
+    /// <summary>A lease whose load could not hand it back (Redis failed) is released once Redis answers, not left to run out.</summary>
+    ReleaseAbandonedLeases = 128,
+
+    All = SingleFlight | Leases | LocalStamps | Revocations | KeepInvalidations | TagRemovalSets | LocalTagPruning | ReleaseAbandonedLeases,
 }

@@ -1,0 +1,118 @@
+using StackExchange.Redis;
+
+namespace CacheFlow.Tests;
+
+/// <summary>
+/// A load that could not hand its lease back because Redis failed (its write-back threw, or its lease script timed out
+/// and ran late) releases it once Redis answers, so readers of the key in every process need not wait for the lease to
+/// run out. The cache runs over a <see cref="ChaosRedis"/> connection; a second cache on a plain connection is the
+/// reader in another process. Leases here last five minutes, so only a release can free one within the test.
+/// </summary>
+public abstract class AbandonedLeaseTests(IRedisBackend backend)
+{
+    private readonly string _prefix = $"al{Guid.NewGuid():N}:";
+
+    private CacheFlowCache Create(IConnectionMultiplexer redis, Action<CacheFlowOptions>? configure = null) => TestCaches.Create(redis, configure: o =>
+    {
+        o.KeyPrefix = _prefix;
+        o.LeaseDuration = TimeSpan.FromMinutes(5);
+        o.CircuitBreakDuration = TimeSpan.Zero;
+        // Released when the test says (AbandonedLeases.ReleaseAsync), not by the loop in the background.
+        o.InvalidationRetryInterval = TimeSpan.FromMinutes(10);
+        configure?.Invoke(o);
+    });
+
+    private Task<bool> LeaseHeldAsync(string key) => backend.Redis.GetDatabase().KeyExistsAsync($"{_prefix}{{{key}}}:lease");
+
+    /// <summary>A load whose write-back throws (the connection fails while the factory runs); Redis then answers again.</summary>
+    private async Task<CacheFlowCache> LoadWhoseWriteBackFailsAsync(Action<CacheFlowOptions>? configure = null)
+    {
+        var chaos = ChaosRedis.Over(backend.Redis);
+        var cache = Create(chaos.Connection, configure);
+        var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var read = cache.GetOrCreateAsync("item:1", async _ =>
+        {
+            loading.SetResult();
+            await release.Task;
+            return new Item(1, "v1");
+        });
+        await loading.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        chaos.Fault = RedisFault.Throw;
+        release.SetResult();
+        var result = await read.Within();
+        Assert.Equal((CacheOutcome.Miss, "v1"), (result.Outcome, result.Value!.Name));
+        chaos.Fault = RedisFault.None;
+        Assert.True(await LeaseHeldAsync("item:1"), "the failed write-back left the lease");
+        return cache;
+    }
+
+    [Fact]
+    public async Task AWriteBackThatFailedReleasesItsLeaseOnceRedisAnswersAndAnotherProcessLoadsAtOnce()
+    {
+        using var cache = await LoadWhoseWriteBackFailsAsync();
+
+        Assert.Equal(0, await cache.AbandonedLeases.ReleaseAsync());
+
+        Assert.False(await LeaseHeldAsync("item:1"));
+        using var other = Create(backend.Redis);
+        var loader = new CountingLoader<Item>(_ => new Item(1, "v2"));
+        var read = await other.GetOrCreateAsync("item:1", loader.LoadAsync).Within();
+        Assert.Equal((CacheOutcome.Miss, "v2", 1), (read.Outcome, read.Value!.Name, loader.Calls));
+    }
+
+    [Fact]
+    public async Task ControlWithoutReleasingItTheLeaseStaysAndEveryReaderWouldWaitForItToRunOut()
+    {
+        using var cache = await LoadWhoseWriteBackFailsAsync(o => o.Protections &= ~CacheProtections.ReleaseAbandonedLeases);
+
+        await cache.AbandonedLeases.ReleaseAsync();
+
+        Assert.True(await LeaseHeldAsync("item:1"));
+        Assert.True(await backend.Redis.GetDatabase().KeyTimeToLiveAsync($"{_prefix}{{item:1}}:lease") > TimeSpan.FromMinutes(1));
+    }
+
+    /// <summary>A lease read (the first read of a family that misses) sent into a hung Redis: it times out, then runs late.</summary>
+    private async Task<CacheFlowCache> LeaseReadThatRanLateAsync(Action<CacheFlowOptions>? configure = null)
+    {
+        var chaos = ChaosRedis.Over(backend.Redis);
+        var cache = Create(chaos.Connection, o =>
+        {
+            o.LeaseReadMissShare = 0;
+            o.RedisTimeout = TimeSpan.FromMilliseconds(500);
+            configure?.Invoke(o);
+        });
+        chaos.Fault = RedisFault.Hang;
+        Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "db"))).Within()).Outcome);
+        chaos.Resume();
+        await Eventually.TrueAsync(() => chaos.Hung == 0, "the held script ran");
+        Assert.True(await LeaseHeldAsync("item:2"), "the late script took the lease");
+        return cache;
+    }
+
+    [Fact]
+    public async Task ALeaseScriptThatTimedOutAndRanLateHasItsLeaseReleased()
+    {
+        using var cache = await LeaseReadThatRanLateAsync();
+
+        Assert.Equal(0, await cache.AbandonedLeases.ReleaseAsync());
+
+        Assert.False(await LeaseHeldAsync("item:2"));
+    }
+
+    [Fact]
+    public async Task ControlWithoutReleasingItTheLateLeaseStays()
+    {
+        using var cache = await LeaseReadThatRanLateAsync(o => o.Protections &= ~CacheProtections.ReleaseAbandonedLeases);
+
+        await cache.AbandonedLeases.ReleaseAsync();
+
+        Assert.True(await LeaseHeldAsync("item:2"));
+    }
+}
+
+public sealed class GarnetAbandonedLeaseTests(GarnetBackend backend) : AbandonedLeaseTests(backend), IClassFixture<GarnetBackend>;
+
+public sealed class RedisAbandonedLeaseTests(RealRedisBackend backend) : AbandonedLeaseTests(backend), IClassFixture<RealRedisBackend>;
+
+public sealed class ClusterAbandonedLeaseTests(ClusterBackend backend) : AbandonedLeaseTests(backend), IClassFixture<ClusterBackend>;
