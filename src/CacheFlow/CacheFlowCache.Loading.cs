@@ -134,7 +134,8 @@ public sealed partial class CacheFlowCache
             StoredEntry? current;
             try
             {
-                (taken, current) = await _store.AcquireAsync(request.EntryKey, token).ConfigureAwait(false);
+                (taken, current, var versions) = await _store.AcquireAsync(request.EntryKey, token, request.Options.Tags).ConfigureAwait(false);
+                request = request with { TagVersions = versions };
             }
             catch (Exception ex) when (RedisGuard.IsFailure(ex))
             {
@@ -203,7 +204,7 @@ public sealed partial class CacheFlowCache
             return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != false, call);
         }
 
-        var written = await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds, token, request.Paths).ConfigureAwait(false);
+        var written = await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds, token, request.Paths, tagVersions: request.TagVersions).ConfigureAwait(false);
         if (written == false)
             request.Counters.AddLeaseLost();
         return new FlightResult(result, Shareable: written != false, call);
@@ -273,13 +274,28 @@ public sealed partial class CacheFlowCache
     /// </summary>
     private async Task<FlightResult> LoadLeaselessAsync<TState>(LoadRequest<TState> request, Flight? flight)
     {
+        IReadOnlyList<long>? versions = null;
+        if (request.Paths.HasFlag(EntryPaths.RemoteWrite) && request.Options.Tags.Count > 0 && _store.TagVersions)
+        {
+            try
+            {
+                // Recorded before the source is read, as a load under a lease records them.
+                versions = await _store.TakeTagVersionsAsync(request.Options.Tags).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (RedisGuard.IsFailure(ex))
+            {
+                OnRedisFailure(request.Counters, ex, Log.WriteFailed);
+                return await LoadWithoutRedisAsync(request, flight).ConfigureAwait(false);
+            }
+        }
+
         var loading = flight?.Issue() ?? 0;
         var loaded = await LoadValueAsync(request, flight).ConfigureAwait(false);
         var result = loaded.Result(CacheOutcome.Miss);
         if (loaded.Uncacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
             return new FlightResult(result, Shareable: !loaded.Uncacheable, loading);
         if (request.Paths.HasFlag(EntryPaths.RemoteWrite))
-            await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds: 0, token: null, request.Paths).ConfigureAwait(false);
+            await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds: 0, token: null, request.Paths, tagVersions: versions).ConfigureAwait(false);
         else if (_local is not null && request.Paths.HasFlag(EntryPaths.LocalWrite))
             _local.Set(request.Key, new StoredEntry(NewHeader(loaded, request.Options, loadMilliseconds: 0, token: null, out _), loaded.Entry), request.Options, request.Stamp);
         return new FlightResult(result, Shareable: true, loading);

@@ -83,7 +83,19 @@ public sealed partial class CacheFlowCache
         if (toRead.Count == 0)
             return;
         var tokens = toRead.ConvertAll(_ => Random.Shared.NextInt64(1, long.MaxValue));
-        var replies = await _store.ReadOrLeaseManyAsync(toRead.ConvertAll(k => k.EntryKey), tokens, ex => OnRedisFailure(toRead[0].Counters, ex, Log.ReadFailed)).ConfigureAwait(false);
+        var tags = batch.Options.Tags;
+        (StoredEntry? Entry, bool Taken)?[] replies;
+        try
+        {
+            // The tags' versions before any lease is taken (and the source read): every key's check and write-back.
+            batch.TagVersions = tags.Count > 0 && _store.TagVersions ? await _store.TakeTagVersionsAsync(tags).ConfigureAwait(false) : null;
+            replies = await _store.ReadOrLeaseManyAsync(toRead.ConvertAll(k => k.EntryKey), tokens, tags, batch.TagVersions, ex => OnRedisFailure(toRead[0].Counters, ex, Log.ReadFailed)).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+        {
+            OnRedisFailure(toRead[0].Counters, ex, Log.ReadFailed);
+            replies = new (StoredEntry? Entry, bool Taken)?[toRead.Count];
+        }
         var now = NowMs;
         for (var i = 0; i < toRead.Count; i++)
         {
@@ -168,7 +180,7 @@ public sealed partial class CacheFlowCache
             }
             else if (batch.Options.Tags.Count > 0)
             {
-                singles.Add(WriteBackAsync(key, loaded, batch.Options, loadMilliseconds));
+                singles.Add(WriteBackAsync(key, loaded, batch.Options, loadMilliseconds, batch.TagVersions));
             }
             else
             {
@@ -197,11 +209,11 @@ public sealed partial class CacheFlowCache
         await Task.WhenAll(singles).ConfigureAwait(false);
     }
 
-    private async Task WriteBackAsync(BatchKey key, Loaded loaded, CacheEntryOptions options, int loadMilliseconds)
+    private async Task WriteBackAsync(BatchKey key, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, IReadOnlyList<long>? tagVersions)
     {
         if (loaded.Kind == LoadedKind.Null && NullDuration(options) <= TimeSpan.Zero)
             await TryReleaseAsync(key.EntryKey, key.Counters, key.Token).ConfigureAwait(false);
-        else if (await WriteAsync(key.Key, key.Counters, loaded, options, loadMilliseconds, key.Token).ConfigureAwait(false) == false)
+        else if (await WriteAsync(key.Key, key.Counters, loaded, options, loadMilliseconds, key.Token, tagVersions: tagVersions).ConfigureAwait(false) == false)
             key.Counters.AddLeaseLost();
     }
 
@@ -235,6 +247,9 @@ public sealed partial class CacheFlowCache
 
         /// <summary>Keys whose lease another caller holds.</summary>
         public List<BatchKey> WaitFor { get; } = [];
+
+        /// <summary>The versions of the batch's tags, taken before its leases: what its write-backs record.</summary>
+        public IReadOnlyList<long>? TagVersions { get; set; }
     }
 
     /// <summary>One key of a batch: its entry key, counters, the L1 stamp taken before the read, and its lease token.</summary>

@@ -25,7 +25,8 @@ public sealed partial class CacheFlowCache
         try
         {
             // Not copied into the L1: a copy must be stamped with its tags, which a read without options does not know.
-            if (await _store.GetAsync(entryKey).ConfigureAwait(false) is { } stored && stored.At(NowMs) == Freshness.Fresh)
+            // A tagged entry is checked against its tags' versions (a second round trip: the caller did not name them).
+            if (await _store.GetCheckedAsync(entryKey).ConfigureAwait(false) is { } stored && stored.At(NowMs) == Freshness.Fresh)
             {
                 counters.AddHit();
                 return stored.Result(CacheOutcome.Hit);

@@ -18,7 +18,7 @@ public sealed partial class CacheFlowCache
             for (var attempt = 0; attempt < UpdateAttempts; attempt++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (await _store.GetAsync(entryKey).ConfigureAwait(false) is not { IsNull: false } stored || stored.At(NowMs) == Freshness.Expired)
+                if (await _store.GetCheckedAsync(entryKey).ConfigureAwait(false) is not { IsNull: false } stored || stored.At(NowMs) == Freshness.Expired)
                 {
                     // Not cached: a load in progress read the source before this change, so it must not write back.
                     await _store.RevokeLoadAsync(entryKey).ConfigureAwait(false);
@@ -28,6 +28,9 @@ public sealed partial class CacheFlowCache
                 var serializer = JsonSerializerOf<T>();
                 var changed = update(serializer.Deserialize(new ReadOnlySequence<byte>(stored.Json)));
                 var entry = Encode(changed, serializer);
+                // The entry keeps its tags at the versions it recorded: changed in place, it is no newer for them.
+                if (stored.Header.TagsLength > 0)
+                    entry = EntryTags.Append(entry, stored.Tags);
                 (stored.Header with { Version = Random.Shared.NextInt64(1, long.MaxValue) }).WriteHeader(entry.Span);
                 if (await _store.ReplaceAsync(entryKey, stored.Bytes, entry).ConfigureAwait(false))
                 {

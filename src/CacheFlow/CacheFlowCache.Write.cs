@@ -12,10 +12,11 @@ public sealed partial class CacheFlowCache
     /// written, false if refused (the lease was lost, or an invalidation came just before), null if Redis failed.
     /// </summary>
     private Task<bool?> WriteAsync(
-        string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, EntryPaths paths = EntryPaths.All, bool overwrite = false)
+        string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, EntryPaths paths = EntryPaths.All,
+        bool overwrite = false, IReadOnlyList<long>? tagVersions = null)
     {
         var header = NewHeader(loaded, options, loadMilliseconds, token, out var ttl);
-        return WriteEntryAsync(key, counters, loaded.Entry, header, ttl, options, token, paths, overwrite);
+        return WriteEntryAsync(key, counters, loaded.Entry, header, ttl, options, token, paths, overwrite, tagVersions);
     }
 
     /// <summary>The header of a freshly loaded or set value: its expiries (jittered) from now, and its version.</summary>
@@ -37,9 +38,13 @@ public sealed partial class CacheFlowCache
     /// An <paramref name="overwrite"/> write-through is not refused within the revocation window (HybridCache's
     /// <c>SetAsync</c>: the value set is the value cached). A write-through Redis does not take is still kept in this
     /// instance's L1: it is the newest value here, and the removal kept pending for Redis drops it when applied.
+    /// A tagged entry is written with its tags' versions (<see cref="EntryTags"/>): a load's, taken before it read the
+    /// source (<paramref name="tagVersions"/>); a write-through's, taken now. An entry that has them already (a
+    /// fail-safe rewrite of a stale one) keeps its own.
     /// </summary>
     private async Task<bool?> WriteEntryAsync(
-        string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token, EntryPaths paths = EntryPaths.All, bool overwrite = false)
+        string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token,
+        EntryPaths paths = EntryPaths.All, bool overwrite = false, IReadOnlyList<long>? tagVersions = null)
     {
         header.WriteHeader(entry.Span);
         var entryKey = _keys.Entry(key);
@@ -47,6 +52,17 @@ public sealed partial class CacheFlowCache
         var stamp = _local?.Stamp(key, options.Tags);
         try
         {
+            if (options.Tags.Count > 0 && _store.TagVersions && header.TagsLength == 0)
+            {
+                tagVersions ??= token is null ? await _store.TakeTagVersionsAsync(options.Tags).ConfigureAwait(false) : null;
+                if (tagVersions is not null)
+                {
+                    entry = EntryTags.Append(entry, options.Tags, tagVersions, out var length);
+                    header = header with { TagsLength = length };
+                    header.WriteHeader(entry.Span);
+                }
+            }
+
             var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, token, overwrite).ConfigureAwait(false);
             // A write-through drops the other instances' copies; a load's write-back tells no one (the invalidation
             // that made it a miss already did, and a copy elsewhere expires with its entry).

@@ -154,8 +154,15 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                     // A family that mostly misses reads and takes the lease in one script: a miss is then two round
                     // trips (this, and the write-back) instead of three.
                     leaseRead = Random.Shared.NextInt64(1, long.MaxValue);
-                    (found, var taken) = await _store.ReadOrLeaseAsync(entryKey, leaseRead.Value).ConfigureAwait(false);
+                    (found, var taken, var versions) = await _store.ReadOrLeaseAsync(entryKey, leaseRead.Value, request.Options.Tags).ConfigureAwait(false);
                     heldLease = taken ? leaseRead : null;
+                    // A load under this lease records the versions its tags had before it read the source.
+                    request = request with { TagVersions = versions };
+                }
+                else if (request.Options.Tags.Count > 0 && _store.TagVersions)
+                {
+                    // A tagged entry is current only while its tags' versions are: read beside it, in one round trip.
+                    found = await _store.ReadTaggedAsync(entryKey, request.Options.Tags).ConfigureAwait(false);
                 }
                 else
                 {
@@ -309,13 +316,16 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// <summary>
     /// One read's key, factory and options, carried through the load. An <paramref name="Inline"/> factory may use
     /// its caller's context (an endpoint filter's HttpContext), so it only ever runs while its caller waits for it.
-    /// <paramref name="Paths"/> are the levels it may use; <see cref="Stamp"/> is the L1 stamp taken before Redis was read.
+    /// <paramref name="Paths"/> are the levels it may use; <see cref="Stamp"/> is the L1 stamp taken before Redis was read,
+    /// <see cref="TagVersions"/> the versions of its tags taken with its lease (before the source is read), for its write-back.
     /// </summary>
     private readonly record struct LoadRequest<TState>(
         string Key, string EntryKey, TState State, Func<TState, CancellationToken, ValueTask<Loaded>> Load,
         CacheEntryOptions Options, FamilyCounters Counters, bool Inline, EntryPaths Paths = EntryPaths.All)
     {
         public long Stamp { get; init; }
+
+        public IReadOnlyList<long>? TagVersions { get; init; }
     }
 
     /// <summary>What a factory produced: an entry (header room, then the value's bytes), a null, or a result not to cache.</summary>

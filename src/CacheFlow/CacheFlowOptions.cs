@@ -216,5 +216,11 @@ internal enum CacheProtections
     /// <summary>A lease whose load could not hand it back (Redis failed) is released once Redis answers, not left to run out.</summary>
     ReleaseAbandonedLeases = 128,
 
-    All = SingleFlight | Leases | LocalStamps | Revocations | KeepInvalidations | TagRemovalSets | LocalTagPruning | ReleaseAbandonedLeases,
+    /// <summary>
+    /// A tagged entry records its tags' versions, read before its value was; a removal by tag gives the tag a new
+    /// version, and an entry whose versions are not all current (or whose tag's version is gone) is a miss.
+    /// </summary>
+    TagVersions = 256,
+
+    All = SingleFlight | Leases | LocalStamps | Revocations | KeepInvalidations | TagRemovalSets | LocalTagPruning | ReleaseAbandonedLeases | TagVersions,
 }

@@ -6,7 +6,8 @@ namespace CacheFlow.Redis;
 /// Builds Redis keys. An entry <c>user:42</c> lives at <c>{prefix}{user:42}</c>: the braces are a Redis Cluster
 /// hash tag, so keys derived from it (its lease <c>{prefix}{user:42}:lease</c>, its revocation marker
 /// <c>{prefix}{user:42}:revoked</c>) land in the same slot and one script can touch them all. A tag's index lives at
-/// <c>{prefix}tag:{name}</c> and its removal set at <c>{prefix}tag:{name}:removing</c>. Durable data lives under
+/// <c>{prefix}tag:{name}</c>, its version at <c>{prefix}tag:{name}:version</c> and its removal set at
+/// <c>{prefix}tag:{name}:removing</c>. Durable data lives under
 /// <see cref="CacheFlowOptions.DurableKeyPrefix"/> (<c>{prefix}durable:</c>), which no entry key or pattern can match:
 /// every entry key starts with <c>{prefix}{</c>.
 /// </summary>
@@ -47,6 +48,9 @@ internal sealed class CacheKeys(string prefix)
     public static bool IsMarker(string redisKey) => redisKey.EndsWith(RevokedSuffix, StringComparison.Ordinal);
 
     public string Tag(string tag) => string.Concat(prefix, "tag:{", tag, "}");
+
+    /// <summary>A tag's version (<see cref="EntryTags"/>): same hash tag as its index, so one script can touch both.</summary>
+    public static string TagVersion(string tagKey) => tagKey + ":version";
 
     /// <summary>Where a tag's members wait while their entries are being deleted.</summary>
     public static string Removing(string tagKey) => tagKey + ":removing";

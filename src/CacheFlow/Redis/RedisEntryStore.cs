@@ -28,10 +28,17 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     /// <summary>How long a tag's removal set outlives its last batch: long enough for the next removal to finish the work.</summary>
     private static readonly long RemovingTtlMs = (long)TimeSpan.FromDays(1).TotalMilliseconds;
 
+    /// <summary>
+    /// How long a tag's version lives once given: past any load that read it; each entry written under it then keeps
+    /// it at least as long as itself (<see cref="RedisScripts.Tag"/>).
+    /// </summary>
+    private static readonly TimeSpan VersionTtl = TimeSpan.FromMinutes(10);
+
     private readonly long _leaseMs = (long)options.LeaseDuration.TotalMilliseconds;
     private readonly bool _leases = options.Protections.HasFlag(CacheProtections.Leases);
     private readonly bool _revocations = options.Protections.HasFlag(CacheProtections.Revocations);
     private readonly string _removalSets = options.Protections.HasFlag(CacheProtections.TagRemovalSets) ? "1" : "0";
+    private readonly bool _tagVersions = options.Protections.HasFlag(CacheProtections.TagVersions);
 
     /// <summary>Runs after a batch of tag members was taken, before their entries are deleted; tests fail a removal there.</summary>
     internal Func<Task>? AfterTagTaken { get; set; }
@@ -39,6 +46,9 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     public CacheKeys Keys { get; } = new(options.KeyPrefix);
 
     public RedisGuard Guard => guard;
+
+    /// <summary>Whether tagged entries carry their tags' versions and reads check them (<see cref="EntryTags"/>).</summary>
+    public bool TagVersions => _tagVersions;
 
     private IDatabase Database => redis.GetDatabase();
 
@@ -60,6 +70,40 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         EndGet(call, failure: null);
         return StoredEntry.From(value);
     }
+
+    /// <summary>
+    /// Reads an entry that the caller knows carries <paramref name="tags"/>, with the tags' versions in the same round
+    /// trip: null if it is missing, or if it was not written under exactly these tags at their current versions.
+    /// </summary>
+    public ValueTask<StoredEntry?> ReadTaggedAsync(string entryKey, IReadOnlyList<string> tags) =>
+        guard.RunAsync(static async s =>
+        {
+            var entry = s.Store.Database.StringGetAsync(s.EntryKey);
+            var versions = s.Store.SendVersionReads(s.Store.Database, s.Tags);
+            return Checked(StoredEntry.From(await entry.ConfigureAwait(false)), s.Tags, Current(await Task.WhenAll(versions).ConfigureAwait(false)));
+        }, (Store: this, EntryKey: (RedisKey)entryKey, Tags: tags));
+
+    /// <summary>
+    /// Reads an entry whose tags the caller does not know: a tagged one costs a second round trip for its tags'
+    /// versions, and is null unless they are all current.
+    /// </summary>
+    public async ValueTask<StoredEntry?> GetCheckedAsync(string entryKey)
+    {
+        var entry = await GetAsync(entryKey).ConfigureAwait(false);
+        if (entry is not { Header.TagsLength: > 0 } tagged || !_tagVersions)
+            return entry;
+        var names = EntryTags.Names(tagged.Tags.Span);
+        var versions = await guard.RunAsync(static s => Task.WhenAll(s.Store.SendVersionReads(s.Store.Database, s.Names)), (Store: this, Names: names)).ConfigureAwait(false);
+        return Checked(entry, names, Current(versions));
+    }
+
+    /// <summary>
+    /// The current version of each tag, giving one to a tag that has none, in one round trip: what a load records
+    /// before it reads the source, or a write-through before it writes. A version gone between the two commands is 0,
+    /// which no tag ever has again (the entry is then a miss).
+    /// </summary>
+    public async ValueTask<long[]> TakeTagVersionsAsync(IReadOnlyList<string> tags) =>
+        Taken(await guard.RunAsync(static s => Task.WhenAll(s.Store.SendVersionTakes(s.Store.Database, s.Tags)), (Store: this, Tags: tags)).ConfigureAwait(false));
 
     /// <summary>
     /// The hit path's GET, the guard's steps by hand so that the caller awaits it in its own state machine (none more
@@ -98,9 +142,11 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     /// together. For each key: the entry, or whether its lease was taken; null where its script failed (each failure
     /// is handed to <paramref name="failed"/>).
     /// </summary>
-    public async Task<(StoredEntry? Entry, bool Taken)?[]> ReadOrLeaseManyAsync(IReadOnlyList<string> entryKeys, IReadOnlyList<long> tokens, Action<Exception> failed)
+    public async Task<(StoredEntry? Entry, bool Taken)?[]> ReadOrLeaseManyAsync(
+        IReadOnlyList<string> entryKeys, IReadOnlyList<long> tokens, IReadOnlyList<string> tags, IReadOnlyList<long>? versions, Action<Exception> failed)
     {
         var replies = new (StoredEntry? Entry, bool Taken)?[entryKeys.Count];
+        var current = versions?.Select(static v => (long?)v).ToArray();
         await Task.WhenAll(BySlot(entryKeys).Select(async indexes =>
         {
             try
@@ -109,7 +155,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
                 {
                     var values = await guard.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database, Keys: Array.ConvertAll(indexes, i => (RedisKey)entryKeys[i]))).ConfigureAwait(false);
                     for (var i = 0; i < indexes.Length; i++)
-                        replies[indexes[i]] = (StoredEntry.From(values[i]), true);
+                        replies[indexes[i]] = (current is null ? StoredEntry.From(values[i]) : Checked(StoredEntry.From(values[i]), tags, current), true);
                     return;
                 }
 
@@ -117,7 +163,10 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
                 var arguments = indexes.Select(i => (RedisValue)tokens[i]).Prepend(_leaseMs).ToArray();
                 var reply = (RedisResult[])(await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.ReadOrLeaseMany, s.keys, s.arguments), (Database, keys, arguments)).ConfigureAwait(false))!;
                 for (var i = 0; i < indexes.Length; i++)
-                    replies[indexes[i]] = reply[i].Resp2Type == ResultType.Integer ? (null, (int)reply[i] == 1) : (StoredEntry.From((RedisValue)reply[i]), false);
+                {
+                    replies[indexes[i]] = reply[i].Resp2Type == ResultType.Integer ? (null, (int)reply[i] == 1)
+                        : (current is null ? StoredEntry.From((RedisValue)reply[i]) : Checked(StoredEntry.From((RedisValue)reply[i]), tags, current), false);
+                }
             }
             catch (Exception ex) when (RedisGuard.IsFailure(ex))
             {
@@ -169,29 +218,64 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return Enumerable.Range(0, entryKeys.Count).GroupBy(i => cluster ? redis.HashSlot(entryKeys[i]) : 0).Select(static g => g.ToArray());
     }
 
-    /// <summary>Takes the lease if it is free; returns whether it was taken and the entry as it is now.</summary>
-    public async Task<(bool Taken, StoredEntry? Current)> AcquireAsync(string entryKey, long token)
+    /// <summary>
+    /// Takes the lease if it is free; returns whether it was taken and the entry as it is now. With tags, the tags'
+    /// versions come in the same round trip (given one where a tag has none): the entry is null unless written under
+    /// them, and the load records them (<see cref="EntryTags"/>).
+    /// </summary>
+    public async Task<(bool Taken, StoredEntry? Current, long[]? Versions)> AcquireAsync(string entryKey, long token, IReadOnlyList<string> tags)
     {
-        if (!_leases)
-            return (true, StoredEntry.From(await guard.RunAsync(static s => s.Database.StringGetAsync(s.Key), (Database, Key: (RedisKey)entryKey)).ConfigureAwait(false)));
+        var versioned = _tagVersions && tags.Count > 0;
+        if (!_leases && !versioned)
+            return (true, StoredEntry.From(await guard.RunAsync(static s => s.Database.StringGetAsync(s.Key), (Database, Key: (RedisKey)entryKey)).ConfigureAwait(false)), null);
 
-        var reply = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.Acquire, [s.Entry, s.Lease], [s.Token, s.LeaseMs]),
-            (Database, Entry: (RedisKey)entryKey, Lease: (RedisKey)CacheKeys.Lease(entryKey), Token: token, LeaseMs: _leaseMs)).ConfigureAwait(false);
-        var parts = (RedisResult[])reply!;
-        return ((int)parts[0] == 1, StoredEntry.From((RedisValue)parts[1]));
+        return await guard.RunAsync(static async s =>
+        {
+            var db = s.Store.Database;
+            var versions = s.Versioned ? s.Store.SendVersionTakes(db, s.Tags) : [];
+            (bool Taken, StoredEntry? Current) acquired;
+            if (s.Store._leases)
+            {
+                var parts = (RedisResult[])(await db.ScriptEvaluateAsync(RedisScripts.Acquire, [s.Entry, CacheKeys.Lease(s.Entry)], [s.Token, s.Store._leaseMs]).ConfigureAwait(false))!;
+                acquired = ((int)parts[0] == 1, StoredEntry.From((RedisValue)parts[1]));
+            }
+            else
+            {
+                acquired = (true, StoredEntry.From(await db.StringGetAsync(s.Entry).ConfigureAwait(false)));
+            }
+
+            if (!s.Versioned)
+                return (acquired.Taken, acquired.Current, (long[]?)null);
+            var taken = Taken(await Task.WhenAll(versions).ConfigureAwait(false));
+            return (acquired.Taken, Checked(acquired.Current, s.Tags, [.. taken.Select(static v => (long?)v)]), taken);
+        }, (Store: this, Entry: entryKey, Token: token, Tags: tags, Versioned: versioned)).ConfigureAwait(false);
     }
 
     /// <summary>
     /// Reads an entry and, if there is none, takes its lease, in one round trip: the entry, or whether the lease was
-    /// taken (false: another loader holds it).
+    /// taken (false: another loader holds it, or the entry there is not current for its tags). With tags, as
+    /// <see cref="AcquireAsync"/>: the versions come back for the load to record.
     /// </summary>
-    public async Task<(StoredEntry? Entry, bool Taken)> ReadOrLeaseAsync(string entryKey, long token)
+    public async Task<(StoredEntry? Entry, bool Taken, long[]? Versions)> ReadOrLeaseAsync(string entryKey, long token, IReadOnlyList<string> tags)
     {
+        var versioned = _tagVersions && tags.Count > 0;
         if (!_leases)
-            return (await GetAsync(entryKey).ConfigureAwait(false), true);
-        var reply = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.ReadOrLease, [s.Entry, s.Lease], [s.Token, s.LeaseMs]),
-            (Database, Entry: (RedisKey)entryKey, Lease: (RedisKey)CacheKeys.Lease(entryKey), Token: token, LeaseMs: _leaseMs)).ConfigureAwait(false);
-        return reply.Resp2Type == ResultType.Integer ? (null, (int)reply == 1) : (StoredEntry.From((RedisValue)reply), false);
+        {
+            var (_, current, versions) = await AcquireAsync(entryKey, token, tags).ConfigureAwait(false);
+            return (current, true, versions);
+        }
+
+        return await guard.RunAsync(static async s =>
+        {
+            var db = s.Store.Database;
+            var versions = s.Versioned ? s.Store.SendVersionTakes(db, s.Tags) : [];
+            var reply = await db.ScriptEvaluateAsync(RedisScripts.ReadOrLease, [s.Entry, CacheKeys.Lease(s.Entry)], [s.Token, s.Store._leaseMs]).ConfigureAwait(false);
+            var (entry, taken) = reply.Resp2Type == ResultType.Integer ? ((StoredEntry?)null, (int)reply == 1) : (StoredEntry.From((RedisValue)reply), false);
+            if (!s.Versioned)
+                return (entry, taken, (long[]?)null);
+            var current = Taken(await Task.WhenAll(versions).ConfigureAwait(false));
+            return (Checked(entry, s.Tags, [.. current.Select(static v => (long?)v)]), taken, current);
+        }, (Store: this, Entry: entryKey, Token: token, Tags: tags, Versioned: versioned)).ConfigureAwait(false);
     }
 
     /// <summary>Frees the lease if it still holds <paramref name="token"/>; false if it was revoked.</summary>
@@ -242,6 +326,15 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         var db = Database;
         var tagKey = Keys.Tag(tag);
         var removingKey = (RedisKey)CacheKeys.Removing(tagKey);
+        if (_tagVersions)
+        {
+            // First: every entry written under the old version is a miss from now on, whatever the index still
+            // holds (or lost to eviction), and a load in flight that recorded it writes back a miss. A tag without a
+            // version has no current entries; the next load gives it one.
+            await guard.RunUnrefusedAsync(static s => s.db.StringSetAsync(s.version, Random.Shared.NextInt64(1, long.MaxValue), null, keepTtl: true, When.Exists),
+                (db, version: (RedisKey)CacheKeys.TagVersion(tagKey))).ConfigureAwait(false);
+        }
+
         var removed = await DeleteMembersAsync(db, removingKey,
             await guard.RunUnrefusedAsync(static s => s.db.SetMembersAsync(s.removingKey), (db, removingKey)).ConfigureAwait(false)).ConfigureAwait(false);
         while (true)
@@ -285,6 +378,37 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return removed;
     }
 
+    /// <summary>The entry if it was written under exactly <paramref name="tags"/> at <paramref name="versions"/>, else null.</summary>
+    private static StoredEntry? Checked(StoredEntry? entry, IReadOnlyList<string> tags, IReadOnlyList<long?> versions) =>
+        entry is { } e && EntryTags.Match(e.Tags.Span, tags, versions) ? entry : null;
+
+    /// <summary>GETs of the tags' versions, sent (pipelined with whatever the caller sends beside them).</summary>
+    private Task<RedisValue>[] SendVersionReads(IDatabase db, IReadOnlyList<string> tags)
+    {
+        var reads = new Task<RedisValue>[tags.Count];
+        for (var i = 0; i < tags.Count; i++)
+            reads[i] = db.StringGetAsync(CacheKeys.TagVersion(Keys.Tag(tags[i])));
+        return reads;
+    }
+
+    /// <summary>For each tag, a SET NX of a new version (it has none) then a GET of whichever it has, sent in that order.</summary>
+    private Task<RedisValue>[] SendVersionTakes(IDatabase db, IReadOnlyList<string> tags)
+    {
+        var reads = new Task<RedisValue>[tags.Count];
+        for (var i = 0; i < tags.Count; i++)
+        {
+            var version = (RedisKey)CacheKeys.TagVersion(Keys.Tag(tags[i]));
+            _ = db.StringSetAsync(version, Random.Shared.NextInt64(1, long.MaxValue), VersionTtl, When.NotExists, CommandFlags.FireAndForget);
+            reads[i] = db.StringGetAsync(version);
+        }
+
+        return reads;
+    }
+
+    private static long?[] Current(RedisValue[] versions) => Array.ConvertAll(versions, static v => v.IsNull ? (long?)null : (long)v);
+
+    private static long[] Taken(RedisValue[] versions) => Array.ConvertAll(versions, static v => v.IsNull ? 0 : (long)v);
+
     private async Task<long> DeleteMembersAsync(IDatabase db, RedisKey removingKey, RedisValue[] members)
     {
         if (members.Length == 0)
@@ -315,7 +439,10 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         // Sent in order on one connection: tag indexes first, so an entry is never in Redis without its index.
         var writes = new List<Task>(tags.Count + 1);
         foreach (var tag in tags)
-            writes.Add(db.ScriptEvaluateAsync(RedisScripts.Tag, [Keys.Tag(tag)], [entryKey, ttlMs]));
+        {
+            var tagKey = Keys.Tag(tag);
+            writes.Add(db.ScriptEvaluateAsync(RedisScripts.Tag, [tagKey, CacheKeys.TagVersion(tagKey)], [entryKey, ttlMs]));
+        }
         Task<RedisResult>? script = null;
         Task<bool>? set = null;
         if (token is { } t && _leases)

@@ -126,7 +126,8 @@ internal static class RedisScripts
     /// <summary>
     /// Indexes an entry under a tag: a sorted set scored by each member's expiry (server time), so members whose
     /// entries expired are pruned at every add and the index expires with its last entry; its time to live is never
-    /// shorter than any member's. KEYS = tag index; ARGV = entry key, entry time to live ms.
+    /// shorter than any member's. The tag's version, if it has one, is kept at least as long as the entry.
+    /// KEYS = tag index, tag version; ARGV = entry key, entry time to live ms.
     /// </summary>
     public const string Tag = """
         local t = redis.call('TIME')
@@ -139,6 +140,10 @@ internal static class RedisScripts
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
         local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
         redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(last[2]) - now))
+        local version = redis.call('PTTL', KEYS[2])
+        if version >= 0 and version < tonumber(ARGV[2]) then
+            redis.call('PEXPIRE', KEYS[2], ARGV[2])
+        end
         return 1
         """;
 

@@ -5,7 +5,10 @@ namespace CacheFlow.Redis;
 /// <summary>An entry as read from Redis: its decoded header and its stored bytes.</summary>
 internal readonly record struct StoredEntry(CacheEntry Header, ReadOnlyMemory<byte> Bytes)
 {
-    public ReadOnlyMemory<byte> Json => Bytes[CacheEntry.HeaderSize..];
+    public ReadOnlyMemory<byte> Json => Bytes[CacheEntry.HeaderSize..^Header.TagsLength];
+
+    /// <summary>The tags the entry was written under, with their versions (<see cref="EntryTags"/>); empty if untagged.</summary>
+    public ReadOnlyMemory<byte> Tags => Bytes[^Header.TagsLength..];
 
     public bool IsNull => Header.Flags.HasFlag(CacheEntryFlags.Null);
 

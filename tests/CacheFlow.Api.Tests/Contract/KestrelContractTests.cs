@@ -18,6 +18,10 @@ public sealed class KestrelContractTests
                 ["Storage:DataDirectory"] = data.FullName,
                 ["Storage:SeedUsers"] = "20",
                 ["Admin:ApiKey"] = ApiFactory.AdminKey,
+                // Not about timeouts: on a busy machine the first call to a cold embedded Garnet (and the start-up
+                // warming competing with it) can outlast the default second, and the read would bypass the cache.
+                ["Warming:OnStartup"] = "false",
+                ["CacheFlow:RedisTimeout"] = "00:00:10",
             });
             var client = api.Client;
 
