@@ -7,15 +7,16 @@ using StackExchange.Redis;
 namespace CacheFlow.Testing;
 
 /// <summary>
-/// A throwaway Redis Cluster of three primaries (no replicas) from the installed redis-server, on free loopback
-/// ports (each with its cluster bus port, +10000, free too), persistence off, killed on dispose.
+/// A throwaway Redis Cluster of three primaries (each with <c>replicas</c> replicas, none by default) from the installed
+/// redis-server, on free loopback ports (each with its cluster bus port, +10000, free too), persistence off, killed on
+/// dispose. A test can kill a node (SIGKILL) and wait for its replica to take over.
 /// </summary>
 public sealed class RedisCluster : IAsyncDisposable
 {
-    private readonly List<Process> _nodes;
+    private readonly Dictionary<int, Process> _nodes;
     private readonly string _directory;
 
-    private RedisCluster(List<Process> nodes, IReadOnlyList<int> ports, string directory)
+    private RedisCluster(Dictionary<int, Process> nodes, IReadOnlyList<int> ports, string directory)
     {
         _nodes = nodes;
         Ports = ports;
@@ -28,28 +29,29 @@ public sealed class RedisCluster : IAsyncDisposable
 
     public static bool Available => RedisServer.Binary is not null && ServerProcess.FindOnPath("redis-cli") is not null;
 
-    public static async Task<RedisCluster> StartAsync()
+    /// <summary>Starts three primaries with <paramref name="replicas"/> replicas each; a node is failed after <paramref name="nodeTimeoutMs"/> without an answer.</summary>
+    public static async Task<RedisCluster> StartAsync(int replicas = 0, int nodeTimeoutMs = 5000)
     {
         var directory = Directory.CreateTempSubdirectory("cacheflow-cluster-").FullName;
-        var ports = FreePortsWithBusPorts(3);
-        var nodes = ports.Select(port => Process.Start(new ProcessStartInfo(RedisServer.Binary!)
+        var ports = FreePortsWithBusPorts(3 * (1 + replicas));
+        var nodes = ports.ToDictionary(port => port, port => Process.Start(new ProcessStartInfo(RedisServer.Binary!)
         {
             ArgumentList =
             {
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
-                "--cluster-config-file", $"nodes-{port}.conf", "--cluster-node-timeout", "5000", "--dir", directory,
-                "--save", "", "--appendonly", "no", "--maxmemory", "64mb",
+                "--cluster-config-file", $"nodes-{port}.conf", "--cluster-node-timeout", nodeTimeoutMs.ToString(CultureInfo.InvariantCulture),
+                "--dir", directory, "--save", "", "--appendonly", "no", "--maxmemory", "64mb",
             },
             RedirectStandardOutput = true,
             UseShellExecute = false,
-        })!).ToList();
+        })!);
         var cluster = new RedisCluster(nodes, ports, directory);
         try
         {
             foreach (var port in ports)
                 await WaitUntilListeningAsync(port);
             await ServerProcess.RunAsync(ServerProcess.FindOnPath("redis-cli")!,
-                ["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", "0", "--cluster-yes"]);
+                ["--cluster", "create", .. ports.Select(p => $"127.0.0.1:{p}"), "--cluster-replicas", replicas.ToString(CultureInfo.InvariantCulture), "--cluster-yes"]);
             await cluster.WaitUntilReadyAsync();
             return cluster;
         }
@@ -65,7 +67,7 @@ public sealed class RedisCluster : IAsyncDisposable
 
     public ValueTask DisposeAsync()
     {
-        foreach (var node in _nodes)
+        foreach (var node in _nodes.Values)
         {
             if (!node.HasExited)
                 node.Kill(entireProcessTree: true);
@@ -76,15 +78,56 @@ public sealed class RedisCluster : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
-    /// <summary>Waits until every node says cluster_state:ok (slots assigned and agreed).</summary>
-    private async Task WaitUntilReadyAsync()
+    /// <summary>Kills the node on <paramref name="port"/> (SIGKILL, as a crash would); it is not started again.</summary>
+    public void Kill(int port)
     {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        await using var redis = await ConnectionMultiplexer.ConnectAsync($"{Configuration},allowAdmin=true,connectTimeout=1000");
+        var node = _nodes[port];
+        if (!node.HasExited)
+        {
+            node.Kill(entireProcessTree: true);
+            node.WaitForExit();
+        }
+    }
+
+    /// <summary>Waits until the live nodes have marked the killed node on <paramref name="port"/> failed and the cluster is whole again (its replica promoted).</summary>
+    public async Task WaitForFailoverAsync(int port)
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var live = _nodes.Where(n => !n.Value.HasExited).Select(n => n.Key).First();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{live},allowAdmin=true,connectTimeout=1000,abortConnect=false");
         while (true)
         {
-            var states = await Task.WhenAll(Ports.Select(async p =>
-                (string?)await redis.GetServer("127.0.0.1", p).ExecuteAsync("CLUSTER", "INFO")));
+            var nodes = (string?)await redis.GetServer("127.0.0.1", live).ExecuteAsync("CLUSTER", "NODES") ?? "";
+            // A line is "<id> <ip:port@bus> <flags> …"; "fail" (not "fail?") once the others agree it is down.
+            var flags = nodes.Split('\n').Select(l => l.Split(' ')).FirstOrDefault(f => f.Length > 2 && f[1].StartsWith($"127.0.0.1:{port}@", StringComparison.Ordinal))?[2] ?? "";
+            if (flags.Split(',').Contains("fail"))
+                break;
+            await Task.Delay(100, deadline.Token);
+        }
+
+        await WaitUntilReadyAsync();
+    }
+
+    /// <summary>Waits until every live node says cluster_state:ok (slots assigned and agreed; after a kill, a replica promoted).</summary>
+    public async Task WaitUntilReadyAsync()
+    {
+        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        var live = _nodes.Where(n => !n.Value.HasExited).Select(n => n.Key).ToList();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(
+            $"{string.Join(',', live.Select(p => $"127.0.0.1:{p}"))},allowAdmin=true,connectTimeout=1000,abortConnect=false");
+        while (true)
+        {
+            var states = await Task.WhenAll(live.Select(async p =>
+            {
+                try
+                {
+                    return (string?)await redis.GetServer("127.0.0.1", p).ExecuteAsync("CLUSTER", "INFO");
+                }
+                catch (RedisException)
+                {
+                    return null;
+                }
+            }));
             if (states.All(s => s?.Contains("cluster_state:ok", StringComparison.Ordinal) == true))
                 return;
             await Task.Delay(100, deadline.Token);
