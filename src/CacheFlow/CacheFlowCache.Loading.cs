@@ -127,6 +127,7 @@ public sealed partial class CacheFlowCache
         var token = Random.Shared.NextInt64(1, long.MaxValue);
         var started = Stopwatch.GetTimestamp();
         var poll = FirstPoll;
+        var polled = false;
         while (true)
         {
             var call = flight?.Issue() ?? 0;
@@ -142,12 +143,16 @@ public sealed partial class CacheFlowCache
                 // The script may have run and taken the lease all the same (a timeout is not a refusal).
                 _abandoned.Add(request.EntryKey, token);
                 OnRedisFailure(request.Counters, ex, Log.ReadFailed);
+                EndLeaseWait(request.Counters, polled, started);
                 return stale is not null ? FlightResult.Nothing : await LoadWithoutRedisAsync(request, flight).ConfigureAwait(false);
             }
 
             var fresh = current is { } c && c.At(NowMs) == Freshness.Fresh;
             // A refresh is moot once the entry it saw is gone or replaced (refreshed, kept by fail-safe, or deleted).
             var moot = stale is not null && (current is null || current.Value.Header.Version != stale.Value.Header.Version);
+            var outwaited = Stopwatch.GetElapsedTime(started) > _options.LeaseDuration * 2;
+            if (fresh || taken || stale is not null || outwaited)
+                EndLeaseWait(request.Counters, polled, started);
             if ((stale is null && fresh) || moot)
             {
                 if (taken)
@@ -159,7 +164,7 @@ public sealed partial class CacheFlowCache
                 return await LoadAndCommitAsync(request, flight, token, stale).ConfigureAwait(false);
             if (stale is not null)
                 return FlightResult.Nothing;
-            if (Stopwatch.GetElapsedTime(started) > _options.LeaseDuration * 2)
+            if (outwaited)
             {
                 // The lease outlived its timeout many times over (a clock or server problem): load, but cache nothing.
                 Log.LeaseWaitExpired(_logger, request.Counters.Family);
@@ -169,7 +174,15 @@ public sealed partial class CacheFlowCache
 
             await Task.Delay(poll, _disposed.Token).ConfigureAwait(false);
             poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, LongestPoll.Ticks));
+            polled = true;
         }
+    }
+
+    /// <summary>A read stops waiting for another loader's lease (it has the value, the lease, or gave up): how long it waited.</summary>
+    private void EndLeaseWait(FamilyCounters counters, bool polled, long started)
+    {
+        if (polled)
+            _metrics.RecordLeaseWait(counters, Stopwatch.GetElapsedTime(started));
     }
 
     /// <summary>Runs the factory under the lease and writes its result back only if the lease still holds.</summary>

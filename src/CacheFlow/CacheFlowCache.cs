@@ -51,7 +51,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         // Every instance tells the others what it invalidated, whether or not it keeps an L1 itself.
         _bus = new InvalidationBus(redis, _options);
         _local = _options.LocalCacheEnabled ? new LocalCache(redis, _bus, _options, time) : null;
-        _metrics = new CacheFlowMetrics(meterFactory, _options, () => _local?.Count, () => _pending.Count);
+        _metrics = new CacheFlowMetrics(meterFactory, _options, () => _local?.Count, () => _pending.Count, () => _abandoned?.Count ?? 0);
         _redis = redis;
         _pendingRetry = new RetryLoop(ApplyPendingAsync, () => _pending.Count, _options.InvalidationRetryInterval, time, _disposed.Token);
         _abandoned = new AbandonedLeases(_store, _options, time, _disposed.Token);

@@ -98,5 +98,5 @@ public sealed class KeyFamilyTests
         return name;
     }
 
-    private static CacheFlowMetrics Metrics(CacheFlowOptions options) => new(null, options, () => null, () => 0);
+    private static CacheFlowMetrics Metrics(CacheFlowOptions options) => new(null, options, () => null, () => 0, () => 0);
 }

@@ -46,6 +46,47 @@ public sealed class MetricsTests(GarnetBackend backend) : IClassFixture<GarnetBa
         Assert.Equal(["other", "user", "user-by-name:a", "user-by-name:b"], series.Order(StringComparer.Ordinal));
     }
 
+    [Fact]
+    public async Task AReadThatWaitsForAnotherProcesssLeaseRecordsItsWaitOnceAndTheLoaderNone()
+    {
+        using var meterFactory = new TestMeterFactory();
+        var options = Configured();
+        await using var other = await backend.ConnectAsync();
+        using var loader = new CacheFlowCache(other, Options.Create(new CacheFlowOptions { KeyPrefix = options.KeyPrefix, RedisTimeout = TimeSpan.Zero }),
+            TimeProvider.System, NullLogger<CacheFlowCache>.Instance);
+        var watched = ChaosRedis.Over(backend.Redis);
+        using var waiter = new CacheFlowCache(watched.Connection, Options.Create(options), TimeProvider.System, NullLogger<CacheFlowCache>.Instance, meterFactory);
+        var waits = new List<double>();
+        using var listener = new MeterListener();
+        listener.InstrumentPublished = (instrument, l) =>
+        {
+            if (meterFactory.Meters.Contains(instrument.Meter) && instrument.Name == "cacheflow.lease.wait")
+                l.EnableMeasurementEvents(instrument);
+        };
+        listener.SetMeasurementEventCallback<double>((_, value, _, _) => waits.Add(value));
+        listener.Start();
+
+        // The other process holds the lease (its load is at a gate) while this one reads the key.
+        var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var held = loader.GetOrCreateAsync("user:1", async _ =>
+        {
+            loading.SetResult();
+            await release.Task;
+            return new Item(1, "loaded");
+        }, cancellationToken: CancellationToken.None);
+        await loading.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var waiting = waiter.GetOrCreateAsync<Item>("user:1", _ => throw new InvalidOperationException("the other process loads it"), cancellationToken: CancellationToken.None);
+        // Waiting: it found the lease taken and polled again (a GET, then two lease scripts at least).
+        await Eventually.TrueAsync(() => watched.Sent.Count(m => m == nameof(StackExchange.Redis.IDatabase.ScriptEvaluateAsync)) >= 2, "the waiter polled the lease");
+        Assert.Empty(waits);
+        release.SetResult();
+
+        Assert.Equal("loaded", (await waiting.Within()).Value!.Name);
+        await held.Within();
+        Assert.True(Assert.Single(waits) > 0);
+    }
+
     /// <summary>
     /// Options with a key prefix of their own and no Redis timeout: these tests count outcomes, and the first calls on
     /// a cold Garnet can outlast the guard's 500 ms on a loaded machine, turning a hit into a bypass.

@@ -13,9 +13,10 @@ internal sealed class CacheFlowMetrics : IDisposable
     private readonly FamilyTable _families;
     private readonly Meter _meter;
     private readonly Histogram<double> _loadDuration;
+    private readonly Histogram<double> _leaseWait;
     private IReadOnlyDictionary<string, CacheFamilyStatistics> _baseline = new Dictionary<string, CacheFamilyStatistics>();
 
-    public CacheFlowMetrics(IMeterFactory? meterFactory, CacheFlowOptions options, Func<long?> localEntries, Func<int> pendingInvalidations)
+    public CacheFlowMetrics(IMeterFactory? meterFactory, CacheFlowOptions options, Func<long?> localEntries, Func<int> pendingInvalidations, Func<int> abandonedLeases)
     {
         PendingInvalidations = pendingInvalidations;
         _families = new FamilyTable(options);
@@ -34,6 +35,11 @@ internal sealed class CacheFlowMetrics : IDisposable
         Observe("cacheflow.errors", "Redis operations that failed.", c => c.Errors);
         _loadDuration = _meter.CreateHistogram("cacheflow.load.duration", "s", "How long factory calls take.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMeter.SecondsBuckets });
+        _leaseWait = _meter.CreateHistogram("cacheflow.lease.wait", "s",
+            "How long a read waited for another loader's lease (in this process or another) before it had the value, the lease, or gave up.",
+            advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMeter.SecondsBuckets });
+        _meter.CreateObservableGauge("cacheflow.leases.abandoned", abandonedLeases, "{lease}",
+            "Leases whose load could not hand them back (Redis failed), waiting to be released once Redis answers.");
     }
 
     private Func<int> PendingInvalidations { get; }
@@ -47,6 +53,13 @@ internal sealed class CacheFlowMetrics : IDisposable
         counters.AddLoad();
         if (_loadDuration.Enabled)
             _loadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("family", counters.Family));
+    }
+
+    /// <summary>Times a read's wait for another loader's lease.</summary>
+    public void RecordLeaseWait(FamilyCounters counters, TimeSpan waited)
+    {
+        if (_leaseWait.Enabled)
+            _leaseWait.Record(waited.TotalSeconds, new KeyValuePair<string, object?>("family", counters.Family));
     }
 
     /// <summary>The counters since the start or the last <see cref="Reset"/>.</summary>
