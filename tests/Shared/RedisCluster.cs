@@ -8,7 +8,8 @@ namespace CacheFlow.Testing;
 
 /// <summary>
 /// A throwaway Redis Cluster of three primaries (no replicas) from the installed redis-server, on free loopback
-/// ports (each with its cluster bus port, +10000, free too), persistence off, killed on dispose.
+/// ports (each with its cluster bus port, +10000, free too), each with an append-only file (as a deployment that keeps
+/// durable data would be), killed on dispose.
 /// </summary>
 public sealed class RedisCluster : IAsyncDisposable
 {
@@ -38,7 +39,7 @@ public sealed class RedisCluster : IAsyncDisposable
             {
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                 "--cluster-config-file", $"nodes-{port}.conf", "--cluster-node-timeout", "5000", "--dir", directory,
-                "--save", "", "--appendonly", "no", "--maxmemory", "64mb",
+                "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--appenddirname", $"appendonlydir-{port}", "--maxmemory", "64mb",
             },
             RedirectStandardOutput = true,
             UseShellExecute = false,
