@@ -59,6 +59,30 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task EveryPrimaryOfAClusterIsCheckedAndTheOneThatEvictsIsNamed()
+    {
+        if (!RedisCluster.Available)
+        {
+            ServerRequirement.Unavailable("redis-server and redis-cli are not installed (apt-get install redis-server)");
+            return;
+        }
+
+        var cluster = await RedisCluster.StartAsync();
+        _disposables.Add(cluster);
+        // The control: as the cluster starts, every primary keeps every key, and readiness lists all three.
+        var durable = (string)(await DurableHealthAsync(Api(cluster.Configuration), HttpStatusCode.OK))["description"]!;
+        Assert.All(cluster.Ports, port => Assert.Contains($"127.0.0.1:{port} (redis ", durable, StringComparison.Ordinal));
+
+        await using (var admin = cluster.Connect())
+            await admin.GetServer("127.0.0.1", cluster.Ports[1]).ConfigSetAsync("maxmemory-policy", "allkeys-lru");
+
+        var error = StartFailure(Api(cluster.Configuration));
+        Assert.Contains($"127.0.0.1:{cluster.Ports[1]} evicts any key when full", error, StringComparison.Ordinal);
+        Assert.DoesNotContain($"127.0.0.1:{cluster.Ports[0]} evicts", error, StringComparison.Ordinal);
+        Assert.DoesNotContain($"127.0.0.1:{cluster.Ports[2]} evicts", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ARedisWithoutAnAppendOnlyFileIsRefusedAtStart()
     {
         var redis = await StartRedisAsync("--appendonly", "no");
