@@ -27,7 +27,7 @@ internal static partial class Log
     [LoggerMessage(EventId = 2102, Level = LogLevel.Warning, Message = "Applying {Count} queued writes failed; they are retried with backoff")]
     public static partial void ApplyFailed(ILogger logger, Exception exception, int count);
 
-    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Redis is unavailable; the write was applied to the database directly")]
+    [LoggerMessage(EventId = 2103, Level = LogLevel.Warning, Message = "Redis is unavailable, or can lose the write; it was applied to the database directly")]
     public static partial void QueueUnavailable(ILogger logger, Exception exception);
 
     [LoggerMessage(EventId = 2104, Level = LogLevel.Warning, Message = "Redis is unavailable at start; the login leaderboard was not seeded")]
@@ -49,7 +49,7 @@ internal static partial class Log
     public static partial void DurableDataLossAccepted(ILogger logger, string where, string problems);
 
     [LoggerMessage(EventId = 2143, Level = LogLevel.Warning,
-        Message = "Durable data is {Where}, which did not answer at start: it is checked once it does, and durable writes go to the database until then")]
+        Message = "Durable data is {Where}, which did not answer at start: it is checked once it does")]
     public static partial void DurableDataUnchecked(ILogger logger, string where);
 
     [LoggerMessage(EventId = 2144, Level = LogLevel.Information, Message = "Durable data is {Where}, checked and safe ({Summary}): durable writes are queued there")]
