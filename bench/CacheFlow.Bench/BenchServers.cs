@@ -43,7 +43,9 @@ public sealed class BenchServers : IAsyncDisposable
         }
         else
         {
-            servers._redisServer = await RedisServer.StartAsync();
+            // A cache Redis: no persistence (the test fixtures' append-only file is for durable data, which the read
+            // scenarios do not write; the write scenarios get a durable Redis of their own).
+            servers._redisServer = await RedisServer.StartAsync(arguments: ["--appendonly", "no"]);
             var version = await RoomyAsync(servers._redisServer);
             (servers.Redis, servers.RedisDescription) = (servers._redisServer.Configuration, $"redis-server {version} (throwaway, loopback, no persistence)");
         }

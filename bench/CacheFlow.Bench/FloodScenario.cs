@@ -52,6 +52,9 @@ public static class FloodScenario
             ["Storage:DataDirectory"] = data.FullName,
             ["Storage:SeedUsers"] = SeedUsers.ToString(CultureInfo.InvariantCulture),
             ["Warming:OnStartup"] = "false",
+            // The flood reads and writes nothing durable; the bench's read Redis runs as a cache (no persistence),
+            // which the API refuses for durable data unless told to accept it.
+            ["DurableData:AllowDataLoss"] = "true",
         });
         builder.AddCacheFlowApi();
         await using var app = builder.Build();

@@ -2,6 +2,7 @@ using CacheFlow.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.Logging;
 
 namespace CacheFlow.Api.Tests;
 
@@ -17,7 +18,8 @@ public interface IApiStack
 
 /// <summary>The API in-process, configured like a user would: a data folder, optional connection strings.</summary>
 public sealed class ApiFactory(
-    string dataDirectory, string? redis = null, string? users = null, IReadOnlyDictionary<string, string>? settings = null, ScriptedRepository? repository = null)
+    string dataDirectory, string? redis = null, string? users = null, IReadOnlyDictionary<string, string>? settings = null, ScriptedRepository? repository = null,
+    CapturingLoggerProvider? logs = null)
     : WebApplicationFactory<Program>
 {
     public const int SeedUsers = 60;
@@ -46,6 +48,8 @@ public sealed class ApiFactory(
             builder.UseSetting(key, value);
         if (repository is not null)
             builder.ConfigureTestServices(services => repository.Decorate(services));
+        if (logs is not null)
+            builder.ConfigureLogging(logging => logging.AddProvider(logs));
     }
 
     /// <summary>A client that sends the admin key.</summary>

@@ -11,6 +11,7 @@ namespace CacheFlow.Api.Tests;
 public sealed class ScriptedRepository
 {
     private int _loginUsersUpdated;
+    private int _createsApplied;
     private int _counts;
     private int _pages;
 
@@ -22,6 +23,9 @@ public sealed class ScriptedRepository
 
     /// <summary>Users whose login counts the applied login flushes updated (each user once per flush).</summary>
     public int LoginUsersUpdated => Volatile.Read(ref _loginUsersUpdated);
+
+    /// <summary>Queued creates whose batches were applied (each counted once its batch returned).</summary>
+    public int CreatesApplied => Volatile.Read(ref _createsApplied);
 
     /// <summary>How many times the users were counted.</summary>
     public int Counts => Volatile.Read(ref _counts);
@@ -72,7 +76,9 @@ public sealed class ScriptedRepository
         public async Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken)
         {
             await script.BeforeApplyCreates(creates);
-            return await inner.ApplyCreatesAsync(creates, cancellationToken);
+            var outcomes = await inner.ApplyCreatesAsync(creates, cancellationToken);
+            Interlocked.Add(ref script._createsApplied, creates.Count);
+            return outcomes;
         }
 
         public async Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken)

@@ -267,8 +267,12 @@ public abstract class UsersApiTests(IApiStack stack)
     {
         var client = Client;
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/live")).StatusCode);
-        var ready = await client.GetAsync("/health/ready");
-        Assert.Equal((HttpStatusCode.OK, "Healthy"), (ready.StatusCode, await ready.Content.ReadAsStringAsync()));
+        var ready = await (await client.GetAsync("/health/ready")).JsonAsync();
+        Assert.Equal("Healthy", (string)ready["status"]!);
+        // Each check says what it found: the durable data's Redis, for one, with the settings it was checked for.
+        Assert.Equal(["redis", "database", "warming", "durable_data"], ready["checks"]!.AsObject().Select(c => c.Key));
+        Assert.Equal("Healthy", (string)ready["checks"]!["durable_data"]!["status"]!);
+        Assert.Contains("appendonly yes", (string)ready["checks"]!["durable_data"]!["description"]!, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -8,8 +8,9 @@ namespace CacheFlow.Testing;
 
 /// <summary>
 /// A throwaway Redis Cluster of three primaries (each with <c>replicas</c> replicas, none by default) from the installed
-/// redis-server, on free loopback ports (each with its cluster bus port, +10000, free too), persistence off, killed on
-/// dispose. A test can kill a node (SIGKILL) and wait for its replica to take over.
+/// redis-server, on free loopback ports (each with its cluster bus port, +10000, free too), each with an append-only
+/// file (as a deployment that keeps durable data would be), killed on dispose. A test can kill a node (SIGKILL) and
+/// wait for its replica to take over.
 /// </summary>
 public sealed class RedisCluster : IAsyncDisposable
 {
@@ -40,7 +41,7 @@ public sealed class RedisCluster : IAsyncDisposable
             {
                 "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--cluster-enabled", "yes",
                 "--cluster-config-file", $"nodes-{port}.conf", "--cluster-node-timeout", nodeTimeoutMs.ToString(CultureInfo.InvariantCulture),
-                "--dir", directory, "--save", "", "--appendonly", "no", "--maxmemory", "64mb",
+                "--dir", directory, "--save", "", "--appendonly", "yes", "--appendfsync", "everysec", "--appenddirname", $"appendonlydir-{port}", "--maxmemory", "64mb",
             },
             RedirectStandardOutput = true,
             UseShellExecute = false,

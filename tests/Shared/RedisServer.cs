@@ -3,17 +3,27 @@ using StackExchange.Redis;
 
 namespace CacheFlow.Testing;
 
-/// <summary>A throwaway redis-server on a free loopback port, persistence off, killed on dispose.</summary>
+/// <summary>
+/// A throwaway redis-server on a free loopback port, killed on dispose. Configured as a deployment that keeps durable
+/// data would be: an append-only file (no RDB snapshots), no eviction (<c>maxmemory 128mb</c>, the default
+/// <c>noeviction</c>), so the API's check of the Redis that holds durable data accepts it.
+/// </summary>
 public sealed class RedisServer : IAsyncDisposable
 {
-    private readonly string? _appendOnlyDirectory;
+    private readonly string _appendOnlyDirectory;
+    private readonly bool _ownDirectory;
+    private readonly IReadOnlyList<string> _arguments;
     private Process _process;
 
-    private RedisServer(Process process, int port, string? appendOnlyDirectory)
+    private RedisServer(int port, string? appendOnlyDirectory, IReadOnlyList<string> arguments)
     {
-        _process = process;
         Port = port;
-        _appendOnlyDirectory = appendOnlyDirectory;
+        _ownDirectory = appendOnlyDirectory is null;
+        _appendOnlyDirectory = appendOnlyDirectory ?? Directory.CreateTempSubdirectory("cacheflow-redis-").FullName;
+        // A directory of the test's own: every write is fsynced first (it kills and restarts the server on purpose);
+        // otherwise once a second, as Redis's default, which a kill of the process alone does not lose either.
+        _arguments = ["--appendfsync", appendOnlyDirectory is null ? "everysec" : "always", .. arguments];
+        _process = Launch();
     }
 
     public int Port { get; }
@@ -22,13 +32,24 @@ public sealed class RedisServer : IAsyncDisposable
 
     public static string? Binary => ServerProcess.FindOnPath("redis-server");
 
-    /// <summary>Starts a server; with <paramref name="appendOnlyDirectory"/>, every write is fsynced to an append-only file there first.</summary>
-    public static async Task<RedisServer> StartAsync(string? appendOnlyDirectory = null)
+    /// <summary>
+    /// Starts a server with its append-only file in <paramref name="appendOnlyDirectory"/> (every write fsynced first),
+    /// or in a temp folder of its own (fsynced every second, deleted on dispose); <paramref name="arguments"/> are added
+    /// last (they override, e.g. <c>--maxmemory-policy allkeys-lru</c>); on <paramref name="port"/> if given.
+    /// </summary>
+    public static async Task<RedisServer> StartAsync(string? appendOnlyDirectory = null, IReadOnlyList<string>? arguments = null, int? port = null)
     {
-        var port = ServerProcess.FreeLoopbackPort();
-        var server = new RedisServer(Launch(port, appendOnlyDirectory), port, appendOnlyDirectory);
-        await server.WaitUntilReadyAsync();
-        return server;
+        var server = new RedisServer(port ?? ServerProcess.FreeLoopbackPort(), appendOnlyDirectory, arguments ?? []);
+        try
+        {
+            await server.WaitUntilReadyAsync();
+            return server;
+        }
+        catch
+        {
+            await server.DisposeAsync();
+            throw;
+        }
     }
 
     /// <summary>A connection that reconnects by itself and fails fast while the server is down.</summary>
@@ -63,12 +84,12 @@ public sealed class RedisServer : IAsyncDisposable
     /// <summary>Lets a paused server run again (<c>kill -CONT</c>): it reads and answers what queued up meanwhile.</summary>
     public void Resume() => Signal("-CONT");
 
-    /// <summary>Starts the server again on the same port: empty, or recovered from its append-only file.</summary>
+    /// <summary>Starts the server again on the same port, recovered from its append-only file.</summary>
     public async Task RestartAsync()
     {
         Kill();
         _process.Dispose();
-        _process = Launch(Port, _appendOnlyDirectory);
+        _process = Launch();
         await WaitUntilReadyAsync();
     }
 
@@ -76,6 +97,8 @@ public sealed class RedisServer : IAsyncDisposable
     {
         Kill();
         _process.Dispose();
+        if (_ownDirectory)
+            Directory.Delete(_appendOnlyDirectory, recursive: true);
         return ValueTask.CompletedTask;
     }
 
@@ -91,17 +114,19 @@ public sealed class RedisServer : IAsyncDisposable
             throw new InvalidOperationException($"kill {signal} {_process.Id} exited {kill.ExitCode}");
     }
 
-    private static Process Launch(int port, string? appendOnlyDirectory)
+    private Process Launch()
     {
         var start = new ProcessStartInfo(Binary!)
         {
-            ArgumentList = { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--maxmemory", "128mb" },
+            ArgumentList =
+            {
+                "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--maxmemory", "128mb",
+                "--appendonly", "yes", "--dir", _appendOnlyDirectory,
+            },
             RedirectStandardOutput = true,
             UseShellExecute = false,
         };
-        foreach (var argument in appendOnlyDirectory is null
-            ? ["--appendonly", "no"]
-            : new[] { "--appendonly", "yes", "--appendfsync", "always", "--dir", appendOnlyDirectory })
+        foreach (var argument in _arguments)
             start.ArgumentList.Add(argument);
         return Process.Start(start)!;
     }

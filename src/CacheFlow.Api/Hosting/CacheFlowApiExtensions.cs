@@ -32,6 +32,8 @@ public static class CacheFlowApiExtensions
 
         services.AddSingleton(sp => RedisEndpoint.Create(configuration.GetConnectionString("Redis"), DataDirectory(sp)));
         services.AddSingleton<IConnectionMultiplexer>(sp => sp.GetRequiredService<RedisEndpoint>().Connect());
+        // Durable data on ConnectionStrings:DurableRedis or the same Redis, checked before the storage starts.
+        services.AddDurableRedis(configuration);
         services.AddSingleton<IUserRepository>(sp => configuration.GetConnectionString("Users") is { Length: > 0 } users
             ? new PostgresUserRepository(NpgsqlDataSource.Create(users), TimeProvider.System)
             : new SqliteUserRepository(Path.Combine(Directory.CreateDirectory(DataDirectory(sp)).FullName, "users.db"), TimeProvider.System));
@@ -44,9 +46,9 @@ public static class CacheFlowApiExtensions
         services.AddOptions<WriteBehindOptions>().BindConfiguration("WriteBehind").ValidateDataAnnotations().ValidateOnStart();
         services.AddOptions<LoginOptions>().BindConfiguration("Logins").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton(sp => new WriteBehindQueue(
-            sp.GetRequiredService<IConnectionMultiplexer>(), sp.GetRequiredService<IOptions<CacheFlowOptions>>().Value.DurableKeyPrefix, "users",
+            sp.GetRequiredService<DurableRedis>().Connection, sp.GetRequiredService<IOptions<CacheFlowOptions>>().Value.DurableKeyPrefix, "users",
             sp.GetRequiredService<IOptions<WriteBehindOptions>>().Value, TimeProvider.System, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
-            sp.GetRequiredService<RedisGuard>()));
+            sp.GetRequiredService<DurableRedis>().Guard));
         services.AddSingleton<LoginCounter>();
         services.AddSingleton<UserReader>();
         services.AddHostedService<WriteBehindFlusher>();
@@ -90,7 +92,8 @@ public static class CacheFlowApiExtensions
         services.AddHealthChecks()
             .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
-            .AddCheck<WarmingHealthCheck>("warming", tags: ["ready"]);
+            .AddCheck<WarmingHealthCheck>("warming", tags: ["ready"])
+            .AddCheck<DurableDataHealthCheck>("durable_data", tags: ["ready"]);
         services.AddOpenApi(OpenApiContract.Configure);
         return builder;
     }
@@ -121,7 +124,7 @@ public static class CacheFlowApiExtensions
         app.UseStaticFiles();
         app.MapPrometheusScrapingEndpoint();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthReportWriter.WriteAsync });
 
         // Every {id} in /users is a canonical positive integer: +1, 01 and " 1" are refused, not read as 1.
         app.MapUsersApi().AddEndpointFilter<CanonicalIdFilter>();

@@ -15,7 +15,7 @@ namespace CacheFlow.Api.Hosting;
 /// listens: says which Redis and database it uses, and where the docs are.
 /// </summary>
 internal sealed class StorageInitializer(
-    IUserRepository users, RedisEndpoint redisEndpoint, IConnectionMultiplexer redis, IOptions<StorageOptions> storage,
+    IUserRepository users, RedisEndpoint redisEndpoint, IConnectionMultiplexer redis, DurableRedis durable, IOptions<StorageOptions> storage,
     LoginCounter logins, IOptions<WarmingOptions> warming,
     IServer server, IHostApplicationLifetime lifetime, ILogger<StorageInitializer> logger) : IHostedService
 {
@@ -35,7 +35,7 @@ internal sealed class StorageInitializer(
         lifetime.ApplicationStarted.Register(() =>
         {
             var address = server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() ?? "(test server)";
-            Log.Started(logger, redisEndpoint.Description, redis.IsConnected, users.Description, address);
+            Log.Started(logger, redisEndpoint.Description, redis.IsConnected, durable.Report(), users.Description, address);
         });
     }
 

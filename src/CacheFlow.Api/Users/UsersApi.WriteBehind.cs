@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using CacheFlow.Api.Data;
 using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Redis;
 using CacheFlow.Api.WriteBehind;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -25,7 +26,8 @@ public static partial class UsersApi
     }
 
     private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> CreateUserBehind(
-        CreateUserRequest request, WriteBehindQueue queue, ICacheFlow cache, IUserRepository users, ILogger<WriteBehindQueue> logger, CancellationToken cancellationToken)
+        CreateUserRequest request, WriteBehindQueue queue, DurableRedis durable, ICacheFlow cache, IUserRepository users, ILogger<WriteBehindQueue> logger,
+        CancellationToken cancellationToken)
     {
         var errors = UserValidation.Validate(request.Username, request.Email, required: true);
         if (errors.Count > 0)
@@ -47,13 +49,15 @@ public static partial class UsersApi
         var requestId = WriteRequestIds.Create();
         try
         {
+            // A Redis that can lose the write (or not checked yet) refuses it as an unavailable one would.
+            durable.EnsureAccepting();
             var queued = await queue.EnqueueAsync(WriteBehindFlusher.CreateUser, JsonSerializer.SerializeToElement(write, ApiJsonContext.Default.CreateUserRequest), requestId);
             var statusUrl = $"/users/async/{queued.Id}";
             return TypedResults.Accepted(statusUrl, new AcceptedWrite(queued.Id, WriteStatus.Pending, statusUrl));
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            // No durable queue without Redis: the write goes to the database now instead (201, not 202), never lost.
+            // No durable queue without a Redis that keeps it: the write goes to the database now instead (201, not 202), never lost.
             // A timed-out enqueue may still be carried out by a Redis that was only slow: the write is applied under
             // its request id, as the flusher applies it, so whichever comes second finds it applied (once, not twice).
             Log.QueueUnavailable(logger, ex);

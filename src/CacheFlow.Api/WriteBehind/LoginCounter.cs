@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using CacheFlow.Api.Data;
+using CacheFlow.Api.Redis;
 using CacheFlow.Api.Users;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -38,6 +39,7 @@ public sealed class LoginCounter
         return 1
         """;
 
+    private readonly DurableRedis _durable;
     private readonly IConnectionMultiplexer _redis;
     private readonly RedisGuard _guard;
     private readonly TimeProvider _time;
@@ -45,11 +47,12 @@ public sealed class LoginCounter
     private readonly string _base;
     private readonly RedisKey _board, _pending, _batches;
 
-    /// <summary>Creates the counter under the cache's key prefix.</summary>
-    public LoginCounter(IConnectionMultiplexer redis, RedisGuard guard, IOptions<CacheFlowOptions> cache, IOptions<LoginOptions> options, TimeProvider time)
+    /// <summary>Creates the counter under the durable key prefix, on the Redis that holds durable data.</summary>
+    public LoginCounter(DurableRedis durable, IOptions<CacheFlowOptions> cache, IOptions<LoginOptions> options, TimeProvider time)
     {
-        _redis = redis;
-        _guard = guard;
+        _durable = durable;
+        _redis = durable.Connection;
+        _guard = durable.Guard;
         _time = time;
         _options = options.Value;
         _base = $"{cache.Value.DurableKeyPrefix}{{wb:logins}}";
@@ -60,9 +63,15 @@ public sealed class LoginCounter
 
     private IDatabase Database => _redis.GetDatabase();
 
-    /// <summary>Counts one login of a user whose count is <paramref name="known"/> so far; returns the new count.</summary>
-    public async Task<long> RecordAsync(long id, long known) =>
-        (long)await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RecordScript, [s._board, s._pending], [s.id, s.known]), (Database, _board, _pending, id, known), _guard.DurableTimeout);
+    /// <summary>
+    /// Counts one login of a user whose count is <paramref name="known"/> so far; returns the new count. Throws a
+    /// <see cref="RedisException"/> if Redis fails, or if it can lose the count (<see cref="DurableRedis.EnsureAccepting"/>).
+    /// </summary>
+    public async Task<long> RecordAsync(long id, long known)
+    {
+        _durable.EnsureAccepting();
+        return (long)await _guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RecordScript, [s._board, s._pending], [s.id, s.known]), (Database, _board, _pending, id, known), _guard.DurableTimeout);
+    }
 
     /// <summary>A user's live count, if the leaderboard has it.</summary>
     public async Task<long?> CountAsync(long id) =>

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Hosting;
@@ -54,32 +53,5 @@ public sealed class BadRequestLoggingTests : IAsyncLifetime
         var loud = _logs.Entries.Where(e => e.Exception is not null || e.Level >= LogLevel.Warning).ToList();
         Assert.True(loud.Count == 0, string.Join('\n', loud.Select(e => $"{e.Level} {e.Category}: {e.Message} {e.Exception?.GetType().Name}")));
         Assert.Contains(_logs.Entries, e => e.Level == LogLevel.Debug && e.Message.Contains("answered 415", StringComparison.Ordinal));
-    }
-
-    private sealed record Entry(LogLevel Level, string Category, string Message, Exception? Exception);
-
-    private sealed class CapturingLoggerProvider : ILoggerProvider
-    {
-        private readonly ConcurrentQueue<Entry> _entries = new();
-
-        public IReadOnlyList<Entry> Entries => [.. _entries];
-
-        public void Clear() => _entries.Clear();
-
-        public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
-
-        public void Dispose()
-        {
-        }
-
-        private sealed class Logger(string category, ConcurrentQueue<Entry> entries) : ILogger
-        {
-            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
-
-            public bool IsEnabled(LogLevel logLevel) => true;
-
-            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter) =>
-                entries.Enqueue(new Entry(logLevel, category, formatter(state, exception), exception));
-        }
     }
 }
