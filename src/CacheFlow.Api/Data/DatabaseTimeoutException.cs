@@ -8,8 +8,4 @@ namespace CacheFlow.Api.Data;
 /// <param name="budget">The budget that ran out.</param>
 /// <param name="innerException">What the database client threw when the call was cancelled.</param>
 public sealed class DatabaseTimeoutException(TimeSpan budget, Exception innerException)
-    : TimeoutException($"The database did not answer within the budget of {budget.TotalMilliseconds:0} ms.", innerException)
-{
-    /// <summary>The budget that ran out.</summary>
-    public TimeSpan Budget { get; } = budget;
-}
+    : TimeoutException($"The database did not answer within the budget of {budget.TotalMilliseconds:0} ms.", innerException);

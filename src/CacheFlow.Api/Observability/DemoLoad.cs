@@ -59,7 +59,7 @@ public sealed class DemoLoad(IServer server, IUserRepository users, BackgroundFa
                     await Task.WhenAll(requests);
                     failures.Succeeded(Worker);
                 }
-                catch (Exception ex) when (ex is not OperationCanceledException)
+                catch (Exception ex) when (!(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
                 {
                     // Counting the users needs the database: without it the load waits for the next tick.
                     if (failures.Failed(Worker, ex))
