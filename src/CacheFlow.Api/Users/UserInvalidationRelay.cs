@@ -50,7 +50,11 @@ internal sealed class UserInvalidationRelay(
         {
             var horizon = await users.OutboxHorizonAsync(ct);
             if (options.Value.Enabled)
-                await InvalidateAsync(await users.OutboxUsersAsync(ct));
+            {
+                foreach (var batch in (await users.OutboxUsersAsync(ct)).Chunk(Batch))
+                    await InvalidateAsync(batch);
+            }
+
             _horizon = horizon;
         }, cancellationToken);
         await base.StartAsync(cancellationToken);
