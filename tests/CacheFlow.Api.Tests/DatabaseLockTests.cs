@@ -64,6 +64,8 @@ public abstract class DatabaseLockTests : IAsyncLifetime
             }));
             // Every request has been answered before the lock goes: none can slip through as it is released.
             calls = [.. (await Task.WhenAll(workers).WaitAsync(TimeSpan.FromMinutes(2), TestContext.Current.CancellationToken)).SelectMany(c => c)];
+            var ready = await client.GetAsync("/health/ready");
+            TestContext.Current.TestOutputHelper?.WriteLine($"{database.Kind}, users locked: /health/ready {(int)ready.StatusCode} {await ready.Content.ReadAsStringAsync()}");
         }
 
         var output = TestContext.Current.TestOutputHelper;
