@@ -68,7 +68,8 @@ public sealed class BenchServers : IAsyncDisposable
             command.CommandText = $"""
                 WITH RECURSIVE s(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM s WHERE i < {count})
                 INSERT INTO users (username, email, is_active, login_count, created_at)
-                SELECT 'user' || i, 'user' || i || '@example.com', 1, i * 7 % 1000, '2026-01-01 00:00:00' FROM s
+                SELECT 'user' || i, 'user' || i || '@example.com', 1, i * 7 % 1000, '2026-01-01 00:00:00' FROM s;
+                DELETE FROM cache_outbox;
                 """;
             await command.ExecuteNonQueryAsync();
             return (sqlite, count, $"SQLite file, {count:N0} users");
@@ -77,12 +78,14 @@ public sealed class BenchServers : IAsyncDisposable
         {
             const int count = 1_000_000;
             _postgres ??= await PostgresServer.StartAsync();
-            _dataSource = NpgsqlDataSource.Create(await _postgres.CreateDatabaseAsync() + ";Maximum Pool Size=64");
-            var postgres = new PostgresUserRepository(_dataSource, TimeProvider.System);
+            var database = await _postgres.CreateDatabaseAsync() + ";Maximum Pool Size=64";
+            _dataSource = NpgsqlDataSource.Create(database);
+            var postgres = new PostgresUserRepository(database, TimeProvider.System);
             await postgres.InitializeAsync(0, CancellationToken.None);
             await using var command = _dataSource.CreateCommand($"""
                 INSERT INTO users (username, email, is_active, login_count, created_at)
                 SELECT 'user' || g, 'user' || g || '@example.com', true, g * 7 % 1000, timestamp '2026-01-01' FROM generate_series(1, {count}) g;
+                TRUNCATE cache_outbox;
                 ANALYZE users;
                 """);
             await command.ExecuteNonQueryAsync();

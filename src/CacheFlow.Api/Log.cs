@@ -40,6 +40,13 @@ internal static partial class Log
     [LoggerMessage(EventId = 2121, Level = LogLevel.Warning, Message = "The database is unavailable; the cache outbox is relayed again at the next tick")]
     public static partial void OutboxUnavailable(ILogger logger, Exception exception);
 
+    [LoggerMessage(EventId = 2122, Level = LogLevel.Error,
+        Message = "Background work {Worker} failed, and not because the database or Redis is unavailable; it is tried again, and /health/ready reports it until it succeeds")]
+    public static partial void BackgroundFailed(ILogger logger, Exception exception, string worker);
+
+    [LoggerMessage(EventId = 2123, Level = LogLevel.Information, Message = "Background work {Worker} succeeded again")]
+    public static partial void BackgroundRecovered(ILogger logger, string worker);
+
     [LoggerMessage(EventId = 2141, Level = LogLevel.Error,
         Message = "Durable data is {Where}, which can now lose accepted writes: {Problems}. POST /users/async and logins go to the database until that is fixed")]
     public static partial void DurableDataUnsafe(ILogger logger, string where, string problems);

@@ -14,12 +14,22 @@ public sealed class ScriptedRepository
     private int _createsApplied;
     private int _counts;
     private int _pages;
+    private int _outboxClaims;
 
     /// <summary>Runs before each batch of queued creates is applied: throw to fail it, await to hold it.</summary>
     public Func<IReadOnlyList<QueuedCreate>, Task> BeforeApplyCreates { get; set; } = _ => Task.CompletedTask;
 
     /// <summary>Runs before each flush of login counts is applied: await to hold it.</summary>
     public Func<IReadOnlyDictionary<long, long>, Task> BeforeApplyLogins { get; set; } = _ => Task.CompletedTask;
+
+    /// <summary>Runs before each call of the outbox relay to the database (horizon, users, claim): throw to fail it.</summary>
+    public Func<Task> BeforeOutbox { get; set; } = () => Task.CompletedTask;
+
+    /// <summary>Runs after each claim of outbox rows, with the rows claimed: await to hold the relay with its claim.</summary>
+    public Func<IReadOnlyList<OutboxEntry>, Task> AfterClaimOutbox { get; set; } = _ => Task.CompletedTask;
+
+    /// <summary>How many claims of outbox rows the relay made.</summary>
+    public int OutboxClaims => Volatile.Read(ref _outboxClaims);
 
     /// <summary>Users whose login counts the applied login flushes updated (each user once per flush).</summary>
     public int LoginUsersUpdated => Volatile.Read(ref _loginUsersUpdated);
@@ -94,10 +104,29 @@ public sealed class ScriptedRepository
 
         public Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken) => inner.TopByLoginsAsync(limit, cancellationToken);
 
-        public Task<IReadOnlyList<OutboxEntry>> OutboxAsync(long upTo, int limit, CancellationToken cancellationToken) => inner.OutboxAsync(upTo, limit, cancellationToken);
+        public async Task<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(string claim, long upTo, int limit, TimeSpan duration, CancellationToken cancellationToken)
+        {
+            await script.BeforeOutbox();
+            var rows = await inner.ClaimOutboxAsync(claim, upTo, limit, duration, cancellationToken);
+            Interlocked.Increment(ref script._outboxClaims);
+            await script.AfterClaimOutbox(rows);
+            return rows;
+        }
 
-        public Task<long> OutboxHorizonAsync(CancellationToken cancellationToken) => inner.OutboxHorizonAsync(cancellationToken);
+        public Task<int> ForgetOutboxAsync(string claim, CancellationToken cancellationToken) => inner.ForgetOutboxAsync(claim, cancellationToken);
 
-        public Task ForgetOutboxAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken) => inner.ForgetOutboxAsync(ids, cancellationToken);
+        public Task ReleaseOutboxAsync(string claim, CancellationToken cancellationToken) => inner.ReleaseOutboxAsync(claim, cancellationToken);
+
+        public async Task<long> OutboxHorizonAsync(CancellationToken cancellationToken)
+        {
+            await script.BeforeOutbox();
+            return await inner.OutboxHorizonAsync(cancellationToken);
+        }
+
+        public async Task<IReadOnlyList<long>> OutboxUsersAsync(CancellationToken cancellationToken)
+        {
+            await script.BeforeOutbox();
+            return await inner.OutboxUsersAsync(cancellationToken);
+        }
     }
 }

@@ -149,6 +149,7 @@ public sealed class SqliteUserValidationStorageTests : UserValidationStorageTest
 public sealed class PostgresUserValidationStorageTests(PostgresFixture postgres) : UserValidationStorageTests, IClassFixture<PostgresFixture>
 {
     private NpgsqlDataSource? _dataSource;
+    private PostgresUserRepository? _users;
 
     protected override string RefusePoisonSql => "ALTER TABLE users ADD CONSTRAINT no_poison CHECK (username <> 'poison')";
 
@@ -156,8 +157,9 @@ public sealed class PostgresUserValidationStorageTests(PostgresFixture postgres)
     {
         if (postgres.Server is null)
             ServerRequirement.Unavailable("PostgreSQL is not installed (apt-get install postgresql)");
-        _dataSource = NpgsqlDataSource.Create(await postgres.Server!.CreateDatabaseAsync());
-        return new PostgresUserRepository(_dataSource, TimeProvider.System);
+        var database = await postgres.Server!.CreateDatabaseAsync();
+        _dataSource = NpgsqlDataSource.Create(database);
+        return _users = new PostgresUserRepository(database, TimeProvider.System);
     }
 
     protected override async Task ExecuteAsync(string sql)
@@ -186,5 +188,7 @@ public sealed class PostgresUserValidationStorageTests(PostgresFixture postgres)
     {
         if (_dataSource is not null)
             await _dataSource.DisposeAsync();
+        if (_users is not null)
+            await _users.DisposeAsync();
     }
 }

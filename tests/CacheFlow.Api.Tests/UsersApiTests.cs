@@ -270,7 +270,7 @@ public abstract class UsersApiTests(IApiStack stack)
         var ready = await (await client.GetAsync("/health/ready")).JsonAsync();
         Assert.Equal("Healthy", (string)ready["status"]!);
         // Each check says what it found: the durable data's Redis, for one, with the settings it was checked for.
-        Assert.Equal(["redis", "database", "warming", "durable_data"], ready["checks"]!.AsObject().Select(c => c.Key));
+        Assert.Equal(["redis", "database", "warming", "durable_data", "background"], ready["checks"]!.AsObject().Select(c => c.Key));
         Assert.Equal("Healthy", (string)ready["checks"]!["durable_data"]!["status"]!);
         Assert.Contains("appendonly yes", (string)ready["checks"]!["durable_data"]!["description"]!, StringComparison.Ordinal);
     }

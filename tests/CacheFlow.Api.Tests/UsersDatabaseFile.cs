@@ -16,20 +16,6 @@ public static class UsersDatabaseFile
     public static Task<long> LoginCountAsync(DirectoryInfo data, long id) =>
         ScalarAsync(data, "SELECT login_count FROM users WHERE id = $value", id);
 
-    /// <summary>
-    /// Takes SQLite's write lock on the data folder's database (BEGIN IMMEDIATE) until the connection is disposed:
-    /// readers go on, writers wait.
-    /// </summary>
-    public static async Task<SqliteConnection> HoldWritesAsync(DirectoryInfo data)
-    {
-        var connection = new SqliteConnection($"Data Source={Path.Combine(data.FullName, "users.db")};Pooling=False");
-        await connection.OpenAsync();
-        await using var command = connection.CreateCommand();
-        command.CommandText = "BEGIN IMMEDIATE";
-        await command.ExecuteNonQueryAsync();
-        return connection;
-    }
-
     private static async Task<long> ScalarAsync(DirectoryInfo data, string sql, object value)
     {
         await using var connection = new SqliteConnection($"Data Source={Path.Combine(data.FullName, "users.db")};Pooling=False");

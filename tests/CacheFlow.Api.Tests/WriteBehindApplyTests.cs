@@ -1,7 +1,6 @@
 using CacheFlow.Api.Data;
 using CacheFlow.Testing;
 using Microsoft.Data.Sqlite;
-using Npgsql;
 
 namespace CacheFlow.Api.Tests;
 
@@ -116,19 +115,18 @@ public sealed class PostgresFixture : IAsyncLifetime
 
 public sealed class PostgresWriteBehindApplyTests(PostgresFixture postgres) : WriteBehindApplyTests, IClassFixture<PostgresFixture>
 {
-    private NpgsqlDataSource? _dataSource;
+    private PostgresUserRepository? _users;
 
     protected override async Task<IUserRepository> CreateAsync()
     {
         if (postgres.Server is null)
             ServerRequirement.Unavailable("PostgreSQL is not installed (apt-get install postgresql)");
-        _dataSource = NpgsqlDataSource.Create(await postgres.Server!.CreateDatabaseAsync());
-        return new PostgresUserRepository(_dataSource, TimeProvider.System);
+        return _users = new PostgresUserRepository(await postgres.Server!.CreateDatabaseAsync(), TimeProvider.System);
     }
 
     public override async ValueTask DisposeAsync()
     {
-        if (_dataSource is not null)
-            await _dataSource.DisposeAsync();
+        if (_users is not null)
+            await _users.DisposeAsync();
     }
 }

@@ -7,14 +7,15 @@ namespace CacheFlow.Api.Tests;
 
 /// <summary>
 /// Accepted writes survive a SIGKILL of the API in the middle of flushing: the API runs as a child process, is killed,
-/// and is started again on the same data folder and Redis; every write is then applied exactly once.
+/// and is started again on the same data folder and Redis; every write is then applied exactly once. On the embedded
+/// Garnet and SQLite, on redis-server and SQLite, and on redis-server and PostgreSQL.
 /// </summary>
-public sealed class WriteBehindCrashTests
+public sealed class WriteBehindCrashTests(PostgresFixture postgres) : IClassFixture<PostgresFixture>
 {
     private const int Writes = 2000;
 
     [Fact]
-    public async Task AcceptedWritesSurviveAKillOfTheApiAndItsEmbeddedGarnet() => await KillMidFlushAndRecoverAsync(redis: null);
+    public async Task AcceptedWritesSurviveAKillOfTheApiAndItsEmbeddedGarnet() => await KillMidFlushAndRecoverAsync(redis: null, postgres: null);
 
     [Fact]
     public async Task AcceptedWritesSurviveAKillOfTheApiAndOfRedisWithAppendOnlyFile()
@@ -25,11 +26,29 @@ public sealed class WriteBehindCrashTests
             return;
         }
 
+        await WithRedisAsync(redis => KillMidFlushAndRecoverAsync(redis, postgres: null));
+    }
+
+    [Fact]
+    public async Task AcceptedWritesSurviveAKillOfTheApiAndOfRedisWithAppendOnlyFileOnPostgres()
+    {
+        if (RedisServer.Binary is null || postgres.Server is null)
+        {
+            ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
+            return;
+        }
+
+        var database = await PostgresTestDatabase.CreateAsync(postgres.Server);
+        await WithRedisAsync(redis => KillMidFlushAndRecoverAsync(redis, database));
+    }
+
+    private static async Task WithRedisAsync(Func<RedisServer, Task> test)
+    {
         var appendOnly = Directory.CreateTempSubdirectory("cacheflow-aof-");
         try
         {
             await using var redis = await RedisServer.StartAsync(appendOnly.FullName);
-            await KillMidFlushAndRecoverAsync(redis);
+            await test(redis);
         }
         finally
         {
@@ -37,12 +56,14 @@ public sealed class WriteBehindCrashTests
         }
     }
 
-    private static async Task KillMidFlushAndRecoverAsync(RedisServer? redis)
+    /// <summary>On <paramref name="redis"/> (null: the embedded Garnet) and <paramref name="postgres"/> (null: the SQLite default).</summary>
+    private static async Task KillMidFlushAndRecoverAsync(RedisServer? redis, PostgresTestDatabase? postgres)
     {
         var data = Directory.CreateTempSubdirectory("cacheflow-crash-");
+        var database = postgres ?? (TestDatabase)new SqliteTestDatabase(data);
         try
         {
-            var settings = new Dictionary<string, string>
+            var settings = new Dictionary<string, string>(database.Settings)
             {
                 ["Storage:DataDirectory"] = data.FullName,
                 ["Storage:SeedUsers"] = "10",
@@ -64,8 +85,9 @@ public sealed class WriteBehindCrashTests
             {
                 await PostAsync(api, 0, Writes / 2);
                 // The second half is accepted while the flusher cannot write to the database (it has taken a batch
-                // and waits on the lock), so the kill lands mid-flush however fast flushing is.
-                await using (await UsersDatabaseFile.HoldWritesAsync(data))
+                // and waits on the lock, or puts it back when its budget runs out and takes it again), so the kill
+                // lands mid-flush however fast flushing is.
+                await using (await database.HoldWritesAsync())
                 {
                     await PostAsync(api, Writes / 2, Writes - (Writes / 2));
                     api.Kill();
@@ -80,16 +102,17 @@ public sealed class WriteBehindCrashTests
                     statusUrls[i] = (string)(await accepted.JsonAsync(HttpStatusCode.Accepted))["status_url"]!;
                 });
 
-            var appliedWhenKilled = await UsersDatabaseFile.CountAsync(data, prefix);
+            var count = $"SELECT COUNT(*) FROM users WHERE username LIKE '{prefix}%'";
+            var appliedWhenKilled = await database.ScalarAsync(count);
             Assert.True(appliedWhenKilled < Writes, "the API was killed before it had flushed everything");
             if (redis is not null)
                 await redis.RestartAsync();
 
             using var restarted = await ApiProcess.StartAsync(settings);
-            for (var attempt = 0; attempt < 1200 && await UsersDatabaseFile.CountAsync(data, prefix) < Writes; attempt++)
+            for (var attempt = 0; attempt < 1200 && await database.ScalarAsync(count) < Writes; attempt++)
                 await Task.Delay(100, TestContext.Current.CancellationToken);
 
-            Assert.Equal(Writes, await UsersDatabaseFile.CountAsync(data, prefix));
+            Assert.Equal(Writes, await database.ScalarAsync(count));
             // A batch's rows are committed before its statuses say done: the last statuses may trail the count.
             await Parallel.ForEachAsync(statusUrls, new ParallelOptions { MaxDegreeOfParallelism = 16 }, async (url, ct) =>
             {

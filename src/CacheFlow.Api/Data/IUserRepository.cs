@@ -55,16 +55,29 @@ public interface IUserRepository
     Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken);
 
     /// <summary>
-    /// The oldest changes of users recorded in the cache outbox (by the database, in the change's transaction) with
-    /// ids up to <paramref name="upTo"/>, at most <paramref name="limit"/>.
+    /// Claims, for <paramref name="duration"/>, the oldest unclaimed changes of users recorded in the cache outbox (by
+    /// the database, in the change's transaction) with ids up to <paramref name="upTo"/>, at most
+    /// <paramref name="limit"/>, and returns them. A row is claimed by one relay at a time; a claim that ran out (its
+    /// relay died or hung) may be taken by another.
     /// </summary>
-    Task<IReadOnlyList<OutboxEntry>> OutboxAsync(long upTo, int limit, CancellationToken cancellationToken);
+    /// <param name="claim">A token of this claim alone.</param>
+    /// <param name="upTo">The newest outbox id to claim.</param>
+    /// <param name="limit">The most rows to claim.</param>
+    /// <param name="duration">How long the claim holds.</param>
+    /// <param name="cancellationToken">Cancels the call.</param>
+    Task<IReadOnlyList<OutboxEntry>> ClaimOutboxAsync(string claim, long upTo, int limit, TimeSpan duration, CancellationToken cancellationToken);
 
-    /// <summary>The newest outbox id (0 if none): what a relay tick may apply at the next tick.</summary>
+    /// <summary>Deletes the outbox rows still held by <paramref name="claim"/> (their invalidations were applied); returns how many.</summary>
+    Task<int> ForgetOutboxAsync(string claim, CancellationToken cancellationToken);
+
+    /// <summary>Gives the rows held by <paramref name="claim"/> back unapplied, for any relay's next claim.</summary>
+    Task ReleaseOutboxAsync(string claim, CancellationToken cancellationToken);
+
+    /// <summary>The newest outbox id (0 if none).</summary>
     Task<long> OutboxHorizonAsync(CancellationToken cancellationToken);
 
-    /// <summary>Deletes outbox rows whose invalidations were applied.</summary>
-    Task ForgetOutboxAsync(IReadOnlyList<long> ids, CancellationToken cancellationToken);
+    /// <summary>Every user with a change in the outbox, claimed or not.</summary>
+    Task<IReadOnlyList<long>> OutboxUsersAsync(CancellationToken cancellationToken);
 
     /// <summary>The users with the most logins, most first.</summary>
     Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken);

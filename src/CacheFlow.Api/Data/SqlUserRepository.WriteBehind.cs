@@ -16,9 +16,11 @@ public abstract partial class SqlUserRepository
     /// recorded in one INSERT. Only a clash costs a query of its own, to name the field, and only a value the database
     /// refuses (a write queued by an older version, a rule of the database) costs a statement per row.
     /// </remarks>
-    public async Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken) =>
+        RunAsync((connection, ct) => ApplyCreatesAsync(connection, creates, ct), cancellationToken);
+
+    private async Task<IReadOnlyList<QueuedCreateOutcome>> ApplyCreatesAsync(DbConnection connection, IReadOnlyList<QueuedCreate> creates, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         var outcomes = await AppliedAsync(connection, transaction, [.. creates.Select(c => c.RequestId)], cancellationToken);
         var fresh = creates.Where(c => !outcomes.ContainsKey(c.RequestId)).DistinctBy(c => c.RequestId).ToList();
@@ -115,9 +117,11 @@ public abstract partial class SqlUserRepository
             $"ON CONFLICT DO NOTHING RETURNING {Columns}", transaction, cancellationToken))];
 
     /// <inheritdoc />
-    public async Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken)
+    public Task<bool> ApplyLoginsAsync(string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken) =>
+        RunAsync((connection, ct) => ApplyLoginsAsync(connection, batchId, increments, ct), cancellationToken);
+
+    private async Task<bool> ApplyLoginsAsync(DbConnection connection, string batchId, IReadOnlyDictionary<long, long> increments, CancellationToken cancellationToken)
     {
-        await using var connection = await OpenAsync(cancellationToken);
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken);
         if ((await AppliedAsync(connection, transaction, [batchId], cancellationToken)).Count > 0)
             return false;
@@ -134,13 +138,12 @@ public abstract partial class SqlUserRepository
     }
 
     /// <inheritdoc />
-    public async Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken)
+    public Task<IReadOnlyList<User>> TopByLoginsAsync(int limit, CancellationToken cancellationToken) => RunAsync(async (connection, ct) =>
     {
-        await using var connection = await OpenAsync(cancellationToken);
         var users = await connection.QueryAsync<User>(new CommandDefinition(
-            $"SELECT {Columns} FROM users ORDER BY login_count DESC, id LIMIT @limit", new { limit }, cancellationToken: cancellationToken));
-        return [.. users.Select(AsUtc)];
-    }
+            $"SELECT {Columns} FROM users ORDER BY login_count DESC, id LIMIT @limit", new { limit }, cancellationToken: ct));
+        return (IReadOnlyList<User>)[.. users.Select(AsUtc)];
+    }, cancellationToken);
 
     /// <summary>The outcomes of the requests among <paramref name="requestIds"/> applied before, with their users.</summary>
     private async Task<Dictionary<string, QueuedCreateOutcome>> AppliedAsync(

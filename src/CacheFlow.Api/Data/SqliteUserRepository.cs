@@ -13,11 +13,18 @@ public sealed class SqliteUserRepository : SqlUserRepository
 
     private const int SqliteTooBig = 18;
 
-    /// <summary>Uses (and creates) the database file at <paramref name="path"/>.</summary>
-    public SqliteUserRepository(string path, TimeProvider time) : base(time)
+    private readonly string _bounded;
+
+    /// <summary>
+    /// Uses (and creates) the database file at <paramref name="path"/>. A call waits for a lock up to
+    /// <paramref name="timeout"/> (<see cref="DatabaseOptions.Timeout"/> if null) rounded up to whole seconds: SQLite's
+    /// busy wait runs inside the call, which a cancellation cannot cut short.
+    /// </summary>
+    public SqliteUserRepository(string path, TimeProvider time, TimeSpan? timeout = null) : base(time, timeout ?? DatabaseOptions.DefaultTimeout)
     {
         Path = path;
-        ConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        StartupConnectionString = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = 30 }.ToString();
+        _bounded = new SqliteConnectionStringBuilder { DataSource = path, Pooling = true, DefaultTimeout = (int)Math.Ceiling(Timeout.TotalSeconds) }.ToString();
     }
 
     /// <summary>The database file.</summary>
@@ -27,15 +34,18 @@ public sealed class SqliteUserRepository : SqlUserRepository
     public override string Description => $"SQLite at {Path}";
 
     /// <inheritdoc />
-    protected override string ConnectionString { get; }
+    protected override string StartupConnectionString { get; }
 
     /// <inheritdoc />
     protected override async ValueTask<DbConnection> OpenAsync(CancellationToken cancellationToken)
     {
-        var connection = new SqliteConnection(ConnectionString);
+        var connection = new SqliteConnection(_bounded);
         await connection.OpenAsync(cancellationToken);
         return connection;
     }
+
+    /// <inheritdoc />
+    protected override DbConnection CreateStartupConnection() => new SqliteConnection(StartupConnectionString);
 
     /// <inheritdoc />
     protected override IMigrationRunnerBuilder AddRunner(IMigrationRunnerBuilder runner) => runner.AddSQLite();

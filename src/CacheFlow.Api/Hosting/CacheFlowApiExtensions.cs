@@ -10,7 +10,6 @@ using CacheFlow.Api.WriteBehind;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
-using Npgsql;
 using OpenTelemetry.Metrics;
 using StackExchange.Redis;
 
@@ -34,9 +33,17 @@ public static class CacheFlowApiExtensions
         services.AddSingleton<IConnectionMultiplexer>(sp => sp.GetRequiredService<RedisEndpoint>().Connect());
         // Durable data on ConnectionStrings:DurableRedis or the same Redis, checked before the storage starts.
         services.AddDurableRedis(configuration);
-        services.AddSingleton<IUserRepository>(sp => configuration.GetConnectionString("Users") is { Length: > 0 } users
-            ? new PostgresUserRepository(NpgsqlDataSource.Create(users), TimeProvider.System)
-            : new SqliteUserRepository(Path.Combine(Directory.CreateDirectory(DataDirectory(sp)).FullName, "users.db"), TimeProvider.System));
+        services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
+        services.AddSingleton<IUserRepository>(sp =>
+        {
+            var timeout = sp.GetRequiredService<IOptions<DatabaseOptions>>().Value.Timeout;
+            return configuration.GetConnectionString("Users") is { Length: > 0 } users
+                ? new PostgresUserRepository(users, TimeProvider.System, timeout)
+                : new SqliteUserRepository(Path.Combine(Directory.CreateDirectory(DataDirectory(sp)).FullName, "users.db"), TimeProvider.System, timeout);
+        });
+        // Background work reports its failures in one place and never stops the host; the backstop is for any that escapes.
+        services.AddSingleton<BackgroundFailures>();
+        services.Configure<HostOptions>(host => host.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
         services.AddHostedService<StorageInitializer>();
         // After the storage is ready and before requests: changes a crashed instance recorded are applied (or kept pending).
         services.AddOptions<OutboxOptions>().BindConfiguration("Outbox").ValidateDataAnnotations().ValidateOnStart();
@@ -93,7 +100,8 @@ public static class CacheFlowApiExtensions
             .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<WarmingHealthCheck>("warming", tags: ["ready"])
-            .AddCheck<DurableDataHealthCheck>("durable_data", tags: ["ready"]);
+            .AddCheck<DurableDataHealthCheck>("durable_data", tags: ["ready"])
+            .AddCheck<BackgroundHealthCheck>("background", tags: ["ready"]);
         services.AddOpenApi(OpenApiContract.Configure);
         return builder;
     }

@@ -19,7 +19,9 @@ internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService
     {
         if (!DatabaseFailure.IsUnavailable(exception))
             return false;
-        Log.DatabaseUnavailable(logger, exception.GetBaseException().Message, httpContext.Request.Method, httpContext.Request.Path);
+        // A budget that ran out says so itself; below it is only the client's "operation cancelled".
+        var reason = exception is DatabaseTimeoutException ? exception.Message : exception.GetBaseException().Message;
+        Log.DatabaseUnavailable(logger, reason, httpContext.Request.Method, httpContext.Request.Path);
         Log.DatabaseUnavailableDetail(logger, exception);
         httpContext.Response.StatusCode = StatusCodes.Status503ServiceUnavailable;
         httpContext.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(CultureInfo.InvariantCulture);
@@ -30,7 +32,7 @@ internal sealed class DatabaseUnavailableExceptionHandler(IProblemDetailsService
             {
                 Status = StatusCodes.Status503ServiceUnavailable,
                 Title = "Database unavailable",
-                Detail = "The users database cannot be reached just now, so this request could not be served. "
+                Detail = "The users database cannot be reached or did not answer in time just now, so this request could not be served. "
                     + "Users already in the cache are still served; try again in a few seconds.",
             },
         });

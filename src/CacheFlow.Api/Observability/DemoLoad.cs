@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Net.Http.Json;
 using CacheFlow.Api.Data;
+using CacheFlow.Api.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
@@ -12,9 +13,13 @@ namespace CacheFlow.Api.Observability;
 /// from a Zipf distribution (a few hot users, a long tail), mostly reads with some list pages, logins, updates and
 /// misses for ids that do not exist. Started with <c>--demo-load</c> or from the dashboard; bounded in rate.
 /// </summary>
-public sealed class DemoLoad(IServer server, IUserRepository users, IOptions<DemoLoadOptions> options, ILogger<DemoLoad> logger) : BackgroundService
+public sealed class DemoLoad(IServer server, IUserRepository users, BackgroundFailures failures, IOptions<DemoLoadOptions> options, ILogger<DemoLoad> logger)
+    : BackgroundService
 {
     private volatile bool _running = options.Value.OnStartup;
+
+    /// <summary>The worker's name in logs, metrics and readiness.</summary>
+    public const string Worker = "demo-load";
 
     private const string TokenHeader = "X-Demo-Load";
 
@@ -46,10 +51,20 @@ public sealed class DemoLoad(IServer server, IUserRepository users, IOptions<Dem
             {
                 if (!_running || server.Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault() is not { } address)
                     continue;
-                client.BaseAddress ??= new Uri(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal));
-                ids ??= new ZipfSampler((int)Math.Max(1, (await users.ListAsync(1, 1, stoppingToken)).Total), 1.1);
-                var requests = Enumerable.Range(0, Math.Max(1, options.Value.RequestsPerSecond / 20)).Select(_ => SendOneAsync(client, ids, random, stoppingToken));
-                await Task.WhenAll(requests);
+                try
+                {
+                    client.BaseAddress ??= new Uri(address.Replace("://+", "://localhost", StringComparison.Ordinal).Replace("://*", "://localhost", StringComparison.Ordinal));
+                    ids ??= new ZipfSampler((int)Math.Max(1, await users.CountAsync(stoppingToken)), 1.1);
+                    var requests = Enumerable.Range(0, Math.Max(1, options.Value.RequestsPerSecond / 20)).Select(_ => SendOneAsync(client, ids, random, stoppingToken));
+                    await Task.WhenAll(requests);
+                    failures.Succeeded(Worker);
+                }
+                catch (Exception ex) when (!(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
+                {
+                    // Counting the users needs the database: without it the load waits for the next tick.
+                    if (failures.Failed(Worker, ex))
+                        Log.DemoRequestFailed(logger, ex);
+                }
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,6 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using CacheFlow.Api.Data;
+using CacheFlow.Api.Hosting;
 using CacheFlow.Api.Users;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -37,20 +38,45 @@ public sealed class CacheWarmer(IUserRepository users, UserReader reader, ICache
     }
 }
 
-/// <summary>Warms the cache once at start, in the background: the server takes requests meanwhile.</summary>
-internal sealed class StartupWarming(CacheWarmer warmer, IOptions<WarmingOptions> options, ILogger<StartupWarming> logger) : BackgroundService
+/// <summary>
+/// Warms the cache once at start, in the background: the server takes requests meanwhile. A warming that fails is
+/// reported (<see cref="BackgroundFailures"/>) and tried again, after 1 s, then twice as long each time up to a minute,
+/// until one succeeds.
+/// </summary>
+internal sealed class StartupWarming(CacheWarmer warmer, BackgroundFailures failures, IOptions<WarmingOptions> options, TimeProvider time, ILogger<StartupWarming> logger)
+    : BackgroundService
 {
+    /// <summary>The worker's name in logs, metrics and readiness.</summary>
+    public const string Worker = "warming";
+
+    private static readonly TimeSpan LongestPause = TimeSpan.FromMinutes(1);
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         if (!options.Value.OnStartup)
             return;
-        try
+        for (var pause = TimeSpan.FromSeconds(1); !stoppingToken.IsCancellationRequested; pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks)))
         {
-            await warmer.WarmAsync(stoppingToken);
-        }
-        catch (Exception ex) when (ex is not OperationCanceledException)
-        {
-            Log.WarmingFailed(logger, ex);
+            try
+            {
+                await warmer.WarmAsync(stoppingToken);
+                failures.Succeeded(Worker);
+                return;
+            }
+            catch (Exception ex) when (!(ex is OperationCanceledException && stoppingToken.IsCancellationRequested))
+            {
+                if (failures.Failed(Worker, ex))
+                    Log.WarmingFailed(logger, ex);
+            }
+
+            try
+            {
+                await Task.Delay(pause, time, stoppingToken);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
         }
     }
 }

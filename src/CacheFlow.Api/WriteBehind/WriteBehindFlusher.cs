@@ -18,10 +18,16 @@ namespace CacheFlow.Api.WriteBehind;
 /// Any number of API instances can run it on one queue.
 /// </summary>
 internal sealed class WriteBehindFlusher(
-    WriteBehindQueue queue, LoginCounter logins, IUserRepository users, ICacheFlow cache,
+    WriteBehindQueue queue, LoginCounter logins, IUserRepository users, ICacheFlow cache, BackgroundFailures failures,
     IOptions<WriteBehindOptions> options, IOptions<LoginOptions> loginOptions, TimeProvider time, ILogger<WriteBehindFlusher> logger) : BackgroundService
 {
     public const string CreateUser = "create_user";
+
+    /// <summary>The worker's name in logs, metrics and readiness.</summary>
+    public const string Worker = "write-behind";
+
+    /// <summary>The login flush's name in logs, metrics and readiness.</summary>
+    public const string LoginsWorker = "logins";
 
     private CancellationToken _drainDeadline = CancellationToken.None;
 
@@ -43,7 +49,7 @@ internal sealed class WriteBehindFlusher(
                 var flushed = await FlushBatchAsync(CancellationToken.None);
                 if (time.GetElapsedTime(sinceLogins) >= loginOptions.Value.FlushInterval)
                 {
-                    await logins.FlushAsync(users, CancellationToken.None);
+                    await FlushLoginsAsync();
                     sinceLogins = time.GetTimestamp();
                 }
 
@@ -54,6 +60,7 @@ internal sealed class WriteBehindFlusher(
                 }
 
                 await queue.MeasureAsync();
+                failures.Succeeded(Worker);
                 if (flushed == 0)
                     await Task.Delay(options.Value.FlushInterval, time, stoppingToken);
             }
@@ -63,9 +70,10 @@ internal sealed class WriteBehindFlusher(
             }
             catch (Exception ex)
             {
-                // Redis or the database is down: try again after a pause. What this flusher took and did not finish
-                // goes back to the queue first (applying is idempotent), or it would wait for this process to stop.
-                Log.FlushFailed(logger, ex);
+                // Redis or the database is down (or a bug): try again after a pause. What this flusher took and did not
+                // finish goes back to the queue first (applying is idempotent), or it would wait for this process to stop.
+                if (failures.Failed(Worker, ex))
+                    Log.FlushFailed(logger, ex);
                 var pause = DatabaseFailure.IsUnavailable(ex) ? options.Value.RetryBaseDelay : options.Value.FlushInterval;
                 await Task.Delay(pause, time, CancellationToken.None);
                 await ReleaseTakenAsync();
@@ -73,6 +81,21 @@ internal sealed class WriteBehindFlusher(
         }
 
         await DrainAsync();
+    }
+
+    /// <summary>Applies the counted logins; a failure leaves them counted in Redis for the next flush, and the writes go on.</summary>
+    private async Task FlushLoginsAsync()
+    {
+        try
+        {
+            await logins.FlushAsync(users, CancellationToken.None);
+            failures.Succeeded(LoginsWorker);
+        }
+        catch (Exception ex)
+        {
+            if (failures.Failed(LoginsWorker, ex))
+                Log.FlushFailed(logger, ex);
+        }
     }
 
     private async Task DrainAsync()
@@ -150,10 +173,11 @@ internal sealed class WriteBehindFlusher(
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
-            // An outage is not the writes' fault: if the database does not answer at all, the loop above puts them back
-            // without spending an attempt, so an outage longer than the retry budget does not dead-letter what was
-            // accepted during it. A failure while the database answers counts (a write that always fails still ends).
-            if (DatabaseFailure.IsUnavailable(ex) && !await DatabaseAnswersAsync(cancellationToken))
+            // An outage is not the writes' fault: if the database does not answer at all, or answers but could not get to
+            // them within the budget (a lock held elsewhere), the loop above puts them back without spending an attempt,
+            // so an outage or a lock longer than the retry budget does not dead-letter what was accepted during it. Any
+            // other failure while the database answers counts (a write that always fails still ends).
+            if (DatabaseFailure.IsUnavailable(ex) && (DatabaseFailure.IsBusy(ex) || !await DatabaseAnswersAsync(cancellationToken)))
                 throw;
             Log.ApplyFailed(logger, ex, creates.Count);
             foreach (var (write, _) in creates)
