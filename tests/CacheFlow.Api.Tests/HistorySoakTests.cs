@@ -10,7 +10,8 @@ using CacheFlow.Testing;
 namespace CacheFlow.Api.Tests;
 
 /// <summary>
-/// A history-checking soak: two API instances over one redis-server (append-only) and one PostgreSQL database;
+/// A history-checking soak: two API instances over one redis-server (append-only) and one PostgreSQL database (or
+/// one SQLite file, the embedded default's database: the embedded Garnet cannot be stopped apart from its API);
 /// writers PATCH a few users with increasing versions, readers GET them, each through either instance at random; in
 /// the middle the redis-server is stopped (<c>kill -STOP</c>, a hung Redis) for a few seconds, then continued. Every
 /// operation is recorded (start, end, instance, key, version) and the history is checked for reads older than a write
@@ -49,6 +50,15 @@ public sealed class HistorySoakTests
     }
 
     [Fact]
+    public async Task OnSqliteWithTheL1OffNoReadIsOlderThanAWriteAcknowledgedBeforeItStartedThroughAHungRedis()
+    {
+        var soak = await SoakAsync("sqlite-l1-off", localCache: false, sqlite: true);
+
+        Assert.DoesNotContain(soak.History, o => o.Failed);
+        Assert.True(soak.Stale.Count == 0, $"{soak.Stale.Count} stale reads:\n{string.Join('\n', soak.Stale.Take(20))}");
+    }
+
+    [Fact]
     public async Task WithTheL1OnNoReadIsOlderThanTheLocalMaxAgeThroughAHungRedis()
     {
         var soak = await SoakAsync("l1-on", localCache: true);
@@ -59,7 +69,7 @@ public sealed class HistorySoakTests
     }
 
     /// <summary>Runs the soak, checks its history, reports the counts, and checks the stall really happened.</summary>
-    private static async Task<Soak> SoakAsync(string name, bool localCache, Dictionary<string, string>? extra = null)
+    private static async Task<Soak> SoakAsync(string name, bool localCache, Dictionary<string, string>? extra = null, bool sqlite = false)
     {
         var cancellationToken = TestContext.Current.CancellationToken;
         var data = Directory.CreateTempSubdirectory("cacheflow-soak-");
@@ -68,7 +78,8 @@ public sealed class HistorySoakTests
             await using var servers = await OwnServers.StartAsync(data.CreateSubdirectory("aof").FullName);
             if (servers is null)
                 ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
-            var (redis, users) = (servers!.Redis, servers.Users);
+            // On SQLite both instances share one data folder, so one database file.
+            var (redis, users) = (servers!.Redis, sqlite ? null : servers.Users);
             var settings = new Dictionary<string, string>
             {
                 // The default timeout (ApiFactory sets a generous one for tests that are not about faults).
@@ -78,8 +89,8 @@ public sealed class HistorySoakTests
             };
             foreach (var (key, value) in extra ?? [])
                 settings[key] = value;
-            await using var first = new ApiFactory(data.CreateSubdirectory("a").FullName, redis.Configuration, users, settings);
-            await using var second = new ApiFactory(data.CreateSubdirectory("b").FullName, redis.Configuration, users, settings);
+            await using var first = new ApiFactory(data.CreateSubdirectory(sqlite ? "shared" : "a").FullName, redis.Configuration, users, settings);
+            await using var second = new ApiFactory(data.CreateSubdirectory(sqlite ? "shared" : "b").FullName, redis.Configuration, users, settings);
             // One at a time: the first creates and seeds the schema.
             HttpClient[] clients = [first.CreateClient(), second.CreateClient()];
 

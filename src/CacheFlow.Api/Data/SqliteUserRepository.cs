@@ -41,6 +41,12 @@ public sealed class SqliteUserRepository : SqlUserRepository
     {
         var connection = new SqliteConnection(_bounded);
         await connection.OpenAsync(cancellationToken);
+        // SQLite's own busy handler, for the same budget: Microsoft.Data.Sqlite retries a busy first step, but not a
+        // later one, and the commit of an UPDATE … RETURNING (its last step) waits for other connections' readers to
+        // finish. Without it two instances on one file answered "database is locked" (a 503) at once.
+        await using var pragma = connection.CreateCommand();
+        pragma.CommandText = $"PRAGMA busy_timeout = {(int)Math.Ceiling(Timeout.TotalMilliseconds)}";
+        await pragma.ExecuteNonQueryAsync(cancellationToken);
         return connection;
     }
 
