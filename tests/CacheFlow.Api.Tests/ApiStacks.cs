@@ -2,6 +2,7 @@ using CacheFlow.Testing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.AspNetCore.TestHost;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace CacheFlow.Api.Tests;
@@ -19,7 +20,7 @@ public interface IApiStack
 /// <summary>The API in-process, configured like a user would: a data folder, optional connection strings.</summary>
 public sealed class ApiFactory(
     string dataDirectory, string? redis = null, string? users = null, IReadOnlyDictionary<string, string>? settings = null, ScriptedRepository? repository = null,
-    CapturingLoggerProvider? logs = null)
+    CapturingLoggerProvider? logs = null, Action<IServiceCollection>? services = null)
     : WebApplicationFactory<Program>
 {
     public const int SeedUsers = 60;
@@ -50,6 +51,8 @@ public sealed class ApiFactory(
             builder.ConfigureTestServices(services => repository.Decorate(services));
         if (logs is not null)
             builder.ConfigureLogging(logging => logging.AddProvider(logs));
+        if (services is not null)
+            builder.ConfigureTestServices(services);
     }
 
     /// <summary>A client that sends the admin key.</summary>
