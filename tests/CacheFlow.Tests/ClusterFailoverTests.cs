@@ -43,8 +43,12 @@ public sealed class ClusterFailoverTests
             return new Item(1, "v1");
         });
         await loading.Task.WaitAsync(TimeSpan.FromSeconds(20));
-        // The lease is on the replica too before the primary dies (replication is asynchronous).
-        Assert.Equal(1, (int)await redis.GetServer(primary).ExecuteAsync("WAIT", 1, 5000));
+        // The lease is on the replica too before the primary dies (replication is asynchronous): WAIT until one
+        // replica has it, a second at a time (within the client's own timeout), bounded.
+        var replicated = 0;
+        for (var attempt = 0; attempt < 30 && replicated == 0; attempt++)
+            replicated = (int)await redis.GetServer(primary).ExecuteAsync("WAIT", 1, 1000);
+        Assert.Equal(1, replicated);
 
         cluster.Kill(primary.Port);
         finish.SetResult();

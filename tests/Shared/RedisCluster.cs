@@ -109,7 +109,10 @@ public sealed class RedisCluster : IAsyncDisposable
         await WaitUntilReadyAsync();
     }
 
-    /// <summary>Waits until every live node says cluster_state:ok (slots assigned and agreed; after a kill, a replica promoted).</summary>
+    /// <summary>
+    /// Waits until every live node says cluster_state:ok (slots assigned and agreed; after a kill, a replica promoted)
+    /// and every live replica's link to its primary is up (its first sync done).
+    /// </summary>
     public async Task WaitUntilReadyAsync()
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(60));
@@ -122,14 +125,17 @@ public sealed class RedisCluster : IAsyncDisposable
             {
                 try
                 {
-                    return (string?)await redis.GetServer("127.0.0.1", p).ExecuteAsync("CLUSTER", "INFO");
+                    var server = redis.GetServer("127.0.0.1", p);
+                    var replication = (string?)await server.ExecuteAsync("INFO", "replication") ?? "";
+                    var synced = !replication.Contains("role:slave", StringComparison.Ordinal) || replication.Contains("master_link_status:up", StringComparison.Ordinal);
+                    return synced && ((string?)await server.ExecuteAsync("CLUSTER", "INFO"))?.Contains("cluster_state:ok", StringComparison.Ordinal) == true;
                 }
                 catch (RedisException)
                 {
-                    return null;
+                    return false;
                 }
             }));
-            if (states.All(s => s?.Contains("cluster_state:ok", StringComparison.Ordinal) == true))
+            if (states.All(ok => ok))
                 return;
             await Task.Delay(100, deadline.Token);
         }
