@@ -48,12 +48,12 @@ public sealed class BackgroundFailureTests : IAsyncDisposable
         Assert.Equal("Unhealthy", (string)background["status"]!);
         Assert.StartsWith("outbox failed ", (string)background["description"]!, StringComparison.Ordinal);
         Assert.Contains("InvalidOperationException", (string)background["description"]!, StringComparison.Ordinal);
-        await WaitUntilAsync(() => failures.Total >= 3, "three more failed ticks were counted");
+        await Eventually.TrueAsync(() => failures.Total >= 3, "three more failed ticks were counted");
         Assert.False(lifetime.ApplicationStopping.IsCancellationRequested);
 
         _broken = false;
 
-        await WaitUntilAsync(async () => (await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK, "readiness was healthy again");
+        await Eventually.TrueAsync(async () => (await client.GetAsync("/health/ready")).StatusCode == HttpStatusCode.OK, "readiness was healthy again");
         Assert.Equal("Healthy", (string)(await (await client.GetAsync("/health/ready")).JsonAsync())["status"]!);
         Assert.Empty(api.Services.GetRequiredService<BackgroundFailures>().Faults);
     }
@@ -100,19 +100,5 @@ public sealed class BackgroundFailureTests : IAsyncDisposable
     {
         _hosts.Add(host);
         return host;
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        for (var attempt = 0; attempt < 400; attempt++)
-        {
-            if (await condition())
-                return;
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-
-        throw new Xunit.Sdk.XunitException($"Not within 20 seconds: {what}");
     }
 }

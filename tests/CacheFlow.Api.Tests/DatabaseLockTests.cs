@@ -135,12 +135,12 @@ public abstract class DatabaseLockTests : IAsyncLifetime
         {
             var accepted = await client.PostAsJsonAsync("/users/async", new { username = "waits_out", email = "waits-out@example.com" });
             statusUrl = (string)(await accepted.JsonAsync(HttpStatusCode.Accepted))["status_url"]!;
-            await WaitUntilAsync(async () => Volatile.Read(ref applies) >= 3, "the flusher tried the write three times");
+            await Eventually.TrueAsync(async () => Volatile.Read(ref applies) >= 3, "the flusher tried the write three times");
             var pending = await (await client.GetAsync(statusUrl)).JsonAsync();
             Assert.Equal(("pending", 0), ((string)pending["status"]!, (int)pending["attempts"]!));
         }
 
-        await WaitUntilAsync(async () => (string)(await (await client.GetAsync(statusUrl)).JsonAsync())["status"]! != "pending", "the write was settled");
+        await Eventually.TrueAsync(async () => (string)(await (await client.GetAsync(statusUrl)).JsonAsync())["status"]! != "pending", "the write was settled");
         var done = await (await client.GetAsync(statusUrl)).JsonAsync();
         Assert.Equal("done", (string)done["status"]!);
         Assert.Equal(1, await database.ScalarAsync("SELECT COUNT(*) FROM users WHERE username = 'waits_out'"));
@@ -159,17 +159,6 @@ public abstract class DatabaseLockTests : IAsyncLifetime
             all[key] = value;
         _api = new ApiFactory(_data.FullName, redis, settings: all, repository: repository);
         return (database, _api.CreateClient());
-    }
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (!await condition())
-        {
-            if (Stopwatch.GetElapsedTime(started) > TimeSpan.FromSeconds(30))
-                throw new Xunit.Sdk.XunitException($"Not within 30 s: {what}");
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
     }
 
     private static async Task<Call> CallAsync(HttpClient client, string kind, int worker, int i)

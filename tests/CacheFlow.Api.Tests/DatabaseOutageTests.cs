@@ -110,7 +110,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         var queued = await accepted.JsonAsync(HttpStatusCode.Accepted);
         await checker.AssertDocumentedAsync(accepted);
         var statusUrl = (string)queued["status_url"]!;
-        await WaitUntilAsync(() => Volatile.Read(ref _applies) >= 3, "the flusher tried the queued write three times");
+        await Eventually.TrueAsync(() => Volatile.Read(ref _applies) >= 3, "the flusher tried the queued write three times");
         var pendingResponse = await client.GetAsync(statusUrl);
         var pending = await pendingResponse.JsonAsync();
         await checker.AssertDocumentedAsync(pendingResponse);
@@ -125,7 +125,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health/ready")).StatusCode);
 
         JsonNode status = pending;
-        await WaitUntilAsync(async () => (string)(status = await (await client.GetAsync(statusUrl)).JsonAsync())["status"]! != "pending", "the queued write was applied");
+        await Eventually.TrueAsync(async () => (string)(status = await (await client.GetAsync(statusUrl)).JsonAsync())["status"]! != "pending", "the queued write was applied");
         Assert.Equal("done", (string)status["status"]!);
         var created = await (await client.GetAsync((string)status["location"]!)).JsonAsync();
         Assert.Equal("queued_outage", (string)created["username"]!);
@@ -213,20 +213,6 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         Assert.Equal("Database unavailable", (string)problem["title"]!);
         Assert.True(response.Headers.RetryAfter?.Delta > TimeSpan.Zero, $"Retry-After: {response.Headers.RetryAfter}");
         await checker.AssertDocumentedAsync(response);
-    }
-
-    private static Task WaitUntilAsync(Func<bool> condition, string what) => WaitUntilAsync(() => Task.FromResult(condition()), what);
-
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, string what)
-    {
-        for (var attempt = 0; attempt < 600; attempt++)
-        {
-            if (await condition())
-                return;
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-
-        throw new Xunit.Sdk.XunitException($"Not within 30 seconds: {what}");
     }
 
     private sealed record Read(bool Cached, HttpStatusCode Status, string XCache, string? MediaType, string Body, TimeSpan? RetryAfter);

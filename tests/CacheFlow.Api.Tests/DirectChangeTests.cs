@@ -71,7 +71,7 @@ public abstract class DirectChangeTests : IAsyncLifetime
         var rest = sample[2..];
         output?.WriteLine($"{Database.Kind}: a bulk UPDATE of {bulk:N0} users seen by both instances after {await SeenAsync(clients, rest, (id, user) => Email(user) == $"bulk-{id}@example.com"):F0} ms");
 
-        await WaitUntilAsync(async () => await Database.ScalarAsync("SELECT COUNT(*) FROM cache_outbox") == 0, TimeSpan.FromSeconds(20), "the outbox was emptied");
+        await Eventually.TrueAsync(async () => await Database.ScalarAsync("SELECT COUNT(*) FROM cache_outbox") == 0, "the outbox was emptied", TimeSpan.FromSeconds(20));
         output?.WriteLine($"{Database.Kind}: rows applied by instance A {appliedByA.Total:N0}, by B {appliedByB.Total:N0}");
         Assert.Equal(1 + 1 + bulk, appliedByA.Total + appliedByB.Total);
         foreach (var client in clients)
@@ -88,7 +88,7 @@ public abstract class DirectChangeTests : IAsyncLifetime
         var committed = Stopwatch.GetTimestamp();
         Assert.Equal(1, await Database.ExecuteAsync("UPDATE users SET email = 'direct-1@example.com' WHERE id = 1"));
 
-        await WaitUntilAsync(async () => await Database.ScalarAsync("SELECT COUNT(*) FROM cache_outbox") == 0, TimeSpan.FromSeconds(20), "the row was pruned");
+        await Eventually.TrueAsync(async () => await Database.ScalarAsync("SELECT COUNT(*) FROM cache_outbox") == 0, "the row was pruned", TimeSpan.FromSeconds(20));
         var left = Seen - Stopwatch.GetElapsedTime(committed);
         if (left > TimeSpan.Zero)
             await Task.Delay(left, TestContext.Current.CancellationToken);
@@ -142,11 +142,11 @@ public abstract class DirectChangeTests : IAsyncLifetime
         await held.Task.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
         // The row is past B's horizon after one of these ticks; each later one tries to claim it.
         var claims = scriptB.OutboxClaims;
-        await WaitUntilAsync(() => Task.FromResult(scriptB.OutboxClaims >= claims + 3), TimeSpan.FromSeconds(20), "B's relay ticked three times");
+        await Eventually.TrueAsync(() => scriptB.OutboxClaims >= claims + 3, "B's relay ticked three times", TimeSpan.FromSeconds(20));
         release.SetResult();
 
-        await WaitUntilAsync(async () => await Database.ScalarAsync("SELECT COUNT(*) FROM cache_outbox") == 0, TimeSpan.FromSeconds(20), "the outbox was emptied");
-        await WaitUntilAsync(() => Task.FromResult(appliedByA.Total == 1), TimeSpan.FromSeconds(20), "A applied its row");
+        await Eventually.TrueAsync(async () => await Database.ScalarAsync("SELECT COUNT(*) FROM cache_outbox") == 0, "the outbox was emptied", TimeSpan.FromSeconds(20));
+        await Eventually.TrueAsync(() => appliedByA.Total == 1, "A applied its row", TimeSpan.FromSeconds(20));
         return (appliedByA.Total, appliedByB.Total);
     }
 
@@ -240,16 +240,6 @@ public abstract class DirectChangeTests : IAsyncLifetime
 
     private static string? Email(JsonNode? user) => (string?)user?["email"];
 
-    private static async Task WaitUntilAsync(Func<Task<bool>> condition, TimeSpan bound, string what)
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (!await condition())
-        {
-            if (Stopwatch.GetElapsedTime(started) > bound)
-                throw new Xunit.Sdk.XunitException($"Not within {bound.TotalSeconds} s: {what}");
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-    }
 }
 
 /// <summary>

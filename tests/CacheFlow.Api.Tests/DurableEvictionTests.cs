@@ -17,7 +17,7 @@ namespace CacheFlow.Api.Tests;
 /// login is in PostgreSQL. The control keeps durable data on the evicting Redis, the check opted out
 /// (<c>DurableData:AllowDataLoss</c>), and loses them.
 /// </summary>
-public sealed class DurableEvictionTests(PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>, IAsyncLifetime
+public sealed class DurableEvictionTests(PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>, IAsyncDisposable
 {
     private const int Creates = 200;
     private const int Logins = 500;
@@ -27,19 +27,11 @@ public sealed class DurableEvictionTests(PostgresFixture postgres, ITestOutputHe
     // Three times the cache Redis's maxmemory in fresh keys: the least recently used keys are evicted many times over.
     private const int FillValues = 3 * 32 * 1024 * 1024 / FillValue;
 
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-eviction-");
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly TestResources _resources = new("cacheflow-eviction-");
 
     private sealed record Outcome(long Evicted, int StatusesAnswered, int Created, long LoginsCounted, int StatusesDone);
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        for (var i = _disposables.Count - 1; i >= 0; i--)
-            await _disposables[i].DisposeAsync();
-        _data.Delete(recursive: true);
-    }
+    public ValueTask DisposeAsync() => _resources.DisposeAsync();
 
     [Fact]
     public async Task WithDurableDataOnARedisOfItsOwnAnEvictingCacheRedisLosesNoAcceptedWriteOrLogin()
@@ -64,9 +56,9 @@ public sealed class DurableEvictionTests(PostgresFixture postgres, ITestOutputHe
         var ct = TestContext.Current.CancellationToken;
         if (RedisServer.Binary is null || postgres.Server is null)
             ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
-        var cacheRedis = await StartRedisAsync("--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru");
+        var cacheRedis = await _resources.RedisAsync("--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru");
         var settings = ownRedis
-            ? new Dictionary<string, string> { ["ConnectionStrings:DurableRedis"] = (await StartRedisAsync()).Configuration }
+            ? new Dictionary<string, string> { ["ConnectionStrings:DurableRedis"] = (await _resources.RedisAsync()).Configuration }
             : new Dictionary<string, string> { ["DurableData:AllowDataLoss"] = "true" };
 
         // The flusher takes the first write and waits at the gate: the queue and the login counts stay in Redis.
@@ -79,9 +71,9 @@ public sealed class DurableEvictionTests(PostgresFixture postgres, ITestOutputHe
             return release.Task;
         };
         repository.BeforeApplyLogins = _ => release.Task;
-        var api = new ApiFactory(_data.CreateSubdirectory(ownRedis ? "own" : "shared").FullName, cacheRedis.Configuration,
+        var api = new ApiFactory(_resources.Data.CreateSubdirectory(ownRedis ? "own" : "shared").FullName, cacheRedis.Configuration,
             await postgres.Server!.CreateDatabaseAsync(), settings, repository);
-        _disposables.Add(api);
+        _resources.Track(api);
         try
         {
             var client = api.CreateClient();
@@ -172,10 +164,4 @@ public sealed class DurableEvictionTests(PostgresFixture postgres, ITestOutputHe
         }
     }
 
-    private async Task<RedisServer> StartRedisAsync(params string[] arguments)
-    {
-        var redis = await RedisServer.StartAsync(arguments: arguments);
-        _disposables.Add(redis);
-        return redis;
-    }
 }

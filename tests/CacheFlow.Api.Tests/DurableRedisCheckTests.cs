@@ -18,20 +18,12 @@ namespace CacheFlow.Api.Tests;
 /// found later, durable writes go to the database. Each refusal's control is a configuration, or the opt-in, that
 /// lets the same API start or queue.
 /// </summary>
-public sealed class DurableRedisCheckTests : IAsyncLifetime
+public sealed class DurableRedisCheckTests : IAsyncDisposable
 {
     private const int LoginUser = 3;
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-durable-check-");
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly TestResources _resources = new("cacheflow-durable-check-");
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        for (var i = _disposables.Count - 1; i >= 0; i--)
-            await _disposables[i].DisposeAsync();
-        _data.Delete(recursive: true);
-    }
+    public ValueTask DisposeAsync() => _resources.DisposeAsync();
 
     [Theory]
     [InlineData("32mb", "allkeys-lru", "evicts any key when full, queued writes and login counts among them (maxmemory 33554432, maxmemory-policy allkeys-lru)")]
@@ -40,7 +32,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
     [InlineData("0", "allkeys-lru", null)]
     public async Task ARedisThatEvictsIsRefusedAtStartAndTheErrorNamesTheSetting(string maxMemory, string policy, string? problem)
     {
-        var redis = await StartRedisAsync("--maxmemory", maxMemory, "--maxmemory-policy", policy);
+        var redis = await _resources.RedisAsync("--maxmemory", maxMemory, "--maxmemory-policy", policy);
 
         var api = Api(redis.Configuration);
         if (problem is null)
@@ -68,7 +60,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
         }
 
         var cluster = await RedisCluster.StartAsync();
-        _disposables.Add(cluster);
+        _resources.Track(cluster);
         // The control: as the cluster starts, every primary keeps every key, and readiness lists all three.
         var durable = (string)(await DurableHealthAsync(Api(cluster.Configuration), HttpStatusCode.OK))["description"]!;
         Assert.All(cluster.Ports, port => Assert.Contains($"127.0.0.1:{port} (redis ", durable, StringComparison.Ordinal));
@@ -85,7 +77,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
     [Fact]
     public async Task ARedisWithoutAnAppendOnlyFileIsRefusedAtStart()
     {
-        var redis = await StartRedisAsync("--appendonly", "no");
+        var redis = await _resources.RedisAsync("--appendonly", "no");
 
         var error = StartFailure(Api(redis.Configuration));
 
@@ -95,7 +87,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
     [Fact]
     public async Task ARedisThatRefusesConfigIsRefusedAtStartUnlessOptedInThenReadinessIsDegradedAndTheLogSaysSo()
     {
-        var redis = await StartRedisAsync("--rename-command", "CONFIG", "");
+        var redis = await _resources.RedisAsync("--rename-command", "CONFIG", "");
 
         var error = StartFailure(Api(redis.Configuration));
         Assert.Contains("cannot be verified to keep them", error, StringComparison.Ordinal);
@@ -113,7 +105,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
     [Fact]
     public async Task OptedInAnEvictingRedisStartsDegradedTheLogSaysSoAndWritesAreQueuedThere()
     {
-        var redis = await StartRedisAsync("--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru");
+        var redis = await _resources.RedisAsync("--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru");
         var logs = new CapturingLoggerProvider();
 
         var api = Api(redis.Configuration, logs, new() { ["DurableData:AllowDataLoss"] = "true" });
@@ -153,11 +145,11 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
         Assert.Contains(logs.Entries, e => e.EventId == 2143);
         Assert.Equal(HttpStatusCode.Created, await CreateBehindAsync(api, "down"));
 
-        await StartRedisAsync(port, "--maxmemory", "32mb", "--maxmemory-policy", policy);
+        await _resources.RedisAsync(port, "--maxmemory", "32mb", "--maxmemory-policy", policy);
         // The connection restored, the check runs (the interval is a minute: it is not what finds it here).
         await WaitForLogAsync(logs, policy == "noeviction" ? 2144 : allowDataLoss ? 2142 : 2141);
         // Redis answers the cache again once the breaker the failures at start opened has closed.
-        await WaitUntilAsync(async () => (await client.GetAsync("/users/2", TestContext.Current.CancellationToken)).XCache() != "BYPASS", "a read that is not BYPASS");
+        await Eventually.TrueAsync(async () => (await client.GetAsync("/users/2", TestContext.Current.CancellationToken)).XCache() != "BYPASS", "a read that is not BYPASS");
         Assert.Equal(create, await CreateBehindAsync(api, "up"));
     }
 
@@ -169,7 +161,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
     private async Task ReconfigureAsync(bool allowDataLoss)
     {
         var ct = TestContext.Current.CancellationToken;
-        var redis = await StartRedisAsync();
+        var redis = await _resources.RedisAsync();
         var logs = new CapturingLoggerProvider();
         var api = Api(redis.Configuration, logs, new()
         {
@@ -192,7 +184,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
 
         // The flusher keeps draining what that Redis holds: once no login is pending there, log in once more. Counted
         // in Redis, the login is on the leaderboard; counted in the database instead, it is in the row at once.
-        await WaitUntilAsync(async () => !await db.KeyExistsAsync(pendingLogins) && await db.SortedSetLengthAsync(batches) == 0, "logins flushed");
+        await Eventually.TrueAsync(async () => !await db.KeyExistsAsync(pendingLogins) && await db.SortedSetLengthAsync(batches) == 0, "logins flushed");
         var loginsBefore = (await users.GetAsync(LoginUser, ct))!.LoginCount;
         var scoreBefore = await db.SortedSetScoreAsync(board, LoginUser);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync($"/users/{LoginUser}/logins", null, ct)).StatusCode);
@@ -222,20 +214,9 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
 
     private ApiFactory Api(string redis, CapturingLoggerProvider? logs = null, Dictionary<string, string>? settings = null)
     {
-        var api = new ApiFactory(_data.CreateSubdirectory(Guid.NewGuid().ToString("N")).FullName, redis, settings: settings, logs: logs);
-        _disposables.Add(api);
+        var api = new ApiFactory(_resources.Data.CreateSubdirectory(Guid.NewGuid().ToString("N")).FullName, redis, settings: settings, logs: logs);
+        _resources.Track(api);
         return api;
-    }
-
-    private Task<RedisServer> StartRedisAsync(params string[] arguments) => StartRedisAsync(null, arguments);
-
-    private async Task<RedisServer> StartRedisAsync(int? port, params string[] arguments)
-    {
-        if (RedisServer.Binary is null)
-            ServerRequirement.Unavailable("redis-server is not installed (apt-get install redis-server)");
-        var redis = await RedisServer.StartAsync(arguments: arguments, port: port);
-        _disposables.Add(redis);
-        return redis;
     }
 
     /// <summary>What the host's start threw, every inner exception's message included.</summary>
@@ -262,16 +243,7 @@ public sealed class DurableRedisCheckTests : IAsyncLifetime
     }
 
     private static Task WaitForLogAsync(CapturingLoggerProvider logs, int eventId) =>
-        WaitUntilAsync(() => Task.FromResult(logs.Entries.Any(e => e.EventId == eventId)), $"log event {eventId}");
+        Eventually.TrueAsync(() => logs.Entries.Any(e => e.EventId == eventId), $"log event {eventId}");
 
     /// <summary>Polls <paramref name="done"/> until it holds; fails after 20 s (a hang detector, not a speed claim).</summary>
-    private static async Task WaitUntilAsync(Func<Task<bool>> done, string what = "the condition")
-    {
-        var started = Stopwatch.GetTimestamp();
-        while (!await done())
-        {
-            Assert.True(Stopwatch.GetElapsedTime(started) < TimeSpan.FromSeconds(20), $"{what} did not happen within 20 s");
-            await Task.Delay(50, TestContext.Current.CancellationToken);
-        }
-    }
 }

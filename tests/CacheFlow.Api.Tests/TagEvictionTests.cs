@@ -13,7 +13,7 @@ namespace CacheFlow.Api.Tests;
 /// user is renamed through the API: each PATCH removes the tag, which finds no index to walk. With tag versions every
 /// page that stayed is a miss and shows the new names; the control, versions off, serves the old pages as hits.
 /// </summary>
-public sealed class TagEvictionTests(PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>, IAsyncLifetime
+public sealed class TagEvictionTests(PostgresFixture postgres, ITestOutputHelper output) : IClassFixture<PostgresFixture>, IAsyncDisposable
 {
     private const int Limit = 5;
     private const int Pages = ApiFactory.SeedUsers / Limit;
@@ -23,17 +23,9 @@ public sealed class TagEvictionTests(PostgresFixture postgres, ITestOutputHelper
     // again). The bound is a hang detector, far beyond what a run takes.
     private const int FillRounds = 1000;
 
-    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("cacheflow-tag-eviction-");
-    private readonly List<IAsyncDisposable> _disposables = [];
+    private readonly TestResources _resources = new("cacheflow-tag-eviction-");
 
-    public ValueTask InitializeAsync() => ValueTask.CompletedTask;
-
-    public async ValueTask DisposeAsync()
-    {
-        for (var i = _disposables.Count - 1; i >= 0; i--)
-            await _disposables[i].DisposeAsync();
-        _data.Delete(recursive: true);
-    }
+    public ValueTask DisposeAsync() => _resources.DisposeAsync();
 
     [Fact]
     public async Task AfterRedisEvictedTheListTagsIndexEveryPageThatStayedShowsTheRenamedUsers()
@@ -59,12 +51,12 @@ public sealed class TagEvictionTests(PostgresFixture postgres, ITestOutputHelper
         var ct = TestContext.Current.CancellationToken;
         if (RedisServer.Binary is null || postgres.Server is null)
             ServerRequirement.Unavailable("redis-server and PostgreSQL are not both installed (apt-get install redis-server postgresql)");
-        var cacheRedis = await StartRedisAsync("--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru");
-        var durable = await StartRedisAsync();
-        var api = new ApiFactory(_data.CreateSubdirectory(versions ? "versions" : "control").FullName, cacheRedis.Configuration, await postgres.Server!.CreateDatabaseAsync(),
+        var cacheRedis = await _resources.RedisAsync("--maxmemory", "32mb", "--maxmemory-policy", "allkeys-lru");
+        var durable = await _resources.RedisAsync();
+        var api = new ApiFactory(_resources.Data.CreateSubdirectory(versions ? "versions" : "control").FullName, cacheRedis.Configuration, await postgres.Server!.CreateDatabaseAsync(),
             new Dictionary<string, string> { ["ConnectionStrings:DurableRedis"] = durable.Configuration },
             services: versions ? null : s => s.PostConfigure<CacheFlowOptions>(o => o.Protections &= ~CacheProtections.TagVersions));
-        _disposables.Add(api);
+        _resources.Track(api);
         var client = api.CreateClient();
         for (var page = 1; page <= Pages; page++)
         {
@@ -128,10 +120,4 @@ public sealed class TagEvictionTests(PostgresFixture postgres, ITestOutputHelper
         return (stale, unindexed.Count);
     }
 
-    private async Task<RedisServer> StartRedisAsync(params string[] arguments)
-    {
-        var redis = await RedisServer.StartAsync(arguments: arguments);
-        _disposables.Add(redis);
-        return redis;
-    }
 }

@@ -29,17 +29,11 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
     {
         var chaos = ChaosRedis.Over(backend.Redis);
         var cache = Create(chaos.Connection, configure);
-        var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var read = cache.GetOrCreateAsync("item:1", async _ =>
-        {
-            loading.SetResult();
-            await release.Task;
-            return new Item(1, "v1");
-        });
-        await loading.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var loader = new HeldLoader<Item>(new Item(1, "v1"));
+        var read = cache.GetOrCreateAsync("item:1", loader.LoadAsync);
+        await loader.Reached;
         chaos.Fault = RedisFault.Throw;
-        release.SetResult();
+        loader.Release();
         var result = await read.Within();
         Assert.Equal((CacheOutcome.Miss, "v1"), (result.Outcome, result.Value!.Name));
         chaos.Fault = RedisFault.None;

@@ -34,15 +34,9 @@ public sealed class ClusterFailoverTests
         var lease = (RedisKey)$"{prefix}{{item:1}}:lease";
         var primary = (IPEndPoint)(await redis.GetDatabase().IdentifyEndpointAsync(lease))!;
 
-        var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var finish = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var load = cache.GetOrCreateAsync("item:1", async _ =>
-        {
-            loading.SetResult();
-            await finish.Task;
-            return new Item(1, "v1");
-        });
-        await loading.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var loader = new HeldLoader<Item>(new Item(1, "v1"));
+        var load = cache.GetOrCreateAsync("item:1", loader.LoadAsync);
+        await loader.Reached;
         // The lease is on the replica too before the primary dies (replication is asynchronous): WAIT until one
         // replica has it, a second at a time (within the client's own timeout), bounded.
         var replicated = 0;
@@ -51,7 +45,7 @@ public sealed class ClusterFailoverTests
         Assert.Equal(1, replicated);
 
         cluster.Kill(primary.Port);
-        finish.SetResult();
+        loader.Release();
         Assert.Equal("v1", (await load.Within(30)).Value!.Name);
 
         await cluster.WaitForFailoverAsync(primary.Port);

@@ -67,20 +67,14 @@ public sealed class MetricsTests(GarnetBackend backend) : IClassFixture<GarnetBa
         listener.Start();
 
         // The other process holds the lease (its load is at a gate) while this one reads the key.
-        var loading = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var held = loader.GetOrCreateAsync("user:1", async _ =>
-        {
-            loading.SetResult();
-            await release.Task;
-            return new Item(1, "loaded");
-        }, cancellationToken: CancellationToken.None);
-        await loading.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var gate = new HeldLoader<Item>(new Item(1, "loaded"));
+        var held = loader.GetOrCreateAsync("user:1", gate.LoadAsync, cancellationToken: CancellationToken.None);
+        await gate.Reached;
         var waiting = waiter.GetOrCreateAsync<Item>("user:1", _ => throw new InvalidOperationException("the other process loads it"), cancellationToken: CancellationToken.None);
         // Waiting: it found the lease taken and polled again (a GET, then two lease scripts at least).
         await Eventually.TrueAsync(() => watched.Sent.Count(m => m == nameof(StackExchange.Redis.IDatabase.ScriptEvaluateAsync)) >= 2, "the waiter polled the lease");
         Assert.Empty(waits);
-        release.SetResult();
+        gate.Release();
 
         Assert.Equal("loaded", (await waiting.Within()).Value!.Name);
         await held.Within();

@@ -69,17 +69,11 @@ public abstract class TagVersionTests(IRedisBackend backend)
     /// </summary>
     private static async Task<CacheResult<Item?>> ReadAfterALoadThatRacedARemovalByTagAsync(CacheFlowCache cache)
     {
-        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var load = cache.GetOrCreateAsync("page:1", async _ =>
-        {
-            read.SetResult();
-            await release.Task;
-            return new Item(1, "v1");
-        }, Lists);
-        await read.Task.WaitAsync(TimeSpan.FromSeconds(20));
+        var loader = new HeldLoader<Item>(new Item(1, "v1"));
+        var load = cache.GetOrCreateAsync("page:1", loader.LoadAsync, Lists);
+        await loader.Reached;
         await cache.RemoveByTagAsync("lists");
-        release.SetResult();
+        loader.Release();
         Assert.Equal("v1", (await load.Within()).Value!.Name);
 
         return await cache.GetOrCreateAsync("page:1", _ => Source("v2"), Lists);

@@ -58,3 +58,22 @@ public sealed class CountingLoader<T>(Func<int, T> produce)
 
     public ValueTask<T> LoadAsync(CancellationToken cancellationToken) => new(produce(Interlocked.Increment(ref _calls)));
 }
+
+/// <summary>A factory held at a gate: <see cref="Reached"/> once it is called, its value returned once <see cref="Release"/> is.</summary>
+public sealed class HeldLoader<T>(T value)
+{
+    private readonly TaskCompletionSource _reached = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _release = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>Completes when the factory is called; fails the test after 20 s instead of hanging.</summary>
+    public Task Reached => _reached.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+    public void Release() => _release.TrySetResult();
+
+    public async ValueTask<T> LoadAsync(CancellationToken cancellationToken)
+    {
+        _reached.TrySetResult();
+        await _release.Task;
+        return value;
+    }
+}
