@@ -30,6 +30,7 @@ public class HitPathBenchmarks
     private static readonly Func<CancellationToken, ValueTask<FrozenUser>> LoadFrozen = static _ => new ValueTask<FrozenUser>(FrozenSample);
 
     private readonly CacheEntryOptions _entry = new() { Duration = TimeSpan.FromHours(1) };
+    private readonly CacheEntryOptions _tagged = new() { Duration = TimeSpan.FromHours(1), Tags = ["users:list"] };
     private readonly FusionCacheEntryOptions _fusionL1 = new() { Duration = TimeSpan.FromHours(1) };
     private readonly FusionCacheEntryOptions _fusionL2 = new() { Duration = TimeSpan.FromHours(1), SkipMemoryCacheRead = true, SkipMemoryCacheWrite = true };
     private readonly HybridCacheEntryOptions _hybridL1 = new() { Expiration = TimeSpan.FromHours(1), LocalCacheExpiration = TimeSpan.FromHours(1) };
@@ -60,6 +61,7 @@ public class HitPathBenchmarks
         // Warm every path once, so each measured call is a hit.
         await CacheFlowL1Json();
         await CacheFlowL2Json();
+        await CacheFlowL2JsonTagged();
         await FusionL1();
         await FusionL2();
         await HybridL1();
@@ -125,6 +127,10 @@ public class HitPathBenchmarks
     [Benchmark(Description = "CacheFlow L2 (JSON)")]
     [BenchmarkCategory("L2")]
     public async Task<int> CacheFlowL2Json() => (await _flowL2.GetOrCreateJsonAsync(Key, Load, _entry)).Json.Length;
+
+    [Benchmark(Description = "CacheFlow L2 (JSON, one tag)")]
+    [BenchmarkCategory("L2")]
+    public async Task<int> CacheFlowL2JsonTagged() => (await _flowL2.GetOrCreateJsonAsync("t:" + Key, Load, _tagged)).Json.Length;
 
     [Benchmark(Description = "FusionCache L2")]
     [BenchmarkCategory("L2")]
