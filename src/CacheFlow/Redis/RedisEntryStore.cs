@@ -73,15 +73,17 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 
     /// <summary>
     /// Reads an entry that the caller knows carries <paramref name="tags"/>, with the tags' versions in the same round
-    /// trip: null if it is missing, or if it was not written under exactly these tags at their current versions.
+    /// trip: null if it is missing, or if it was not written under exactly these tags at their current versions. A
+    /// <see cref="Task{TResult}"/>, not a value task: awaited on the read path beside the untagged GET, its awaiter
+    /// holds a reference where a value task would hold the whole entry, in every read's state machine.
     /// </summary>
-    public ValueTask<StoredEntry?> ReadTaggedAsync(string entryKey, IReadOnlyList<string> tags) =>
+    public Task<StoredEntry?> ReadTaggedAsync(string entryKey, IReadOnlyList<string> tags) =>
         guard.RunAsync(static async s =>
         {
             var entry = s.Store.Database.StringGetAsync(s.EntryKey);
             var versions = s.Store.SendVersionReads(s.Store.Database, s.Tags);
             return Checked(StoredEntry.From(await entry.ConfigureAwait(false)), s.Tags, Current(await Task.WhenAll(versions).ConfigureAwait(false)));
-        }, (Store: this, EntryKey: (RedisKey)entryKey, Tags: tags));
+        }, (Store: this, EntryKey: (RedisKey)entryKey, Tags: tags)).AsTask();
 
     /// <summary>
     /// Reads an entry whose tags the caller does not know: a tagged one costs a second round trip for its tags'
