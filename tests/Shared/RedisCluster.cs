@@ -79,6 +79,22 @@ public sealed class RedisCluster : IAsyncDisposable
         return ValueTask.CompletedTask;
     }
 
+    /// <summary>The ports of the live nodes that are primaries now.</summary>
+    public async Task<IReadOnlyList<int>> PrimariesAsync()
+    {
+        var live = _nodes.Where(n => !n.Value.HasExited).Select(n => n.Key).ToList();
+        await using var redis = await ConnectionMultiplexer.ConnectAsync(
+            $"{string.Join(',', live.Select(p => $"127.0.0.1:{p}"))},allowAdmin=true,connectTimeout=1000,abortConnect=false");
+        var primaries = new List<int>();
+        foreach (var port in live)
+        {
+            if (((string?)await redis.GetServer("127.0.0.1", port).ExecuteAsync("INFO", "replication"))?.Contains("role:master", StringComparison.Ordinal) == true)
+                primaries.Add(port);
+        }
+
+        return primaries;
+    }
+
     /// <summary>Kills the node on <paramref name="port"/> (SIGKILL, as a crash would); it is not started again.</summary>
     public void Kill(int port)
     {
