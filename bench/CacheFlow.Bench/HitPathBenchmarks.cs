@@ -55,7 +55,7 @@ public class HitPathBenchmarks
         _fusion = PeerCaches.Fusion(_redis, "micro", "mf:", Json);
         _services = PeerCaches.Hybrid(_redis);
         _hybrid = _services.GetRequiredService<HybridCache>();
-        _flowHybrid = new CacheFlowHybridCache(_flowL1, Options.Create(new CacheFlowHybridCacheOptions()), Options.Create(_flowL1Options), _services, NullLogger<CacheFlowHybridCache>.Instance);
+        _flowHybrid = new CacheFlowHybridCache(_flowL1, Options.Create(new HybridCacheOptions()), Options.Create(_flowL1Options), _services, NullLogger<CacheFlowHybridCache>.Instance);
         _fusionHybrid = new FusionHybridCache(_fusion);
 
         // Warm every path once, so each measured call is a hit.

@@ -13,11 +13,14 @@ public static class CacheFlowBuilderExtensions
     /// CacheFlow's L1 on (<see cref="CacheFlowOptions.LocalCacheEnabled"/>) unless every instance should read Redis.
     /// </summary>
     /// <param name="builder">What <c>AddCacheFlow</c> returned.</param>
-    /// <param name="configure">Configures <see cref="CacheFlowHybridCacheOptions"/>.</param>
+    /// <param name="configure">
+    /// Configures Microsoft's <see cref="HybridCacheOptions"/>, the same options <c>AddHybridCache(o => …)</c> configures:
+    /// settings made either way (or with <c>Configure&lt;HybridCacheOptions&gt;</c>) are honoured.
+    /// </param>
     /// <returns>The builder, for chaining.</returns>
-    public static ICacheFlowBuilder AsHybridCache(this ICacheFlowBuilder builder, Action<CacheFlowHybridCacheOptions>? configure = null)
+    public static ICacheFlowBuilder AsHybridCache(this ICacheFlowBuilder builder, Action<HybridCacheOptions>? configure = null)
     {
-        var options = builder.Services.AddOptions<CacheFlowHybridCacheOptions>().ValidateDataAnnotations().ValidateOnStart();
+        var options = builder.Services.AddOptions<HybridCacheOptions>();
         if (configure is not null)
             options.Configure(configure);
         builder.Services.TryAddSingleton<CacheFlowHybridCache>();

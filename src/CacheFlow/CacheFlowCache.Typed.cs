@@ -56,11 +56,12 @@ public sealed partial class CacheFlowCache
             if (value is null)
                 return Loaded.Null;
             var entry = Encode(value, s.Serializer);
-            return new Loaded(entry, entry.Length - CacheEntry.HeaderSize > s.Max ? LoadedKind.TooLarge : LoadedKind.Value);
+            // An immutable value reaches its callers as the factory made it (HybridCache's rule): no copy is deserialized.
+            return new Loaded(entry, entry.Length - CacheEntry.HeaderSize > s.Max ? LoadedKind.TooLarge : LoadedKind.Value) { Value = ImmutableType<T>.IsShared ? value : null };
         }, options, inline: false, cancellationToken, paths & ~EntryPaths.LocalRead).ConfigureAwait(false);
         if (result.IsNull)
             return new(result.Outcome, default);
-        var read = serializer.Deserialize(new ReadOnlySequence<byte>(result.Json));
+        var read = result.Value is T made ? made : serializer.Deserialize(new ReadOnlySequence<byte>(result.Json));
         // The L1 may now hold these very bytes (stored by this read or its load): it keeps the value for the next hits.
         if (ImmutableType<T>.IsShared && read is not null && _local?.Get(key) is { } stored && stored.Stored.Json.Equals(result.Json))
             stored.Keep(read);
@@ -81,13 +82,20 @@ public sealed partial class CacheFlowCache
         if ((value is null && NullDuration(options) <= TimeSpan.Zero) || loaded.Entry.Length - CacheEntry.HeaderSize > maxPayloadBytes)
             return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
         if (paths.HasFlag(EntryPaths.RemoteWrite))
-            return await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null, paths, overwrite).ConfigureAwait(false) == true;
+        {
+            var written = await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null, paths, overwrite).ConfigureAwait(false) == true;
+            // An immutable value set here is the instance later L1 hits return.
+            if (ImmutableType<T>.IsShared && value is not null && _local?.Get(key) is { } copy)
+                copy.Keep(value);
+            return written;
+        }
         if (_local is null || !paths.HasFlag(EntryPaths.LocalWrite))
             return true;
         // The L1 alone: this instance's copy is replaced; the others, and Redis, are left as they are.
         _local.Drop(key);
         var header = NewHeader(loaded, options, loadMilliseconds: 0, token: null, out _);
-        _local.Set(key, new StoredEntry(header, loaded.Entry), options, _local.Stamp(key, options.Tags));
+        if (_local.Set(key, new StoredEntry(header, loaded.Entry), options, _local.Stamp(key, options.Tags)) is { } kept && ImmutableType<T>.IsShared && value is not null)
+            kept.Keep(value);
         return true;
     }
 

@@ -328,9 +328,14 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         public IReadOnlyList<long>? TagVersions { get; init; }
     }
 
-    /// <summary>What a factory produced: an entry (header room, then the value's bytes), a null, or a result not to cache.</summary>
+    /// <summary>
+    /// What a factory produced: an entry (header room, then the value's bytes), a null, or a result not to cache; and,
+    /// for an immutable type's typed load, the value itself (<see cref="CacheResult.Value"/>).
+    /// </summary>
     private readonly record struct Loaded(Memory<byte> Entry, LoadedKind Kind)
     {
+        public object? Value { get; init; }
+
         public static Loaded Null => new(WithHeaderRoom(NullJson), LoadedKind.Null);
 
         public static Loaded NotCacheable => new(Memory<byte>.Empty, LoadedKind.NotCacheable);
@@ -339,7 +344,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         public bool Uncacheable => Kind is LoadedKind.NotCacheable or LoadedKind.TooLarge;
 
         public CacheResult Result(CacheOutcome outcome) =>
-            new(outcome, Kind == LoadedKind.NotCacheable ? default : Entry[CacheEntry.HeaderSize..], Kind is LoadedKind.Null or LoadedKind.NotCacheable);
+            new(outcome, Kind == LoadedKind.NotCacheable ? default : Entry[CacheEntry.HeaderSize..], Kind is LoadedKind.Null or LoadedKind.NotCacheable) { Value = Value };
     }
 
     private enum LoadedKind

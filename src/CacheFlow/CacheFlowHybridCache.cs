@@ -1,4 +1,6 @@
 using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using CacheFlow.Local;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -9,22 +11,35 @@ namespace CacheFlow;
 /// <summary>
 /// CacheFlow behind Microsoft's <see cref="HybridCache"/> API: code written for HybridCache gets CacheFlow's
 /// guarantees (no stale value set after an invalidation, one load per key across processes, an L1 kept coherent
-/// across instances, fail-safe) by changing its registration (<c>AddCacheFlow(...).AsHybridCache()</c>).
+/// across instances, fail-safe) by changing its registration (<c>AddCacheFlow(...).AsHybridCache()</c>). It behaves as
+/// Microsoft's <c>DefaultHybridCache</c> does wherever that does not weaken one of those guarantees, and takes the
+/// same <see cref="HybridCacheOptions"/>, however the application configured them.
 /// </summary>
 /// <remarks>
 /// <list type="bullet">
-/// <item><see cref="HybridCacheEntryOptions.Expiration"/> is the entry's time in Redis; <see cref="HybridCacheEntryOptions.LocalCacheExpiration"/>
-/// its time in the L1, never past the entry's own expiry nor <see cref="CacheFlowOptions.LocalMaxAge"/> (the bound on
-/// how stale an instance can be if an invalidation message is lost). Null values are cached like any other.</item>
+/// <item>A call's options are merged with <see cref="HybridCacheOptions.DefaultEntryOptions"/> as Microsoft's are: a
+/// call's flags, when it gives any, replace the default flags; a call's <see cref="HybridCacheEntryOptions.Expiration"/>
+/// is also its L1 time unless it gives <see cref="HybridCacheEntryOptions.LocalCacheExpiration"/> too (never longer than
+/// the expiration). With no expiration anywhere, <see cref="CacheFlowOptions.DefaultDuration"/> applies; the L1 time is
+/// capped by the entry's life and by <see cref="CacheFlowOptions.LocalMaxAge"/> (the bound on how stale an instance can
+/// be if an invalidation message is lost). Null values are cached like any other.</item>
+/// <item>A null, empty or whitespace key, a key with a control character, or one longer than
+/// <see cref="HybridCacheOptions.MaximumKeyLength"/> is never cached and never throws: the factory runs (unless the
+/// flags forbid it) and the event is logged. A value whose serialized form is longer than
+/// <see cref="HybridCacheOptions.MaximumPayloadBytes"/> is returned and not cached.</item>
 /// <item>The flags choose the levels a call may use. A call that may not both read and write Redis loads without a lease,
 /// shared only within this process. <see cref="HybridCacheEntryFlags.DisableCompression"/> changes nothing: values are never compressed.</item>
 /// <item>Values are serialized by the <see cref="IHybridCacheSerializer{T}"/> registered for their type, else by the first
 /// <see cref="IHybridCacheSerializerFactory"/> (last registered first) that makes one, else as JSON with
-/// <see cref="CacheFlowOptions.SerializerOptions"/> (a source-generated context there gives each type's <c>JsonTypeInfo</c>).</item>
-/// <item>Instances of strings, of value types holding no references and of sealed types marked <c>[ImmutableObject(true)]</c>
-/// are shared from the L1; any other type is deserialized afresh for each caller.</item>
+/// <see cref="CacheFlowOptions.SerializerOptions"/> (a source-generated context there gives each type's <c>JsonTypeInfo</c>).
+/// A serializer's exception reaches the caller.</item>
+/// <item>Strings, value types holding no references and sealed types marked <c>[ImmutableObject(true)]</c> are
+/// immutable: the caller that loaded or set a value gets the instance it made, and so does every later L1 hit; callers
+/// that cannot be cancelled and wait for the same load share one task. Any other type is deserialized afresh for each
+/// caller.</item>
 /// <item>Each caller may cancel its own wait; a load is cancelled only when every caller waiting for it has.</item>
-/// <item><c>RemoveByTagAsync("*")</c> removes every entry under the cache's key prefix, whichever API wrote it.</item>
+/// <item><c>RemoveByTagAsync("*")</c> removes every entry under the cache's key prefix, whichever API wrote it. With
+/// <see cref="HybridCacheOptions.ReportTagMetrics"/>, removals by tag are counted per tag (<c>cacheflow.hybrid.tag_removals</c>).</item>
 /// </list>
 /// </remarks>
 public sealed class CacheFlowHybridCache : HybridCache
@@ -32,64 +47,79 @@ public sealed class CacheFlowHybridCache : HybridCache
     private const string EverythingTag = "*";
 
     private readonly CacheFlowCache _cache;
-    private readonly CacheFlowHybridCacheOptions _options;
-    private readonly TimeSpan _defaultDuration;
+    private readonly HybridCacheOptions _options;
+    private readonly int _maximumPayloadBytes;
+    private readonly HybridCacheEntryFlags _defaultFlags;
+    private readonly TimeSpan _defaultExpiration;
+    private readonly TimeSpan? _defaultLocalExpiration;
     private readonly IServiceProvider _services;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Type, object> _serializers = new();
+    private readonly ConcurrentDictionary<(string Key, HybridCacheEntryFlags Flags), Task> _sharedLoads = new();
     private readonly CacheEntryOptions _defaultEntryOptions;
+    private readonly Counter<long>? _tagRemovals;
 
     /// <summary>Creates the HybridCache over CacheFlow's cache.</summary>
     /// <param name="cache">The cache; it must be CacheFlow's own <see cref="CacheFlowCache"/>.</param>
-    /// <param name="options">The HybridCache options.</param>
+    /// <param name="options">HybridCache's own options, as <c>AddHybridCache(o => …)</c> or <c>AsHybridCache(o => …)</c> configured them.</param>
     /// <param name="cacheOptions">The cache's own options, for its defaults.</param>
     /// <param name="services">Where serializers and serializer factories are looked up.</param>
-    /// <param name="logger">Where calls that cannot be cached (key or value too long) are logged.</param>
-    public CacheFlowHybridCache(ICacheFlow cache, IOptions<CacheFlowHybridCacheOptions> options, IOptions<CacheFlowOptions> cacheOptions, IServiceProvider services, ILogger<CacheFlowHybridCache> logger)
+    /// <param name="logger">Where calls that cannot be cached (a key refused, a value too long) are logged.</param>
+    /// <param name="meterFactory">Makes the <c>CacheFlow</c> meter for <see cref="HybridCacheOptions.ReportTagMetrics"/>; <see langword="null"/> for none.</param>
+    public CacheFlowHybridCache(
+        ICacheFlow cache, IOptions<HybridCacheOptions> options, IOptions<CacheFlowOptions> cacheOptions, IServiceProvider services, ILogger<CacheFlowHybridCache> logger,
+        IMeterFactory? meterFactory = null)
     {
         _cache = cache as CacheFlowCache ?? throw new ArgumentException($"The HybridCache API runs on {nameof(CacheFlowCache)}, not on another {nameof(ICacheFlow)}.", nameof(cache));
         _options = options.Value;
-        _defaultDuration = cacheOptions.Value.DefaultDuration;
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.MaximumPayloadBytes, "HybridCacheOptions.MaximumPayloadBytes");
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(_options.MaximumKeyLength, "HybridCacheOptions.MaximumKeyLength");
+        _maximumPayloadBytes = (int)Math.Min(_options.MaximumPayloadBytes, int.MaxValue);
+        var defaults = _options.DefaultEntryOptions;
+        _defaultFlags = defaults?.Flags ?? HybridCacheEntryFlags.None;
+        _defaultExpiration = defaults?.Expiration ?? cacheOptions.Value.DefaultDuration;
+        _defaultLocalExpiration = LocalExpirationOf(defaults);
         _services = services;
         _logger = logger;
         _defaultEntryOptions = NewEntryOptions(null, null);
+        if (_options.ReportTagMetrics && meterFactory is not null)
+        {
+            _tagRemovals = meterFactory.Create(CacheFlowMeter.Name).CreateCounter<long>("cacheflow.hybrid.tag_removals", "{removal}",
+                "Removals by tag through the HybridCache API, by tag (HybridCacheOptions.ReportTagMetrics).");
+        }
     }
 
     /// <inheritdoc />
     public override ValueTask<T> GetOrCreateAsync<TState, T>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
     {
-        ArgumentNullException.ThrowIfNull(key);
         ArgumentNullException.ThrowIfNull(factory);
-        if (key.Length == 0 || key.Length > _options.MaximumKeyLength)
-        {
-            Log.HybridKeyRefused(_logger, key.Length);
-            return factory(state, cancellationToken);
-        }
+        var canBeCanceled = cancellationToken.CanBeCanceled;
+        if (canBeCanceled)
+            cancellationToken.ThrowIfCancellationRequested();
+        var flags = options?.Flags ?? _defaultFlags;
+        if (!Cacheable(key))
+            return (flags & HybridCacheEntryFlags.DisableUnderlyingData) == 0 ? factory(state, cancellationToken) : default;
 
         var serializer = SerializerOf<T>();
-        var paths = PathsOf(options);
+        var paths = PathsOf(flags);
         // The L1 first: a hit needs neither the entry options nor a state machine.
-        if (paths.HasFlag(EntryPaths.LocalRead) && _cache.TryGetLocal(key, serializer, out var local))
+        if ((paths & EntryPaths.LocalRead) != 0 && _cache.TryGetLocal(key, serializer, out var local))
             return new ValueTask<T>(local!);
-        var read = _cache.GetOrCreateValueAsync(key, state, factory, serializer, EntryOptions(options, tags), paths & ~EntryPaths.LocalRead, cancellationToken, _options.MaximumPayloadBytes);
-        return read.IsCompletedSuccessfully ? new ValueTask<T>(read.Result.Value!) : ValueOf(read);
-
-        static async ValueTask<T> ValueOf(ValueTask<CacheResult<T?>> read) => (await read.ConfigureAwait(false)).Value!;
+        if (!canBeCanceled && ImmutableType<T>.IsShared)
+            return new ValueTask<T>(SharedLoad(key, state, factory, serializer, options, tags, flags, paths));
+        return Read(key, state, factory, serializer, EntryOptions(options, tags), paths, cancellationToken);
     }
 
     /// <inheritdoc />
     public override async ValueTask SetAsync<T>(string key, T value, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(key);
-        if (key.Length == 0 || key.Length > _options.MaximumKeyLength)
-        {
-            Log.HybridKeyRefused(_logger, key.Length);
+        if (!Cacheable(key))
             return;
-        }
 
         // HybridCache's SetAsync is an overwrite: the value set is the value cached, even right after a removal.
-        await _cache.SetValueAsync(key, value, SerializerOf<T>(), EntryOptions(options, tags), PathsOf(options), cancellationToken, _options.MaximumPayloadBytes, overwrite: true).ConfigureAwait(false);
+        await _cache.SetValueAsync(key, value, SerializerOf<T>(), EntryOptions(options, tags), PathsOf(options?.Flags ?? _defaultFlags), cancellationToken, _maximumPayloadBytes, overwrite: true).ConfigureAwait(false);
     }
 
     /// <inheritdoc />
@@ -104,30 +134,98 @@ public sealed class CacheFlowHybridCache : HybridCache
     public override async ValueTask RemoveByTagAsync(string tag, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(tag);
+        _tagRemovals?.Add(1, new KeyValuePair<string, object?>("tag", tag));
         if (tag == EverythingTag)
             await _cache.RemoveAllAsync(cancellationToken).ConfigureAwait(false);
         else if (tag.Length > 0)
             await _cache.RemoveByTagAsync(tag, cancellationToken).ConfigureAwait(false);
     }
 
-    private static EntryPaths PathsOf(HybridCacheEntryOptions? options)
+    /// <summary>The read behind a call, once the L1 had nothing: a value, and the caller's own cancellation.</summary>
+    private ValueTask<T> Read<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, IHybridCacheSerializer<T> serializer, CacheEntryOptions options,
+        EntryPaths paths, CancellationToken cancellationToken)
     {
-        var flags = options?.Flags ?? HybridCacheEntryFlags.None;
+        var read = _cache.GetOrCreateValueAsync(key, state, factory, serializer, options, paths & ~EntryPaths.LocalRead, cancellationToken, _maximumPayloadBytes);
+        return read.IsCompletedSuccessfully ? new ValueTask<T>(read.Result.Value!) : ValueOf(read);
+
+        static async ValueTask<T> ValueOf(ValueTask<CacheResult<T?>> read) => (await read.ConfigureAwait(false)).Value!;
+    }
+
+    /// <summary>
+    /// Callers that cannot be cancelled and wait for the same key (with the same flags) share one task, as
+    /// Microsoft's do: the value is immutable, so one instance serves them all.
+    /// </summary>
+    private Task<T> SharedLoad<TState, T>(
+        string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, IHybridCacheSerializer<T> serializer, HybridCacheEntryOptions? options,
+        IEnumerable<string>? tags, HybridCacheEntryFlags flags, EntryPaths paths)
+    {
+        var mine = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var shared = _sharedLoads.GetOrAdd((key, flags), mine.Task);
+        if (shared != mine.Task)
+            return shared as Task<T> ?? Read(key, state, factory, serializer, EntryOptions(options, tags), paths, CancellationToken.None).AsTask();
+        _ = CompleteAsync();
+        return mine.Task;
+
+        async Task CompleteAsync()
+        {
+            try
+            {
+                mine.TrySetResult(await Read(key, state, factory, serializer, EntryOptions(options, tags), paths, CancellationToken.None).ConfigureAwait(false));
+            }
+            catch (Exception ex)
+            {
+                mine.TrySetException(ex);
+            }
+            finally
+            {
+                _sharedLoads.TryRemove(KeyValuePair.Create((key, flags), (Task)mine.Task));
+            }
+        }
+    }
+
+    /// <summary>Whether a key may be cached (Microsoft's rules); a key that may not is logged.</summary>
+    private bool Cacheable(string? key)
+    {
+        string? refused = null;
+        if (string.IsNullOrWhiteSpace(key))
+            refused = "empty or white space";
+        else if (key.Length > _options.MaximumKeyLength)
+            refused = $"{key.Length} characters, more than the {_options.MaximumKeyLength} of MaximumKeyLength";
+        else if (key.AsSpan().IndexOfAnyInRange('\0', '\u001f') >= 0)
+            refused = "holding a control character";
+        if (refused is null)
+            return true;
+        Log.HybridKeyRefused(_logger, refused);
+        return false;
+    }
+
+    private static EntryPaths PathsOf(HybridCacheEntryFlags flags)
+    {
         if (flags == HybridCacheEntryFlags.None)
             return EntryPaths.All;
         var paths = EntryPaths.All;
-        if (flags.HasFlag(HybridCacheEntryFlags.DisableLocalCacheRead))
+        if ((flags & HybridCacheEntryFlags.DisableLocalCacheRead) != 0)
             paths &= ~EntryPaths.LocalRead;
-        if (flags.HasFlag(HybridCacheEntryFlags.DisableLocalCacheWrite))
+        if ((flags & HybridCacheEntryFlags.DisableLocalCacheWrite) != 0)
             paths &= ~EntryPaths.LocalWrite;
-        if (flags.HasFlag(HybridCacheEntryFlags.DisableDistributedCacheRead))
+        if ((flags & HybridCacheEntryFlags.DisableDistributedCacheRead) != 0)
             paths &= ~EntryPaths.RemoteRead;
-        if (flags.HasFlag(HybridCacheEntryFlags.DisableDistributedCacheWrite))
+        if ((flags & HybridCacheEntryFlags.DisableDistributedCacheWrite) != 0)
             paths &= ~EntryPaths.RemoteWrite;
-        if (flags.HasFlag(HybridCacheEntryFlags.DisableUnderlyingData))
+        if ((flags & HybridCacheEntryFlags.DisableUnderlyingData) != 0)
             paths &= ~EntryPaths.Factory;
         return paths;
     }
+
+    /// <summary>
+    /// The L1 time of one set of options, as Microsoft merges them: its local expiration (never past its expiration),
+    /// else its expiration; null if it gives neither.
+    /// </summary>
+    private static TimeSpan? LocalExpirationOf(HybridCacheEntryOptions? options) =>
+        options?.LocalCacheExpiration is { } local
+            ? options.Expiration is { } overall && overall < local ? overall : local
+            : options?.Expiration;
 
     /// <summary>CacheFlow's options for a call; a call with neither options nor tags shares one instance.</summary>
     private CacheEntryOptions EntryOptions(HybridCacheEntryOptions? options, IEnumerable<string>? tags) =>
@@ -135,13 +233,13 @@ public sealed class CacheFlowHybridCache : HybridCache
 
     private CacheEntryOptions NewEntryOptions(HybridCacheEntryOptions? options, IEnumerable<string>? tags)
     {
-        var duration = options?.Expiration ?? _options.DefaultEntryOptions?.Expiration ?? _defaultDuration;
+        var duration = options?.Expiration ?? _defaultExpiration;
         return new CacheEntryOptions
         {
             Duration = duration,
             // HybridCache caches what the factory returns, null included.
             NullDuration = duration,
-            LocalDuration = options?.LocalCacheExpiration ?? _options.DefaultEntryOptions?.LocalCacheExpiration,
+            LocalDuration = LocalExpirationOf(options) ?? _defaultLocalExpiration,
             Tags = tags switch
             {
                 null => [],

@@ -11,6 +11,12 @@ public readonly record struct CacheResult(CacheOutcome Outcome, ReadOnlyMemory<b
 {
     /// <summary>Whether a hit came from the in-process L1 rather than Redis.</summary>
     public bool FromLocal { get; init; }
+
+    /// <summary>
+    /// The value the factory made, when a typed load of an immutable type produced these bytes: its callers get that
+    /// instance rather than a copy deserialized from <see cref="Json"/>.
+    /// </summary>
+    internal object? Value { get; init; }
 }
 
 /// <summary>The outcome of a typed cache read and its value.</summary>

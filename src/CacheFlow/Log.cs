@@ -26,6 +26,6 @@ internal static partial class Log
     [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "Cache removal by prefix failed for key family {Family} after removing {Removed} entries")]
     public static partial void RemoveByPrefixFailed(ILogger logger, Exception exception, string family, long removed);
 
-    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "A HybridCache key of {Length} characters is empty or longer than the maximum; the call is not cached")]
-    public static partial void HybridKeyRefused(ILogger logger, int length);
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "A HybridCache key {Reason} is not cached; the call goes to its factory")]
+    public static partial void HybridKeyRefused(ILogger logger, string reason);
 }
