@@ -1,6 +1,8 @@
 using CacheFlow;
 using Microsoft.Extensions.Caching.Hybrid;
+using Microsoft.Extensions.Caching.Memory;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
 
 namespace Microsoft.Extensions.DependencyInjection;
 
@@ -23,6 +25,8 @@ public static class CacheFlowBuilderExtensions
         var options = builder.Services.AddOptions<HybridCacheOptions>();
         if (configure is not null)
             options.Configure(configure);
+        // An IMemoryCache SizeLimit the application set bounds the L1 in bytes, as it bounds Microsoft's HybridCache.
+        builder.Services.AddOptions<CacheFlowOptions>().PostConfigure<IOptions<MemoryCacheOptions>>(static (cache, memory) => cache.LocalSizeLimitBytes ??= memory.Value.SizeLimit);
         builder.Services.TryAddSingleton<CacheFlowHybridCache>();
         builder.Services.Replace(ServiceDescriptor.Singleton<HybridCache>(static services => services.GetRequiredService<CacheFlowHybridCache>()));
         return builder;

@@ -152,6 +152,16 @@ public sealed class CacheFlowOptions
     public int LocalSizeLimit { get; set; } = 10_000;
 
     /// <summary>
+    /// When set, the L1 is bounded by the bytes of the values it holds instead of by <see cref="LocalSizeLimit"/>: each
+    /// copy counts its serialized size, and a value larger than the bound is not kept at all (frequency admission is
+    /// then off). The HybridCache API sets it from the <c>SizeLimit</c> of the application's <c>IMemoryCache</c>
+    /// options (<c>AddMemoryCache(o => o.SizeLimit = …)</c>), as Microsoft's HybridCache honours them.
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>: the L1 is bounded by its entry count.</value>
+    [Range(1L, long.MaxValue)]
+    public long? LocalSizeLimitBytes { get; set; }
+
+    /// <summary>
     /// Whether an L1 that is nearly full (90% of <see cref="LocalSizeLimit"/>) keeps a new copy only if its key was
     /// read at least twice lately, as counted by a small frequency sketch from half full on (TinyLFU's admission):
     /// keys read once (the long tail of a Zipf mix, a scan) then stop pushing popular ones out. Off, every copy is

@@ -48,6 +48,7 @@ internal sealed class LocalCache : IDisposable
     private readonly bool _stamped;
     private readonly bool _pruned;
     private readonly bool _admission;
+    private readonly bool _sizedByBytes;
     private readonly int _sizeLimit;
     private readonly int _countEvery;
     private FrequencySketch? _sketch;
@@ -72,8 +73,10 @@ internal sealed class LocalCache : IDisposable
         _stamped = options.Protections.HasFlag(CacheProtections.LocalStamps);
         _pruned = options.Protections.HasFlag(CacheProtections.LocalTagPruning);
         _untrack = new PostEvictionCallbackRegistration { EvictionCallback = Untrack, State = this };
-        _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.LocalSizeLimit, Clock = null });
-        _admission = options.LocalFrequencyAdmission;
+        _sizedByBytes = options.LocalSizeLimitBytes is not null;
+        _entries = new MemoryCache(new MemoryCacheOptions { SizeLimit = options.LocalSizeLimitBytes ?? options.LocalSizeLimit, Clock = null });
+        // The sketch's "nearly full" compares counts; bounded by bytes, every copy that fits is offered to MemoryCache.
+        _admission = options.LocalFrequencyAdmission && !_sizedByBytes;
         _sizeLimit = options.LocalSizeLimit;
         // A small L1 fills in a few stores: read its fill every time (about 1 in 64 of its size, at most 1 in 256).
         _countEvery = Math.Clamp(options.LocalSizeLimit / 64, 1, CountEvery);
@@ -137,7 +140,7 @@ internal sealed class LocalCache : IDisposable
         if (expires <= now)
             return null;
         var copy = new LocalCopy(stored, stamp, options.Tags);
-        var entryOptions = new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = 1 };
+        var entryOptions = new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = _sizedByBytes ? Math.Max(1, stored.Json.Length) : 1 };
         if (copy.Tags.Count > 0)
         {
             // Tracked before it is stored, so the callback of its leaving (even at once, for lack of room) comes after.

@@ -22,3 +22,5 @@ public abstract class CacheFlowHybridCacheConformance(IRedisBackend backend) : H
 public sealed class CacheFlowHybridCacheOnGarnet(GarnetBackend backend) : CacheFlowHybridCacheConformance(backend), IClassFixture<GarnetBackend>;
 
 public sealed class CacheFlowHybridCacheOnRedis(RealRedisBackend backend) : CacheFlowHybridCacheConformance(backend), IClassFixture<RealRedisBackend>;
+
+public sealed class CacheFlowHybridCacheOnCluster(ClusterBackend backend) : CacheFlowHybridCacheConformance(backend), IClassFixture<ClusterBackend>;
