@@ -1,6 +1,8 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
+using System.Text.Json;
 using CacheFlow.Local;
+using CacheFlow.Serialization;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -30,9 +32,11 @@ namespace CacheFlow;
 /// <item>The flags choose the levels a call may use. A call that may not both read and write Redis loads without a lease,
 /// shared only within this process. <see cref="HybridCacheEntryFlags.DisableCompression"/> changes nothing: values are never compressed.</item>
 /// <item>Values are serialized by the <see cref="IHybridCacheSerializer{T}"/> registered for their type, else by the first
-/// <see cref="IHybridCacheSerializerFactory"/> (last registered first) that makes one, else as JSON with
-/// <see cref="CacheFlowOptions.SerializerOptions"/> (a source-generated context there gives each type's <c>JsonTypeInfo</c>).
-/// A serializer's exception reaches the caller.</item>
+/// <see cref="IHybridCacheSerializerFactory"/> (last registered first) that makes one, else as JSON: with the
+/// <see cref="JsonSerializerOptions"/> registered keyed by <c>typeof(IHybridCacheSerializer&lt;T&gt;)</c> or
+/// <c>typeof(IHybridCacheSerializer&lt;&gt;)</c>, as for Microsoft's, else with <see cref="CacheFlowOptions.SerializerOptions"/>
+/// (a source-generated context there gives each type's <c>JsonTypeInfo</c>), fields included for a type whose data is in
+/// fields only (a value tuple). A serializer's exception reaches the caller.</item>
 /// <item>Strings, value types holding no references and sealed types marked <c>[ImmutableObject(true)]</c> are
 /// immutable: the caller that loaded or set a value gets the instance it made, and so does every later L1 hit; callers
 /// that cannot be cancelled and wait for the same load share one task. Any other type is deserialized afresh for each
@@ -58,6 +62,7 @@ public sealed class CacheFlowHybridCache : HybridCache
     private readonly ConcurrentDictionary<(string Key, HybridCacheEntryFlags Flags), Task> _sharedLoads = new();
     private readonly CacheEntryOptions _defaultEntryOptions;
     private readonly Counter<long>? _tagRemovals;
+    private readonly Lazy<JsonSerializerOptions> _fieldOptions;
 
     /// <summary>Creates the HybridCache over CacheFlow's cache.</summary>
     /// <param name="cache">The cache; it must be CacheFlow's own <see cref="CacheFlowCache"/>.</param>
@@ -82,6 +87,7 @@ public sealed class CacheFlowHybridCache : HybridCache
         _services = services;
         _logger = logger;
         _defaultEntryOptions = NewEntryOptions(null, null);
+        _fieldOptions = new(() => new JsonSerializerOptions(cacheOptions.Value.SerializerOptions) { IncludeFields = true });
         if (_options.ReportTagMetrics && meterFactory is not null)
         {
             _tagRemovals = meterFactory.Create(CacheFlowMeter.Name).CreateCounter<long>("cacheflow.hybrid.tag_removals", "{removal}",
@@ -252,6 +258,12 @@ public sealed class CacheFlowHybridCache : HybridCache
     private IHybridCacheSerializer<T> SerializerOf<T>() =>
         (IHybridCacheSerializer<T>)_serializers.GetOrAdd(typeof(T), static (_, self) => self.ResolveSerializer<T>(), this);
 
+    /// <summary>
+    /// Microsoft's order: a serializer registered for the type, then the factories (last registered first), then JSON
+    /// with the <see cref="JsonSerializerOptions"/> registered for the type or for all (keyed by
+    /// <c>IHybridCacheSerializer&lt;T&gt;</c> or <c>IHybridCacheSerializer&lt;&gt;</c>), else the cache's own JSON,
+    /// with fields included for a type whose data is in fields only.
+    /// </summary>
     private IHybridCacheSerializer<T> ResolveSerializer<T>()
     {
         if (_services.GetService<IHybridCacheSerializer<T>>() is { } registered)
@@ -262,6 +274,10 @@ public sealed class CacheFlowHybridCache : HybridCache
                 return made;
         }
 
-        return _cache.JsonSerializerOf<T>();
+        var keyed = _services as IKeyedServiceProvider;
+        if ((keyed?.GetKeyedService(typeof(JsonSerializerOptions), typeof(IHybridCacheSerializer<T>))
+            ?? keyed?.GetKeyedService(typeof(JsonSerializerOptions), typeof(IHybridCacheSerializer<>))) is JsonSerializerOptions options)
+            return new JsonValueSerializer<T>(options);
+        return FieldOnlyTypes.Contains(typeof(T)) ? new JsonValueSerializer<T>(_fieldOptions.Value) : _cache.JsonSerializerOf<T>();
     }
 }

@@ -41,3 +41,25 @@ public sealed class CountingFactory<T>(Func<int, T> produce)
 
     public ValueTask<T> CreateAsync(CancellationToken cancellationToken) => new(produce(Interlocked.Increment(ref _calls)));
 }
+
+/// <summary>Data in public fields only: System.Text.Json leaves fields out unless told otherwise.</summary>
+public sealed class FieldsOnly
+{
+    public int X;
+
+    public string Y = "";
+}
+
+/// <summary>A property and a field: by System.Text.Json's own rule the field does not survive the L2.</summary>
+public sealed class PropertyAndField
+{
+    public int Field;
+
+    public string Property { get; set; } = "";
+}
+
+/// <summary>A value-tuple inside a property: the holder has properties, its data is in fields.</summary>
+public sealed class TupleHolder
+{
+    public (int Id, string Name) Pair { get; set; }
+}
