@@ -28,13 +28,13 @@ public sealed partial class CacheFlowCache
             ArgumentException.ThrowIfNullOrEmpty(key);
             if (!seen.Add(key))
                 continue;
-            var counters = _metrics.For(key);
-            if (LocalHit(key, counters) is { } local)
+            if (LocalHit(key) is { } local)
             {
                 batch.Results[key] = local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
                 continue;
             }
 
+            var counters = _metrics.For(key);
             var batchKey = new BatchKey(key, _keys.Entry(key), counters);
             if (_pending.Covers(batchKey.EntryKey, batch.Options.Tags))
             {

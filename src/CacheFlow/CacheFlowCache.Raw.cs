@@ -9,9 +9,9 @@ public sealed partial class CacheFlowCache
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         cancellationToken.ThrowIfCancellationRequested();
-        var counters = _metrics.For(key);
-        if (LocalHit(key, counters) is { } local)
+        if (LocalHit(key) is { } local)
             return local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
+        var counters = _metrics.For(key);
 
         var entryKey = _keys.Entry(key);
 

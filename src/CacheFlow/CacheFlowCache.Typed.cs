@@ -28,7 +28,7 @@ public sealed partial class CacheFlowCache
     /// <summary>A fresh L1 hit, counted, as the value a typed read returns: the kept instance of an immutable type, else a fresh copy.</summary>
     internal bool TryGetLocal<T>(string key, IHybridCacheSerializer<T> serializer, out T? value)
     {
-        if (_local is null || LocalHit(key, _metrics.For(key)) is not { } copy)
+        if (_local is null || LocalHit(key) is not { } copy)
         {
             value = default;
             return false;

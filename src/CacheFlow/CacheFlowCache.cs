@@ -113,9 +113,9 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         EntryPaths paths = EntryPaths.All)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
-        var counters = _metrics.For(key);
-        if (paths.HasFlag(EntryPaths.LocalRead) && LocalHit(key, counters) is { } local)
+        if (paths.HasFlag(EntryPaths.LocalRead) && LocalHit(key) is { } local)
             return local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
+        var counters = _metrics.For(key);
 
         var entryKey = _keys.Entry(key);
         var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, counters, inline, paths);
@@ -239,13 +239,17 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         return await LoadSharedAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
     }
 
-    /// <summary>The L1's copy of a key (the caller's, not Redis's: no string is built for a hit) if it is fresh, counted as a hit.</summary>
-    private LocalCopy? LocalHit(string key, FamilyCounters counters)
+    /// <summary>
+    /// The L1's copy of a key (the caller's, not Redis's: no string is built for a hit) if it is fresh, counted as a hit
+    /// under its family, which the copy keeps once found.
+    /// </summary>
+    private LocalCopy? LocalHit(string key)
     {
-        if (_local?.Get(key) is not { } copy || copy.Stored.At(NowMs) != Freshness.Fresh)
+        // A copy the L1 still holds is fresh when the L1 expires copies at their soft expiry (on the system clock);
+        // on another clock (a test's) its freshness is checked here.
+        if (_local?.Get(key) is not { } copy || (!_local.ExpiresCopiesWhenStale && copy.Stored.At(NowMs) != Freshness.Fresh))
             return null;
-        counters.AddHit();
-        counters.AddLocalHit();
+        (copy.Counters ??= _metrics.For(key)).AddLocalHit();
         return copy;
     }
 

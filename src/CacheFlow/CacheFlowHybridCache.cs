@@ -59,6 +59,7 @@ public sealed class CacheFlowHybridCache : HybridCache
     private readonly IServiceProvider _services;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Type, object> _serializers = new();
+    private readonly object _identity = new();
     private readonly ConcurrentDictionary<(string Key, HybridCacheEntryFlags Flags), Task> _sharedLoads = new();
     private readonly CacheEntryOptions _defaultEntryOptions;
     private readonly Counter<long>? _tagRemovals;
@@ -255,8 +256,28 @@ public sealed class CacheFlowHybridCache : HybridCache
         };
     }
 
-    private IHybridCacheSerializer<T> SerializerOf<T>() =>
-        (IHybridCacheSerializer<T>)_serializers.GetOrAdd(typeof(T), static (_, self) => self.ResolveSerializer<T>(), this);
+    /// <summary>
+    /// The serializer of <typeparamref name="T"/>: from a slot per type (the L1 hit path looks up no dictionary), kept
+    /// for the last instance that asked (known by a token, so the slot keeps no instance alive), else from this
+    /// instance's table.
+    /// </summary>
+    private IHybridCacheSerializer<T> SerializerOf<T>()
+    {
+        if (SerializerSlot<T>.Last is { } slot && slot.Owner == _identity)
+            return slot.Serializer;
+        var serializer = (IHybridCacheSerializer<T>)_serializers.GetOrAdd(typeof(T), static (_, self) => self.ResolveSerializer<T>(), this);
+        SerializerSlot<T>.Last = new SerializerSlot<T>(_identity, serializer);
+        return serializer;
+    }
+
+    private sealed class SerializerSlot<T>(object owner, IHybridCacheSerializer<T> serializer)
+    {
+        public static SerializerSlot<T>? Last { get; set; }
+
+        public object Owner { get; } = owner;
+
+        public IHybridCacheSerializer<T> Serializer { get; } = serializer;
+    }
 
     /// <summary>
     /// Microsoft's order: a serializer registered for the type, then the factories (last registered first), then JSON

@@ -62,6 +62,7 @@ internal sealed class LocalCache : IDisposable
     private readonly CacheKeys _keys;
     private readonly TimeProvider _time;
     private readonly TimeSpan _maxAge;
+    private readonly bool _untilStale;
     private volatile bool _subscribed;
 
     public LocalCache(IConnectionMultiplexer redis, InvalidationBus bus, CacheFlowOptions options, TimeProvider time)
@@ -70,6 +71,7 @@ internal sealed class LocalCache : IDisposable
         _bus = bus;
         _time = time;
         _maxAge = options.LocalMaxAge;
+        _untilStale = ReferenceEquals(time, TimeProvider.System);
         _stamped = options.Protections.HasFlag(CacheProtections.LocalStamps);
         _pruned = options.Protections.HasFlag(CacheProtections.LocalTagPruning);
         _untrack = new PostEvictionCallbackRegistration { EvictionCallback = Untrack, State = this };
@@ -86,6 +88,13 @@ internal sealed class LocalCache : IDisposable
         Subscribe();
     }
 
+    /// <summary>
+    /// Whether copies leave the L1 at their soft expiry, so that a copy found is fresh without reading the clock again.
+    /// True on the system clock, which is the L1's own (<c>MemoryCache</c>'s); on another clock (a test's fake one) a copy
+    /// is kept to its hard expiry and its freshness checked on that clock by the caller.
+    /// </summary>
+    public bool ExpiresCopiesWhenStale => _untilStale;
+
     /// <summary>How many entries the L1 holds.</summary>
     public long Count => _entries.Count;
 
@@ -98,11 +107,15 @@ internal sealed class LocalCache : IDisposable
     /// <summary>A copy, if there is one and nothing invalidated it since its read; none while the bus is not subscribed.</summary>
     public LocalCopy? Get(string key)
     {
-        var hash = Hash(key);
-        Volatile.Read(ref _sketch)?.Increment(hash);
         if (!_subscribed || !_entries.TryGetValue(key, out LocalCopy? copy))
+        {
+            Volatile.Read(ref _sketch)?.Increment(Hash(key));
             return null;
-        if (!_stamped || copy!.Stamp == Stamp(hash, copy.Tags))
+        }
+
+        // The copy knows its key's hash: a hit hashes nothing.
+        Volatile.Read(ref _sketch)?.Increment(copy!.KeyHash);
+        if (!_stamped || copy!.Stamp == Stamp(copy.KeyHash, copy.Tags))
             return copy;
         _entries.Remove(key);
         return null;
@@ -132,14 +145,19 @@ internal sealed class LocalCache : IDisposable
     /// </summary>
     public LocalCopy? Set(string key, StoredEntry stored, CacheEntryOptions options, long stamp)
     {
-        if (!_subscribed || (_admission && NearlyFull() && _sketch!.Estimate(Hash(key)) < AdmitReads))
+        var hash = Hash(key);
+        if (!_subscribed || (_admission && NearlyFull() && _sketch!.Estimate(hash) < AdmitReads))
+            return null;
+        // A value kept stale by fail-safe is never an L1 hit: the reads of it go to Redis, which says STALE.
+        if (_untilStale && stored.Header.Flags.HasFlag(CacheEntryFlags.Stale))
             return null;
         var now = _time.GetUtcNow();
         var age = options.LocalDuration is { } local && local < _maxAge ? local : _maxAge;
-        var expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(stored.Header.HardExpiresAt, (now + age).ToUnixTimeMilliseconds()));
+        var expiry = _untilStale ? stored.Header.SoftExpiresAt : stored.Header.HardExpiresAt;
+        var expires = DateTimeOffset.FromUnixTimeMilliseconds(Math.Min(expiry, (now + age).ToUnixTimeMilliseconds()));
         if (expires <= now)
             return null;
-        var copy = new LocalCopy(stored, stamp, options.Tags);
+        var copy = new LocalCopy(stored, stamp, options.Tags, hash);
         var entryOptions = new MemoryCacheEntryOptions { AbsoluteExpiration = expires, Size = _sizedByBytes ? Math.Max(1, stored.Json.Length) : 1 };
         if (copy.Tags.Count > 0)
         {

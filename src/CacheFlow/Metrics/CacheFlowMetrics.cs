@@ -97,7 +97,8 @@ internal sealed class FamilyCounters(string family)
 
     public string Family { get; } = family;
 
-    public long Hits => Volatile.Read(ref _hits);
+    /// <summary>Reads answered from Redis or the L1 (an L1 hit counts only as <see cref="LocalHits"/>: one increment per hit).</summary>
+    public long Hits => Volatile.Read(ref _hits) + Volatile.Read(ref _localHits);
     public long LocalHits => Volatile.Read(ref _localHits);
     public long Misses => Volatile.Read(ref _misses);
     public long Stale => Volatile.Read(ref _stale);
@@ -117,7 +118,10 @@ internal sealed class FamilyCounters(string family)
         Volatile.Write(ref _missShare, share - (share >> 4) + (missed ? 64 : 0));
     }
 
+    /// <summary>Counts a hit answered from Redis.</summary>
     public void AddHit() => Interlocked.Increment(ref _hits);
+
+    /// <summary>Counts a hit answered from the L1 (it is a hit too: <see cref="Hits"/> includes it).</summary>
     public void AddLocalHit() => Interlocked.Increment(ref _localHits);
     public void AddMiss() => Interlocked.Increment(ref _misses);
     public void AddStale() => Interlocked.Increment(ref _stale);
