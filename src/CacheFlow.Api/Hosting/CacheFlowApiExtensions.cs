@@ -105,6 +105,8 @@ public static class CacheFlowApiExtensions
             .AddCheck<DurableDataHealthCheck>("durable_data", tags: ["ready"])
             .AddCheck<BackgroundHealthCheck>("background", tags: ["ready"]);
         services.AddOpenApi(OpenApiContract.Configure);
+        // /users/top and /users/async are paths of their own, never ids: another method on them is a 405.
+        services.Configure<RouteOptions>(routes => routes.SetParameterPolicy<UserIdRouteConstraint>(UserIdRouteConstraint.Name));
         return builder;
     }
 
