@@ -35,6 +35,7 @@ internal static partial class OpenApiContract
             {
                 schema.Pattern = WriteRequestIds.Pattern;
                 schema.Description = "A queued write's id, as the 202 of POST /users/async gave it.";
+                schema.Examples = [JsonValue.Create("019ad3c4e5f67a8b9c0d1e2f3a4b5c6d")];
             }
             else if (parameter.In == ParameterLocation.Query && Ranges.TryGetValue((id, parameter.Name!), out var range))
             {

@@ -111,8 +111,8 @@ internal static class UserValidation
 
     /// <summary>
     /// name@domain.tld as sent: one '@', a '.' in the domain with text either side, at most <see cref="MaxEmailLength"/>
-    /// code points (as JSON Schema's maxLength counts); and as stored: a valid domain, every character visible, and
-    /// again at most that long (NFC can lengthen text, and PostgreSQL's <c>varchar(254)</c> counts the stored form).
+    /// code points (as JSON Schema's maxLength counts), every character visible; and as stored: a valid domain, every
+    /// character visible, and again at most that long (NFC can lengthen text, and PostgreSQL's <c>varchar(254)</c> counts the stored form).
     /// </summary>
     private static bool IsValidEmail(string email)
     {
@@ -126,7 +126,13 @@ internal static class UserValidation
             return false;
         }
 
-        foreach (var rune in stored.EnumerateRunes())
+        // As sent too: mapping a domain drops some invisible characters (a soft hyphen, a zero-width space) unseen.
+        return AllVisible(email) && AllVisible(stored);
+    }
+
+    private static bool AllVisible(string text)
+    {
+        foreach (var rune in text.EnumerateRunes())
         {
             if (Rune.IsWhiteSpace(rune) || !IsVisible(Rune.GetUnicodeCategory(rune)))
                 return false;
