@@ -155,12 +155,22 @@ public sealed partial class DocumentCaseGenerator
     /// <summary><paramref name="seed"/> with this run's next token in front, or in place of its first characters, if the schema allows either.</summary>
     private string Unique(IOpenApiSchema schema, string seed)
     {
-        var token = _salt + (_unique++).ToString("x", CultureInfo.InvariantCulture).PadLeft(3, '0');
+        // The counter first: a value cut to its first three characters (a shortest username) is still new.
+        var token = Base36(_unique++) + _salt;
         var inFront = token + seed;
         if (AllowsString(schema, inFront))
             return inFront;
         var inPlace = token + seed[Math.Min(token.Length, seed.Length)..];
         return AllowsString(schema, inPlace) ? inPlace : seed;
+    }
+
+    private static string Base36(int number)
+    {
+        const string Digits = "0123456789abcdefghijklmnopqrstuvwxyz";
+        var text = new StringBuilder();
+        for (var i = 0; i < 3; i++, number /= 36)
+            text.Insert(0, Digits[number % 36]);
+        return text.ToString();
     }
 
     /// <summary><paramref name="value"/> cut or padded (with its first character) at the front to <paramref name="length"/> code points.</summary>

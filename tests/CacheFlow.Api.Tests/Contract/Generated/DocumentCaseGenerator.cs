@@ -25,7 +25,7 @@ public sealed partial class DocumentCaseGenerator
 
     /// <param name="json">The document.</param>
     /// <param name="apiKey">The value for an API-key security scheme.</param>
-    /// <param name="salt">Two or three letters or digits that make this run's generated names its own.</param>
+    /// <param name="salt">A few letters or digits that make this run's generated names its own.</param>
     public DocumentCaseGenerator(string json, string apiKey, string salt)
     {
         var read = OpenApiDocument.Parse(json, "json");
@@ -34,6 +34,8 @@ public sealed partial class DocumentCaseGenerator
         _document = read.Document;
         _checker = new OpenApiChecker(JsonNode.Parse(json)!.AsObject());
         (_apiKey, _salt) = (apiKey, salt);
+        // Runs against one API start at different counters, so their shortest values do not clash either.
+        _unique = Random.Shared.Next(36 * 36 * 36 - 5000);
     }
 
     /// <summary>The cases of every operation but those named in <paramref name="skip"/>, in the document's order.</summary>
