@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using CacheFlow.Api.Data;
+using CacheFlow.Api.Tests.Contract;
 using CacheFlow.Api.WriteBehind;
 using CacheFlow.WriteBehind;
 using Microsoft.Extensions.DependencyInjection;
@@ -33,6 +34,13 @@ public abstract class HostileRequestTests(IApiStack stack)
         var row = HostileRequests.All.Single(r => r.Name == name);
         var api = stack.Api;
         var client = api.CreateClient();
+        foreach (var given in HostileRequests.Given)
+        {
+            using var setUp = Request(given);
+            var status = (await client.SendAsync(setUp, TestContext.Current.CancellationToken)).StatusCode;
+            Assert.True(status is HttpStatusCode.Created or HttpStatusCode.Conflict, $"{given.Name}: {(int)status}");
+        }
+
         await (await client.GetAsync("/users/1", TestContext.Current.CancellationToken)).JsonAsync();
         var before = await SnapshotAsync(api.Services);
 
@@ -43,6 +51,10 @@ public abstract class HostileRequestTests(IApiStack stack)
         Assert.True((int)response.StatusCode == row.Expected, $"{name}: expected {row.Expected}, got {(int)response.StatusCode}: {Shorten(text)}");
         if (row.Expected >= 400)
             AssertProblem(row, response, text);
+        // Where the path is an operation of the document, the answer is one the document lists for it.
+        var checker = await OpenApiChecker.LoadAsync(client);
+        if (checker.Find(row.Method, row.Path.Split('?')[0]) is not null)
+            Assert.Empty(checker.CheckResponse(row.Method, row.Path.Split('?')[0], response, text));
         else if (row.Expected == 200)
             Assert.Equal(0, (long)JsonNode.Parse(text)!["count"]!);
 

@@ -44,6 +44,16 @@ public static class HostileRequests
         new("nul/id", "GET", "/users/1%00", 400), new("nul/id-alone", "GET", "/users/%00", 400), new("nul/before-id", "DELETE", "/users/%001", 400),
         new("nul/login-id", "POST", "/users/1%00/logins", 400), new("nul/request-id", "GET", "/users/async/%00", 400),
         new("nul/unknown-path", "GET", "/nope%00", 400), new("nul/cache-key", "DELETE", "/cache/keys/user:1%00", 400) { Admin = true },
+        new("nul/cache-tag", "DELETE", "/cache/tags/users:list%00", 400) { Admin = true }, new("nul/cache-prefix", "DELETE", "/cache/prefixes/%00user:", 400) { Admin = true },
+    ];
+
+    /// <summary>
+    /// What the rows need to exist first (each sent before a row runs: a 201 the first time, a 409 after): a user
+    /// whose email has an internationalized domain, for the rows that spell the same mailbox another way.
+    /// </summary>
+    public static readonly IReadOnlyList<HostileRequest> Given =
+    [
+        new("given/idn-user", "POST", "/users", 201) { Body = Utf8("{\"username\":\"hostile_idn\",\"email\":\"idn@b\u00fccher.de\"}"), ContentType = Json },
     ];
 
     public static readonly IReadOnlyList<HostileRequest> All = [.. Ids(), .. Pages(), .. Bodies(), .. Usernames(), .. Emails(), .. Fields(), .. WriteBehind(), .. AdminCalls(), .. Routing()];
@@ -117,9 +127,21 @@ public static class HostileRequests
             ("charset-utf7", "application/json; charset=utf-7", 415), ("charset-bogus", "application/json; charset=bogus", 415),
             ("charset-utf16", "application/json; charset=utf-16", 415), ("charset-latin1", "application/json; charset=iso-8859-1", 415),
             ("charset-huge", "application/json; charset=" + new string('x', 3000), 415),
+            ("charset-empty", "application/json; charset=", 415), ("charset-empty-quoted", "application/json; charset=\"\"", 415),
+            ("charset-without-value", "application/json; charset", 415), ("charset-utf8-then-bogus", "application/json; charset=utf-8; charset=bogus", 415),
         ];
         foreach (var (name, contentType, expected) in types)
             yield return new($"body/{name}", "POST", "/users", expected) { Body = Utf8(valid), ContentType = contentType, Probe = "hostile_body" };
+
+        // Every spelling of UTF-8 is read as UTF-8: the body's too-short username is what is refused, not the charset (these were 500s).
+        var shortName = "{\"username\":\"ho\"," + Valid + "}";
+        foreach (var spelling in new[] { "utf8", "UTF8", "\"utf-8\"", "\"UTF-8\"", "\" utf-8 \"", "Utf-8" })
+        {
+            yield return new($"body/charset {spelling} is read", "POST", "/users", 400)
+            {
+                Body = Utf8(shortName), ContentType = $"application/json; charset={spelling}", Probe = "fresh-hostile@example.com",
+            };
+        }
 
         var padded = "{\"username\":\"hostile_big\"," + Valid + ",\"pad\":\"";
         yield return new("body/64KiB+1", "POST", "/users", 413)
@@ -172,6 +194,15 @@ public static class HostileRequests
             ("space", "\"hostile @example.com\"", 400), ("trailing-newline", "\"hostile@example.com\\n\"", 400), ("empty", "\"\"", 400),
             ("sql-injection", "\"a@b.co'; DROP TABLE users;--\"", 400), ("number", "42", 400),
             ("duplicate", "\"user00002@example.com\"", 409), ("case-duplicate", "\"USER00002@EXAMPLE.COM\"", 409),
+            ("c1-control", "\"hos\\u0085tile@example.com\"", 400), ("soft-hyphen in the domain", "\"hostile@exam\\u00ADple.com\"", 400),
+            ("zero-width in the domain", "\"hostile@exam\\u200Bple.com\"", 400),
+            // 255 code points as sent, 254 once composed: JSON Schema's maxLength counts as sent, and so does the server.
+            ("255-code-points composing to 254", "\"e\\u0301" + new string('h', 255 - 2 - 12) + "@example.com\"", 400),
+            ("idn A-label of an existing mailbox", "\"idn@xn--bcher-kva.de\"", 409), ("idn in capitals of an existing mailbox", "\"IDN@B\\u00DCCHER.DE\"", 409),
+            ("fullwidth domain of an existing mailbox", "\"user00002@\\uFF45\\uFF58\\uFF41\\uFF4D\\uFF50\\uFF4C\\uFF45.com\"", 409),
+            ("mixed-script domain (Cyrillic a)", "\"hostile@ex\\u0430mple.com\"", 400), ("mixed-script domain (Greek o)", "\"hostile@g\\u03BFogle.com\"", 400),
+            ("mixed digits in a domain", "\"hostile@abc1\\u0663.com\"", 400), ("hyphen first in a label", "\"hostile@-example.com\"", 400),
+            ("underscore in the domain", "\"hostile@ex_ample.com\"", 400), ("empty label", "\"hostile@example..com\"", 400),
         ];
         foreach (var (name, json, expected) in emails)
         {
@@ -193,6 +224,12 @@ public static class HostileRequests
             ("json/extra-fields only", "{\"id\":1,\"login_count\":1000000,\"created_at\":\"2000-01-01T00:00:00Z\"}"),
             ("json/misspelt-names", "{\"user_name\":\"hostile_json\",\"e-mail\":\"fresh-hostile@example.com\"}"),
             ("json/names-in-another-case", "{\"Username\":\"hostile_json\",\"EMAIL\":\"fresh-hostile@example.com\"}"),
+            ("json/duplicate-username (the last is valid)", "{\"username\":\"bad name!\",\"username\":\"hostile_json\"," + Valid + "}"),
+            ("json/duplicate-username (the first is valid)", "{\"username\":\"hostile_json\",\"username\":\"bad name!\"," + Valid + "}"),
+            ("json/duplicate-username in another case", "{\"username\":\"hostile_json\",\"Username\":\"other_name\"," + Valid + "}"),
+            ("json/is_active-null", "{\"username\":\"hostile_json\"," + Valid + ",\"is_active\":null}"),
+            ("json/extra-field beside valid ones", "{\"username\":\"hostile_json\"," + Valid + ",\"nickname\":\"x\"}"),
+            ("json/id beside valid fields", "{\"username\":\"hostile_json\"," + Valid + ",\"id\":1}"),
         ];
         foreach (var (name, body) in creates)
             yield return new(name, "POST", "/users", 400) { Body = Utf8(body), ContentType = Json, Probe = "hostile_json" };
@@ -204,11 +241,17 @@ public static class HostileRequests
             ("patch/username-nul", "{\"username\":\"hostile\\u0000\"}", 400), ("patch/is_active-string", "{\"is_active\":\"no\"}", 400),
             ("patch/duplicate-username", "{\"username\":\"user00002\"}", 409), ("patch/case-duplicate-username", "{\"username\":\"USER00002\"}", 409),
             ("patch/duplicate-email", "{\"email\":\"User00002@Example.com\"}", 409), ("patch/array", "[]", 400),
+            ("patch/is_active-null", "{\"is_active\":null}", 400), ("patch/username-null beside a field", "{\"username\":null,\"is_active\":false}", 400),
+            ("patch/nickname only", "{\"nickname\":\"x\"}", 400), ("patch/nickname beside a field", "{\"nickname\":\"x\",\"is_active\":false}", 400),
+            ("patch/is_active twice", "{\"is_active\":false,\"is_active\":true}", 400),
+            ("patch/idn A-label of another user's mailbox", "{\"email\":\"idn@xn--bcher-kva.de\"}", 409),
         ];
         foreach (var (name, body, expected) in patches)
             yield return new(name, "PATCH", "/users/1", expected) { Body = Utf8(body), ContentType = Json };
         yield return new("patch/unknown-user", "PATCH", "/users/99999999", 404) { Body = Utf8("{\"is_active\":false}"), ContentType = Json };
         yield return new("patch/charset-bogus", "PATCH", "/users/1", 415) { Body = Utf8("{\"is_active\":false}"), ContentType = "application/json; charset=bogus" };
+        yield return new("patch/charset-empty", "PATCH", "/users/1", 415) { Body = Utf8("{\"is_active\":false}"), ContentType = "application/json; charset=" };
+        yield return new("patch/charset utf8 is read", "PATCH", "/users/1", 400) { Body = Utf8("{\"username\":\"ho\"}"), ContentType = "application/json; charset=utf8" };
     }
 
     private static IEnumerable<HostileRequest> WriteBehind()
@@ -222,6 +265,13 @@ public static class HostileRequests
             ("async/wrong-content-type", "{\"username\":\"hostile_async\"," + Valid + "}", "text/plain", 415),
             ("async/duplicate", "{\"username\":\"user00003\",\"email\":\"fresh-hostile@example.com\"}", Json, 409),
             ("async/case-duplicate", "{\"username\":\"hostile_async\",\"email\":\"USER00003@example.com\"}", Json, 409),
+            ("async/charset-empty", "{\"username\":\"hostile_async\"," + Valid + "}", "application/json; charset=\"\"", 415),
+            ("async/charset \"UTF-8\" is read", "{\"username\":\"ho\"," + Valid + "}", "application/json; charset=\"UTF-8\"", 400),
+            ("async/duplicate-username", "{\"username\":\"bad name!\",\"username\":\"hostile_async\"," + Valid + "}", Json, 400),
+            ("async/is_active-null", "{\"username\":\"hostile_async\"," + Valid + ",\"is_active\":null}", Json, 400),
+            ("async/extra-field", "{\"username\":\"hostile_async\"," + Valid + ",\"nickname\":\"x\"}", Json, 400),
+            ("async/mixed-script domain", "{\"username\":\"hostile_async\",\"email\":\"hostile@ex\\u0430mple.com\"}", Json, 400),
+            ("async/idn A-label of an existing mailbox", "{\"username\":\"hostile_async\",\"email\":\"idn@xn--bcher-kva.de\"}", Json, 409),
         ];
         foreach (var (name, body, contentType, expected) in creates)
             yield return new(name, "POST", "/users/async", expected) { Body = Utf8(body), ContentType = contentType, Probe = "hostile_async" };
@@ -267,6 +317,12 @@ public static class HostileRequests
         yield return new("method/not-allowed POST /users/1", "POST", "/users/1", 405) { Body = Utf8("{}"), ContentType = Json };
         yield return new("method/not-allowed GET /cache/warm", "GET", "/cache/warm", 405);
         yield return new("method/not-allowed GET /users/1/logins", "GET", "/users/1/logins", 405);
+        // Paths of their own, not ids: another method is a 405 (these were 400 "invalid id").
+        yield return new("method/not-allowed PATCH /users/top", "PATCH", "/users/top", 405) { Body = Utf8("{\"is_active\":false}"), ContentType = Json };
+        yield return new("method/not-allowed DELETE /users/top", "DELETE", "/users/top", 405);
+        yield return new("method/not-allowed DELETE /users/async", "DELETE", "/users/async", 405);
+        yield return new("method/not-allowed GET /users/async", "GET", "/users/async", 405);
+        yield return new("method/not-allowed PATCH /users/async", "PATCH", "/users/async", 405) { Body = Utf8("{\"is_active\":false}"), ContentType = Json };
         yield return new("path/unknown", "GET", "/nope", 404);
         yield return new("path/unknown under users", "GET", "/users/1/nope", 404);
         yield return new("path/traversal", "GET", "/users/..%2F..%2Fetc%2Fpasswd", 400);

@@ -24,11 +24,14 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
         var (title, detail) = Describe(badRequest);
         Log.BadRequest(logger, httpContext.Request.Method, httpContext.Request.Path, badRequest.StatusCode, detail);
         httpContext.Response.StatusCode = badRequest.StatusCode;
-        return await problemDetails.TryWriteAsync(new ProblemDetailsContext
+        var problem = new ProblemDetailsContext
         {
             HttpContext = httpContext,
             ProblemDetails = { Status = badRequest.StatusCode, Title = title, Detail = detail },
-        });
+        };
+        if (badRequest.InnerException is JsonException { Path: { } path } && BodyField(path) is { } field)
+            problem.ProblemDetails.Extensions["field"] = ErrorText.Truncate(field);
+        return await problemDetails.TryWriteAsync(problem);
     }
 
     /// <summary>Our title and detail for a framework error (whose own message names C# types and echoes the input).</summary>
@@ -47,6 +50,18 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
                 break;
             default:
                 return ("Bad request", "The request is not valid.");
+        }
+
+        if (exception.InnerException is JsonException { Path: { } path } body && BodyField(path) is { } named)
+        {
+            var field = ErrorText.Truncate(named);
+            // The serializer's words for these two, which name the C# type: ours name the field and what to do.
+            if (body is NullFieldException)
+                return ("Null field", $"{field} is null: give it a value of its type, or leave it out.");
+            if (body.Message.StartsWith("Duplicate property", StringComparison.Ordinal))
+                return ("Duplicate field", $"{field} is given more than once: give each field once.");
+            if (body.Message.Contains("could not be mapped", StringComparison.Ordinal))
+                return ("Unknown field", $"{field} is not a field of this body (names are case-sensitive): the fields are username, email and is_active.");
         }
 
         if (exception.InnerException is JsonException json)
@@ -72,6 +87,17 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
             return ($"Missing {missing.Groups["name"].Value}", $"{missing.Groups["name"].Value} is required.");
         return ("Bad request", "The request is not valid.");
     }
+
+    /// <summary>
+    /// The top-level field a body error is at (<c>$.is_active</c>, <c>$['odd name']</c>), or null for the body itself
+    /// or a place inside a field.
+    /// </summary>
+    internal static string? BodyField(string path) => path switch
+    {
+        ['$', '.', .. var name] when !name.Contains('.', StringComparison.Ordinal) && !name.Contains('[', StringComparison.Ordinal) => name,
+        ['$', '[', '\'', .. var quoted, '\'', ']'] when !quoted.Contains("']", StringComparison.Ordinal) => quoted,
+        _ => null,
+    };
 
     private static string Expected(string name, string type) => name switch
     {

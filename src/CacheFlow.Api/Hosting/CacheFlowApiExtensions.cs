@@ -79,6 +79,8 @@ public static class CacheFlowApiExtensions
             json.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower;
             // Names as the contract spells them: "Username" or "EMAIL" is not a field of ours (the web defaults match any case).
             json.SerializerOptions.PropertyNameCaseInsensitive = false;
+            // A field given twice is refused: a proxy or validator that reads the first would see another request.
+            json.SerializerOptions.AllowDuplicateProperties = false;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
         services.AddCacheFlow();
@@ -103,6 +105,8 @@ public static class CacheFlowApiExtensions
             .AddCheck<DurableDataHealthCheck>("durable_data", tags: ["ready"])
             .AddCheck<BackgroundHealthCheck>("background", tags: ["ready"]);
         services.AddOpenApi(OpenApiContract.Configure);
+        // /users/top and /users/async are paths of their own, never ids: another method on them is a 405.
+        services.Configure<RouteOptions>(routes => routes.SetParameterPolicy<UserIdRouteConstraint>(UserIdRouteConstraint.Name));
         return builder;
     }
 

@@ -106,17 +106,21 @@ internal static partial class OpenApiContract
         var hasBody = description.ParameterDescriptions.Any(p => p.Source.Id == "Body");
         if (routeValues.Contains("id"))
         {
-            AddProblem(operation, context.Document, StatusCodes.Status400BadRequest, "The id is not a canonical positive integer, or the input breaks a rule.");
+            AddProblem(operation, context.Document, StatusCodes.Status400BadRequest, "The id is not a canonical positive integer, or the input breaks a rule; a NUL (%00) in the path is refused by the server before the API, without a body.");
             AddProblem(operation, context.Document, StatusCodes.Status404NotFound, "There is no such user.");
         }
 
         if (routeValues.Contains("requestId"))
             AddProblem(operation, context.Document, StatusCodes.Status404NotFound, "There is no such queued write.");
+        // Kestrel refuses a NUL (%00) in the path before the API sees it: a 400 without a body, whatever the operation.
+        if (routeValues.Count > 0)
+            AddProblem(operation, context.Document, StatusCodes.Status400BadRequest, "The path holds a NUL (%00): refused by the server before the API, without a body.");
         if (hasBody)
         {
             AddProblem(operation, context.Document, StatusCodes.Status400BadRequest, "The body is not valid JSON, or a field breaks a rule (errors by field).");
             AddProblem(operation, context.Document, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {CacheFlowApiExtensions.MaxRequestBodySize} bytes.");
-            AddProblem(operation, context.Document, StatusCodes.Status415UnsupportedMediaType, "The body is not application/json in UTF-8.");
+            AddProblem(operation, context.Document, StatusCodes.Status415UnsupportedMediaType,
+                "The body is not application/json in UTF-8: the charset, if given, must be utf-8 or utf8 (any case, quoted or not); an empty or any other charset is refused.");
         }
 
         if (operation.Parameters?.Any(p => p.In == ParameterLocation.Query) == true)

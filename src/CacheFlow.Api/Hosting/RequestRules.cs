@@ -18,17 +18,31 @@ internal static class RequestRules
             : next(context);
 
     /// <summary>
-    /// 415 for a body in any charset but UTF-8: the framework would otherwise fail on an unknown one (<c>bogus</c>,
-    /// <c>utf-7</c>) with a 500, and JSON in another known one is not JSON.
+    /// 415 for a body in any charset but UTF-8, or an empty one: the framework would otherwise fail on an unknown one
+    /// (<c>bogus</c>, <c>utf-7</c>) with a 500, and JSON in another known one is not JSON. Every spelling of UTF-8
+    /// (<c>utf-8</c>, <c>utf8</c>, quoted or not, any case) is accepted and handed on as <c>charset=utf-8</c>, the one
+    /// spelling the framework's reader knows (it looks the name up as given, and fails on <c>utf8</c> or <c>"utf-8"</c>).
     /// </summary>
     public static Task RequireUtf8Async(HttpContext context, RequestDelegate next)
     {
         if (MediaTypeHeaderValue.TryParse(context.Request.ContentType, out var mediaType)
-            && HeaderUtilities.RemoveQuotes(mediaType.Charset) is { Length: > 0 } charset
-            && !charset.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !charset.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+            && mediaType.Parameters.Where(p => p.Name.Equals("charset", StringComparison.OrdinalIgnoreCase)).ToList() is { Count: > 0 } charsets)
         {
-            throw new BadHttpRequestException(
-                $"Bodies are JSON in UTF-8; the charset \"{ErrorText.Truncate(charset.Value!)}\" is not supported.", StatusCodes.Status415UnsupportedMediaType);
+            foreach (var charset in charsets)
+            {
+                var name = (HeaderUtilities.RemoveQuotes(charset.Value).Value ?? "").Trim();
+                if (!name.Equals("utf-8", StringComparison.OrdinalIgnoreCase) && !name.Equals("utf8", StringComparison.OrdinalIgnoreCase))
+                {
+                    throw new BadHttpRequestException(name.Length == 0
+                        ? "Bodies are JSON in UTF-8; the charset is empty: send charset=utf-8 or none."
+                        : $"Bodies are JSON in UTF-8; the charset \"{ErrorText.Truncate(name)}\" is not supported.", StatusCodes.Status415UnsupportedMediaType);
+                }
+
+                mediaType.Parameters.Remove(charset);
+            }
+
+            mediaType.Charset = "utf-8";
+            context.Request.ContentType = mediaType.ToString();
         }
 
         return next(context);

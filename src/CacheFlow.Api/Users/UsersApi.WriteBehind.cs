@@ -19,7 +19,7 @@ public static partial class UsersApi
             .WithSummary("Accepts a user to create (202): queued durably in Redis, applied to the database in the background (write-behind).")
             .RequireRateLimiting(RateLimits.Writes);
         users.MapGet("/async/{requestId}", GetWriteStatus).WithSummary("Where a queued create stands: pending, done (with the user's id) or failed (with the reason).");
-        users.MapPost("/{id}/logins", RecordLogin).WithSummary("Counts a login: at once in Redis (user and leaderboard), in the database behind, coalesced.")
+        users.MapPost("/{id:userId}/logins", RecordLogin).WithSummary("Counts a login: at once in Redis (user and leaderboard), in the database behind, coalesced.")
             .RequireRateLimiting(RateLimits.Writes);
         users.MapGet("/top", TopUsers).WithSummary("The users with the most logins, from the leaderboard (their users read from the cache in one batch).")
             .RequireRateLimiting(RateLimits.Reads);

@@ -16,15 +16,15 @@ public static partial class UsersApi
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var users = app.MapGroup("/users").WithTags("Users");
-        users.MapGet("/{id}", GetUser).WithSummary("One user (cache-aside, fresh 300 s; X-Cache says HIT, MISS, STALE or BYPASS).")
+        users.MapGet("/{id:userId}", GetUser).WithSummary("One user (cache-aside, fresh 300 s; X-Cache says HIT, MISS, STALE or BYPASS).")
             .RequireRateLimiting(RateLimits.Reads);
         users.MapGet("/", ListUsers).WithSummary("A page of users ordered by id (cached, fresh 60 s); a page past the last is 404, not cached.")
             .CacheResponse(UserCacheKeys.Lists, UserCacheKeys.ListEntry).RequireRateLimiting(RateLimits.Reads);
         users.MapPost("/", CreateUser).WithSummary("Creates a user: database first, then the cache (write-through).")
             .RequireRateLimiting(RateLimits.Writes);
-        users.MapPatch("/{id}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.")
+        users.MapPatch("/{id:userId}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.")
             .RequireRateLimiting(RateLimits.Writes);
-        users.MapDelete("/{id}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.")
+        users.MapDelete("/{id:userId}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.")
             .RequireRateLimiting(RateLimits.Writes);
         MapWriteBehind(users);
         return users;

@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.Logging;
@@ -34,12 +33,13 @@ public sealed class BadRequestLoggingTests : IAsyncLifetime
         await client.GetAsync("/users/1", TestContext.Current.CancellationToken);
         _logs.Clear();
 
-        foreach (var charset in new[] { "bogus", "utf-7" })
+        // Spellings of UTF-8 the framework's reader does not know (they were 500s logged as fail), empty ones, unknown ones.
+        foreach (var charset in new[] { "bogus", "utf-7", "utf8", "\"utf-8\"", "\"UTF-8\"", "", "\"\"" })
         {
             foreach (var (method, path) in new[] { ("POST", "/users"), ("PATCH", "/users/1"), ("POST", "/users/async") })
             {
                 var content = new ByteArrayContent(Encoding.UTF8.GetBytes("{\"username\":\"valid_name\",\"email\":\"a@b.co\"}"));
-                content.Headers.ContentType = MediaTypeHeaderValue.Parse($"application/json; charset={charset}");
+                content.Headers.TryAddWithoutValidation("Content-Type", $"application/json; charset={charset}");
                 await client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = content }, TestContext.Current.CancellationToken);
             }
         }

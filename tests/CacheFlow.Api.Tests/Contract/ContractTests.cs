@@ -139,11 +139,56 @@ public sealed class ContractTests(EmbeddedStack stack) : IClassFixture<EmbeddedS
         Assert.Equal($"Bodies are JSON in UTF-8; the charset \"{charset.Trim('"')}\" is not supported.", (string)problem["detail"]!);
     }
 
-    [Fact]
-    public async Task ABodyInUtf8IsAcceptedWithOrWithoutTheCharset()
+    [Theory]
+    [InlineData("application/json")]
+    [InlineData("application/json; charset=utf-8")]
+    [InlineData("application/json; charset=UTF-8")]
+    [InlineData("application/json; charset=utf8")]
+    [InlineData("application/json; charset=UTF8")]
+    [InlineData("application/json; charset=\"utf-8\"")]
+    [InlineData("application/json; charset=\"UTF-8\"")]
+    [InlineData("application/json;charset=Utf-8")]
+    public async Task ABodyInUtf8IsAcceptedWhateverTheSpellingOfItsCharset(string contentType)
     {
-        using var request = new HttpRequestMessage(HttpMethod.Patch, "/users/3") { Content = Content("{\"is_active\":true}", "application/json; charset=UTF-8") };
-        Assert.Equal(HttpStatusCode.OK, (await Client.SendAsync(request, TestContext.Current.CancellationToken)).StatusCode);
+        var client = Client;
+        var name = $"cs{Guid.NewGuid():N}"[..20];
+        var created = await client.PostAsync("/users", Content($"{{\"username\":\"{name}\",\"email\":\"{name}@example.com\"}}", contentType), TestContext.Current.CancellationToken);
+        var changed = await client.PatchAsync("/users/3", Content("{\"is_active\":true}", contentType), TestContext.Current.CancellationToken);
+        var queued = await client.PostAsync("/users/async", Content($"{{\"username\":\"q{name}\",\"email\":\"q{name}@example.com\"}}", contentType), TestContext.Current.CancellationToken);
+
+        Assert.Equal((HttpStatusCode.Created, HttpStatusCode.OK, HttpStatusCode.Accepted), (created.StatusCode, changed.StatusCode, queued.StatusCode));
+    }
+
+    [Theory]
+    [InlineData("POST", "/users", "")]
+    [InlineData("PATCH", "/users/1", "\"\"")]
+    [InlineData("POST", "/users/async", "")]
+    public async Task AnEmptyCharsetIs415(string method, string path, string charset)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = Content("{\"is_active\":true}", $"application/json; charset={charset}") };
+
+        var problem = await (await Client.SendAsync(request, TestContext.Current.CancellationToken)).ProblemAsync(HttpStatusCode.UnsupportedMediaType);
+
+        Assert.Equal("Bodies are JSON in UTF-8; the charset is empty: send charset=utf-8 or none.", (string)problem["detail"]!);
+    }
+
+    [Theory]
+    [InlineData("POST", "/users", """{"username":"bad name!","username":"ok_name","email":"ok@example.com"}""", "Duplicate field", "username")]
+    [InlineData("PATCH", "/users/1", """{"is_active":false,"is_active":true}""", "Duplicate field", "is_active")]
+    [InlineData("POST", "/users/async", """{"username":"ok_name","email":"a@example.com","email":"b@example.com"}""", "Duplicate field", "email")]
+    [InlineData("POST", "/users", """{"username":"ok_name","email":"ok@example.com","is_active":null}""", "Null field", "is_active")]
+    [InlineData("PATCH", "/users/1", """{"is_active":null}""", "Null field", "is_active")]
+    [InlineData("POST", "/users/async", """{"username":"ok_name","email":"ok@example.com","is_active":null}""", "Null field", "is_active")]
+    [InlineData("PATCH", "/users/1", """{"nickname":"x"}""", "Unknown field", "nickname")]
+    [InlineData("POST", "/users", """{"username":"ok_name","email":"ok@example.com","Is_Active":false}""", "Unknown field", "Is_Active")]
+    public async Task ABodyFieldGivenTwiceNullOrUnknownIsA400NamingIt(string method, string path, string body, string title, string field)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(method), path) { Content = Content(body, "application/json") };
+
+        var problem = await (await Client.SendAsync(request, TestContext.Current.CancellationToken)).ProblemAsync(HttpStatusCode.BadRequest);
+
+        Assert.Equal((title, field), ((string)problem["title"]!, (string)problem["field"]!));
+        Assert.StartsWith(field + " ", (string)problem["detail"]!, StringComparison.Ordinal);
     }
 
     [Theory]

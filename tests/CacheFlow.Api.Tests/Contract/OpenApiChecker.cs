@@ -22,7 +22,7 @@ public sealed class OpenApiChecker(JsonObject document)
     {
         var request = response.RequestMessage ?? throw new InvalidOperationException("a response without its request");
         var body = await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken);
-        return CheckResponse(request.Method.Method, Uri.UnescapeDataString(request.RequestUri!.AbsolutePath), response, body);
+        return CheckResponse(request.Method.Method, request.RequestUri!.AbsolutePath, response, body);
     }
 
     /// <summary>Fails unless the response is what the document says the operation answers.</summary>
@@ -32,20 +32,37 @@ public sealed class OpenApiChecker(JsonObject document)
         Assert.True(errors.Count == 0, string.Join('\n', errors));
     }
 
-    /// <summary>The operation for a request, with its path template; null if the document has none.</summary>
+    /// <summary>
+    /// The operation for a request, with its path template; null if the document has none. As OpenAPI matches paths:
+    /// a concrete path before a templated one (<c>/users/top</c> is not <c>/users/{id}</c>, whatever the method), and
+    /// among templates as concrete, one whose parameters take the values; only then the method.
+    /// </summary>
     public (string Template, JsonObject Operation)? Find(string method, string path)
     {
+        // Segment by segment, each decoded on its own: an encoded '/' (%2F) stays inside its segment.
+        var segments = path.Split('/').Select(Uri.UnescapeDataString).ToArray();
         var candidates = document["paths"]!.AsObject()
-            .Where(p => Regex.IsMatch(path, "^" + Regex.Replace(Regex.Escape(p.Key), @"\\\{[^/]+?}", "[^/]+") + "$"))
-            .OrderBy(p => p.Key.Count(c => c == '{'));
-        foreach (var (template, item) in candidates)
-        {
-            if (item![method.ToLowerInvariant()] is JsonObject operation)
-                return (template, operation);
-        }
-
-        return null;
+            .Select(p => (Template: p.Key, Segments: p.Key.Split('/'), Item: p.Value!))
+            .Where(p => p.Segments.Length == segments.Length && p.Segments.Zip(segments).All(s => s.First.StartsWith('{') ? s.Second.Length > 0 : s.First == s.Second))
+            .Select(p => (p.Template, p.Segments, p.Item, Parameters: p.Segments.Count(s => s.StartsWith('{'))))
+            .ToList();
+        if (candidates.Count == 0)
+            return null;
+        var concrete = candidates.Where(c => c.Parameters == candidates.Min(m => m.Parameters)).ToList();
+        var chosen = concrete.FirstOrDefault(c => ParametersFit(c.Segments, segments, c.Item), concrete[0]);
+        return chosen.Item[method.ToLowerInvariant()] is JsonObject operation ? (chosen.Template, operation) : null;
     }
+
+    private bool ParametersFit(string[] template, string[] segments, JsonNode item) =>
+        template.Zip(segments).Where(s => s.First.StartsWith('{')).All(s =>
+            item.AsObject().Where(o => o.Value?["parameters"] is JsonArray).SelectMany(o => o.Value!["parameters"]!.AsArray())
+                .FirstOrDefault(p => (string?)p!["name"] == s.First.Trim('{', '}') && (string?)p["in"] == "path")?["schema"] is not { } schema
+            || Validate(PathValue(s.Second), schema, "$").Count == 0);
+
+    /// <summary>A path segment as a parameter's value: a number where it is written as one, otherwise text.</summary>
+    public static JsonNode PathValue(string segment) =>
+        long.TryParse(segment, NumberStyles.None, CultureInfo.InvariantCulture, out var number) && segment == number.ToString(CultureInfo.InvariantCulture)
+            ? JsonValue.Create(number) : JsonValue.Create(segment);
 
     /// <summary>What is wrong with a response to <paramref name="method"/> <paramref name="path"/> (empty when nothing is).</summary>
     public List<string> CheckResponse(string method, string path, HttpResponseMessage response, string body)
@@ -149,15 +166,17 @@ public sealed class OpenApiChecker(JsonObject document)
                 break;
             case JsonValue when kind == "string":
                 var text = (string)value!;
-                if (schema["pattern"] is { } pattern && !Regex.IsMatch(text, (string)pattern!))
-                    errors.Add($"{at}: \"{text}\" does not match {pattern}");
-                if (schema["minLength"] is { } minLength && text.Length < (int)minLength)
+                if (schema["pattern"] is { } pattern && !SchemaPattern.IsMatch((string)pattern!, text))
+                    errors.Add($"{at}: \"{Shown(text)}\" does not match {Shown((string)pattern!)}");
+                // JSON Schema counts characters as code points (an astral one is one, not two UTF-16 units).
+                var length = CodePoints(text);
+                if (schema["minLength"] is { } minLength && length < (int)minLength)
                     errors.Add($"{at}: shorter than {minLength}");
-                if (schema["maxLength"] is { } maxLength && text.Length > (int)maxLength)
+                if (schema["maxLength"] is { } maxLength && length > (int)maxLength)
                     errors.Add($"{at}: longer than {maxLength}");
                 break;
             case JsonValue when kind is "integer" or "number":
-                var number = (decimal)value!;
+                var number = decimal.Parse(value!.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture);
                 if (schema["minimum"] is { } minimum && number < (decimal)minimum)
                     errors.Add($"{at}: {number} is below {minimum}");
                 if (schema["maximum"] is { } maximum && number > (decimal)maximum)
@@ -167,6 +186,20 @@ public sealed class OpenApiChecker(JsonObject document)
 
         return errors;
     }
+
+    private static int CodePoints(string text)
+    {
+        var count = 0;
+        for (var i = 0; i < text.Length; i++, count++)
+        {
+            if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                i++;
+        }
+
+        return count;
+    }
+
+    private static string Shown(string text) => text.Length <= 80 ? text : text[..80] + "…";
 
     private static string Kind(JsonNode? value) => value?.GetValueKind() switch
     {

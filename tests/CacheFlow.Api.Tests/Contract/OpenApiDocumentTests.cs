@@ -92,9 +92,11 @@ public sealed class OpenApiDocumentTests(EmbeddedStack stack) : IClassFixture<Em
 
         Assert.Equal("""["username","email"]""", create["required"]!.ToJsonString());
         Assert.Null(update["required"]);
-        Assert.Equal(1, (int)update["minProperties"]!);
+        // A change is any of the three fields, at least one: {"nickname":"x"} has one property and none of them.
+        Assert.Equal("""[{"required":["username"]},{"required":["email"]},{"required":["is_active"]}]""", update["anyOf"]!.ToJsonString());
         foreach (var schema in new[] { create, update })
         {
+            Assert.False((bool)schema["additionalProperties"]!);
             var username = schema["properties"]!["username"]!;
             Assert.Equal(("string", 3, 32, "^[A-Za-z0-9._-]{3,32}$"),
                 ((string)username["type"]!, (int)username["minLength"]!, (int)username["maxLength"]!, (string)username["pattern"]!));
@@ -113,9 +115,9 @@ public sealed class OpenApiDocumentTests(EmbeddedStack stack) : IClassFixture<Em
         var limit = list.Single(p => (string)p!["name"]! == "limit")!["schema"]!;
         var id = paths["/users/{id}"]!["get"]!["parameters"]![0]!["schema"]!;
 
-        Assert.Equal(("integer", 1), ((string)page["type"]!, (int)page["minimum"]!));
+        Assert.Equal(("integer", 1, int.MaxValue), ((string)page["type"]!, (int)page["minimum"]!, (int)page["maximum"]!));
         Assert.Equal(("integer", 1, 100), ((string)limit["type"]!, (int)limit["minimum"]!, (int)limit["maximum"]!));
-        Assert.Equal(("integer", 1), ((string)id["type"]!, (int)id["minimum"]!));
+        Assert.Equal(("integer", 1, long.MaxValue), ((string)id["type"]!, (int)id["minimum"]!, (long)id["maximum"]!));
     }
 
     [Fact]
@@ -143,6 +145,12 @@ public sealed class OpenApiDocumentTests(EmbeddedStack stack) : IClassFixture<Em
         Assert.NotEmpty(checker.CheckRequestBody("POST", "/users", """{"username":"a d","email":"ada@example.com"}"""));
         Assert.NotEmpty(checker.CheckRequestBody("PATCH", "/users/42", "{}"));
         Assert.NotEmpty(checker.CheckRequestBody("PATCH", "/users/42", """{"is_active":"no"}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("PATCH", "/users/42", """{"nickname":"x"}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("PATCH", "/users/42", """{"is_active":null}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("POST", "/users", """{"username":"ada","email":"ada@example.com","is_active":null}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("POST", "/users", """{"username":"ada","email":"ada@example.com","id":7}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("POST", "/users", """{"username":"ada","email":"ada\u0007@example.com"}"""));
+        Assert.NotEmpty(checker.CheckRequestBody("POST", "/users", "{\"username\":\"ada\\n\",\"email\":\"ada@example.com\"}"));
         using var teapot = new HttpResponseMessage(System.Net.HttpStatusCode.UnprocessableEntity);
         Assert.NotEmpty(checker.CheckResponse("GET", "/users/1", teapot, ""));
         using var noCacheHeader = new HttpResponseMessage(System.Net.HttpStatusCode.OK);
