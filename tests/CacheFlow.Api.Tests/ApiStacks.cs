@@ -41,6 +41,10 @@ public sealed class ApiFactory(
         builder.UseSetting("CacheFlow:RedisTimeout", "00:00:05");
         // Every test request comes from one address; the rate limits have tests of their own, which turn them on.
         builder.UseSetting("RateLimits:Enabled", "false");
+        // The relay applies each outbox row a tick or two after its change, invalidating the user and every list page
+        // again: a test that reads MISS then HIT would see a MISS whenever a tick fell between its two reads. The
+        // relay's own tests set their interval.
+        builder.UseSetting("Outbox:Interval", "00:10:00");
         if (redis is not null)
             builder.UseSetting("ConnectionStrings:Redis", redis);
         if (users is not null)
