@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,6 +17,7 @@ namespace CacheFlow.AspNetCore;
 internal static class CacheResponseEndpointFilter
 {
     /// <exception cref="InvalidOperationException">The handler binds something the declared key does not cover.</exception>
+    [RequiresUnreferencedCode(CacheResponseKeyAnalysis.Reflection)]
     public static EndpointFilterDelegate Create(
         EndpointFilterFactoryContext factoryContext, EndpointFilterDelegate next, string endpoint, string family, CacheEntryOptions options, CacheResponseVary vary)
     {
@@ -40,7 +42,7 @@ internal static class CacheResponseEndpointFilter
             {
                 var handlerResult = await next(context).ConfigureAwait(false);
                 if (OkValue(handlerResult) is { } value)
-                    return JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), serializer);
+                    return JsonSerializer.SerializeToUtf8Bytes(value, serializer.GetTypeInfo(value.GetType()));
                 uncached = handlerResult;
                 return null;
             }, options, context.HttpContext.RequestAborted).ConfigureAwait(false);

@@ -4,6 +4,7 @@ using CacheFlow.Invalidation;
 using CacheFlow.Local;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -77,10 +78,15 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     /// <inheritdoc />
     public ValueTask<CacheResult> GetOrCreateJsonAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
-        GetOrCreateCoreAsync(key, (Cache: this, Factory: factory), static async (state, ct) =>
+        GetOrCreateEncodedAsync(key, factory, JsonOf<T>(), options, cancellationToken);
+
+    /// <summary>A read whose value, if loaded, is stored as <paramref name="serializer"/> writes it; the result holds those bytes.</summary>
+    private ValueTask<CacheResult> GetOrCreateEncodedAsync<T>(
+        string key, Func<CancellationToken, ValueTask<T>> factory, IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, CancellationToken cancellationToken) =>
+        GetOrCreateCoreAsync(key, (Serializer: serializer, Factory: factory), static async (state, ct) =>
         {
             var value = await state.Factory(ct).ConfigureAwait(false);
-            return value is null ? Loaded.Null : new Loaded(Encode(value, state.Cache.JsonSerializerOf<T>()), LoadedKind.Value);
+            return value is null ? Loaded.Null : new Loaded(Encode(value, state.Serializer), LoadedKind.Value);
         }, options, inline: false, cancellationToken);
 
     /// <inheritdoc />

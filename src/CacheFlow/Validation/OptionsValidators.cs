@@ -1,0 +1,18 @@
+using CacheFlow.WriteBehind;
+using Microsoft.Extensions.Options;
+
+namespace CacheFlow.Validation;
+
+// Source-generated from the options' validation attributes: no reflection, so validation is trimming- and AOT-safe.
+
+/// <summary>Validates <see cref="CacheFlowOptions"/>.</summary>
+[OptionsValidator]
+internal sealed partial class CacheFlowOptionsValidator : IValidateOptions<CacheFlowOptions>;
+
+/// <summary>Validates <see cref="CacheFlowHybridCacheOptions"/>.</summary>
+[OptionsValidator]
+internal sealed partial class CacheFlowHybridCacheOptionsValidator : IValidateOptions<CacheFlowHybridCacheOptions>;
+
+/// <summary>Validates <see cref="WriteBehindOptions"/>.</summary>
+[OptionsValidator]
+internal sealed partial class WriteBehindOptionsValidator : IValidateOptions<WriteBehindOptions>;
