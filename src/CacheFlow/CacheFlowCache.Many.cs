@@ -1,6 +1,7 @@
 using System.Buffers;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
+using CacheFlow.Tracing;
 using Microsoft.Extensions.Caching.Hybrid;
 
 namespace CacheFlow;
@@ -152,12 +153,16 @@ public sealed partial class CacheFlowCache
         IReadOnlyDictionary<string, T> values;
         var started = _time.GetTimestamp();
         var loading = batch.ToLoad.Concat(batch.Uncached).ToList();
+        var activity = CacheActivities.Start(CacheActivities.Load, _options, family: null);
+        activity?.SetTag(CacheActivities.BatchSize, loading.Count);
         try
         {
             values = await batch.Factory(loading.ConvertAll(k => k.Key), cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception ex)
         {
+            CacheActivities.Fail(activity, ex);
+            activity?.Dispose();
             foreach (var key in loading)
             {
                 _metrics.RecordLoad(key.Counters, key.Key, _time.GetElapsedTime(started));
@@ -168,6 +173,7 @@ public sealed partial class CacheFlowCache
             throw;
         }
 
+        activity?.Dispose();
         var elapsed = _time.GetElapsedTime(started);
         var loadMilliseconds = (int)Math.Min(int.MaxValue, elapsed.TotalMilliseconds);
         var singles = new List<Task>();

@@ -96,7 +96,7 @@ public static class CacheFlowApiExtensions
         // Bad input raises BadHttpRequestException in every environment, so the handler above answers it the same way.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddHealthChecks()
-            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCacheFlow("redis", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<WarmingHealthCheck>("warming", tags: ["ready"])
             .AddCheck<DurableDataHealthCheck>("durable_data", tags: ["ready"])
