@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Net;
 using System.Reflection.Metadata;
@@ -11,6 +10,7 @@ namespace CacheFlow.Tests;
 /// from a local folder feed, builds and runs against embedded Garnet. The packages come from the folder in
 /// <c>CACHEFLOW_PACKAGES</c> (CI packs them first); without it, the test packs the two libraries itself.
 /// </summary>
+[Collection(DotnetCli.Collection)]
 public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBackend>
 {
     private static readonly string[] Packages = ["CacheFlow", "CacheFlow.AspNetCore"];
@@ -96,47 +96,16 @@ public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBa
             </configuration>
             """);
         var endpoint = (IPEndPoint)backend.Redis.GetEndPoints()[0];
-        return await DotnetAsync(project, "run", "-p:CacheFlowVersion=" + version, "--", $"127.0.0.1:{endpoint.Port}");
+        return await DotnetCli.RunAsync(project, "run", "-p:CacheFlowVersion=" + version, "--", $"127.0.0.1:{endpoint.Port}");
     }
 
     /// <summary>Packs the two libraries of this repository into <paramref name="feed"/>.</summary>
     private static async Task<string> PackAsync(string feed)
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "CacheFlow.slnx")))
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("CacheFlow.slnx not found above the test's folder");
+        var root = DotnetCli.RepositoryRoot;
         foreach (var id in Packages)
-            await DotnetAsync(root, "pack", Path.Combine("src", id, id + ".csproj"), "-c", "Release", "-o", feed);
+            await DotnetCli.RunAsync(root, "pack", Path.Combine("src", id, id + ".csproj"), "-c", "Release", "-o", feed);
         return feed;
-    }
-
-    private static async Task<string> DotnetAsync(string directory, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        // The test host runs under the SDK that launched it: none of its MSBuild settings may leak into this build.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-            start.Environment.Remove(name);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} took over 10 minutes");
-        }
-
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} exited {process.ExitCode}:\n{output}");
-        return await stdout;
     }
 
     /// <summary>A temp folder deleted with everything in it.</summary>
