@@ -22,7 +22,7 @@ public sealed class CacheFlowOptions
     /// </summary>
     /// <value>The default value is <c>cf:</c>.</value>
     [Required(AllowEmptyStrings = true)]
-    [RegularExpression("^[^{}]*$", ErrorMessage = "The key prefix may not contain '{' or '}'.")]
+    [RegularExpression("^[^{}]*$", ErrorMessage = "The key prefix may not contain '{{' or '}}'.")]
     public string KeyPrefix { get; set; } = "cf:";
 
     /// <summary>

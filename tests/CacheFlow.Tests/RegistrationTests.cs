@@ -73,6 +73,20 @@ public sealed class RegistrationTests(GarnetBackend backend) : IClassFixture<Gar
     }
 
     [Fact]
+    public async Task AnOptionOutOfItsRangeFailsTheHostAtStart()
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Services.AddSingleton(backend.Redis);
+        builder.Services.AddCacheFlow(options => (options.LeaseDuration, options.KeyPrefix) = (TimeSpan.FromMilliseconds(1), "a{b}:"));
+        using var host = builder.Build();
+
+        var refused = await Assert.ThrowsAsync<OptionsValidationException>(() => host.StartAsync(TestContext.Current.CancellationToken));
+
+        Assert.Contains("LeaseDuration must be between 00:00:00.0500000 and 00:10:00", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("The key prefix may not contain '{' or '}'.", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void EveryOptionExceptTheSerializerOptionsIsBoundFromASection()
     {
         var settable = typeof(CacheFlowOptions).GetProperties(BindingFlags.Public | BindingFlags.Instance)

@@ -1,4 +1,3 @@
-using CacheFlow.WriteBehind;
 using Microsoft.Extensions.Options;
 
 namespace CacheFlow.Validation;
@@ -12,7 +11,3 @@ internal sealed partial class CacheFlowOptionsValidator : IValidateOptions<Cache
 /// <summary>Validates <see cref="CacheFlowHybridCacheOptions"/>.</summary>
 [OptionsValidator]
 internal sealed partial class CacheFlowHybridCacheOptionsValidator : IValidateOptions<CacheFlowHybridCacheOptions>;
-
-/// <summary>Validates <see cref="WriteBehindOptions"/>.</summary>
-[OptionsValidator]
-internal sealed partial class WriteBehindOptionsValidator : IValidateOptions<WriteBehindOptions>;
