@@ -9,8 +9,9 @@ namespace Microsoft.AspNetCore.Builder;
 /// <summary>Adds response caching through CacheFlow to minimal-API endpoints.</summary>
 /// <remarks>
 /// The key is decided by reading the handler's parameter types by reflection (their constructors, properties,
-/// <c>TryParse</c> and <c>BindAsync</c> methods), which trimming may remove: in a trimmed or native AOT application use
-/// output caching (<c>AddCacheFlowOutputCacheStore</c>) or <see cref="ICacheFlow"/> in the handler instead.
+/// <c>TryParse</c> and <c>BindAsync</c> methods), which trimming may remove, and a response is serialized by its
+/// run-time type: in a trimmed or native AOT application use output caching (<c>AddCacheFlowOutputCacheStore</c>) or
+/// <see cref="ICacheFlow"/> in the handler instead.
 /// </remarks>
 public static class CacheFlowEndpointConventionBuilderExtensions
 {
@@ -26,6 +27,7 @@ public static class CacheFlowEndpointConventionBuilderExtensions
     /// <param name="options">How responses are cached: freshness, stale window, tags.</param>
     /// <returns>The builder, for chaining.</returns>
     [RequiresUnreferencedCode(CacheResponseKeyAnalysis.Reflection)]
+    [RequiresDynamicCode(CacheResponseKeyAnalysis.Reflection)]
     public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, CacheEntryOptions options)
         where TBuilder : IEndpointConventionBuilder
         => builder.CacheResponse(family, options, _ => { });
@@ -44,6 +46,7 @@ public static class CacheFlowEndpointConventionBuilderExtensions
     /// <param name="vary">Declares what else the key varies by, such as <c>vary =&gt; vary.ByHeader("Accept-Language").ByUser()</c>.</param>
     /// <returns>The builder, for chaining.</returns>
     [RequiresUnreferencedCode(CacheResponseKeyAnalysis.Reflection)]
+    [RequiresDynamicCode(CacheResponseKeyAnalysis.Reflection)]
     public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, CacheEntryOptions options, Action<CacheResponseVary> vary)
         where TBuilder : IEndpointConventionBuilder
     {

@@ -18,6 +18,7 @@ internal static class CacheResponseEndpointFilter
 {
     /// <exception cref="InvalidOperationException">The handler binds something the declared key does not cover.</exception>
     [RequiresUnreferencedCode(CacheResponseKeyAnalysis.Reflection)]
+    [RequiresDynamicCode(CacheResponseKeyAnalysis.Reflection)]
     public static EndpointFilterDelegate Create(
         EndpointFilterFactoryContext factoryContext, EndpointFilterDelegate next, string endpoint, string family, CacheEntryOptions options, CacheResponseVary vary)
     {
@@ -42,7 +43,7 @@ internal static class CacheResponseEndpointFilter
             {
                 var handlerResult = await next(context).ConfigureAwait(false);
                 if (OkValue(handlerResult) is { } value)
-                    return JsonSerializer.SerializeToUtf8Bytes(value, serializer.GetTypeInfo(value.GetType()));
+                    return JsonSerializer.SerializeToUtf8Bytes(value, value.GetType(), serializer);
                 uncached = handlerResult;
                 return null;
             }, options, context.HttpContext.RequestAborted).ConfigureAwait(false);

@@ -28,7 +28,7 @@ namespace CacheFlow.AspNetCore;
 internal sealed class CacheResponseKeyAnalysis
 {
     /// <summary>Why the analysis is not trimming-safe.</summary>
-    public const string Reflection = "CacheResponse reads the handler's parameter types by reflection (constructors, properties, TryParse and BindAsync methods), which trimming may remove.";
+    public const string Reflection = "CacheResponse reads the handler's parameter types by reflection (constructors, properties, TryParse and BindAsync methods), which trimming may remove, and serializes whatever the handler returns by its run-time type.";
 
     private readonly CacheResponseVary _vary;
     private readonly IServiceProviderIsService? _services;
