@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using CacheFlow;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.Http;
@@ -6,6 +7,12 @@ using Microsoft.AspNetCore.Routing;
 namespace Microsoft.AspNetCore.Builder;
 
 /// <summary>Adds response caching through CacheFlow to minimal-API endpoints.</summary>
+/// <remarks>
+/// The key is decided by reading the handler's parameter types by reflection (their constructors, properties,
+/// <c>TryParse</c> and <c>BindAsync</c> methods), which trimming may remove, and a response is serialized by its
+/// run-time type: in a trimmed or native AOT application use output caching (<c>AddCacheFlowOutputCacheStore</c>) or
+/// <see cref="ICacheFlow"/> in the handler instead.
+/// </remarks>
 public static class CacheFlowEndpointConventionBuilderExtensions
 {
     /// <summary>
@@ -19,6 +26,8 @@ public static class CacheFlowEndpointConventionBuilderExtensions
     /// <param name="family">The key family, such as <c>users:list</c>.</param>
     /// <param name="options">How responses are cached: freshness, stale window, tags.</param>
     /// <returns>The builder, for chaining.</returns>
+    [RequiresUnreferencedCode(CacheResponseKeyAnalysis.Reflection)]
+    [RequiresDynamicCode(CacheResponseKeyAnalysis.Reflection)]
     public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, CacheEntryOptions options)
         where TBuilder : IEndpointConventionBuilder
         => builder.CacheResponse(family, options, _ => { });
@@ -36,6 +45,8 @@ public static class CacheFlowEndpointConventionBuilderExtensions
     /// <param name="options">How responses are cached: freshness, stale window, tags.</param>
     /// <param name="vary">Declares what else the key varies by, such as <c>vary =&gt; vary.ByHeader("Accept-Language").ByUser()</c>.</param>
     /// <returns>The builder, for chaining.</returns>
+    [RequiresUnreferencedCode(CacheResponseKeyAnalysis.Reflection)]
+    [RequiresDynamicCode(CacheResponseKeyAnalysis.Reflection)]
     public static TBuilder CacheResponse<TBuilder>(this TBuilder builder, string family, CacheEntryOptions options, Action<CacheResponseVary> vary)
         where TBuilder : IEndpointConventionBuilder
     {

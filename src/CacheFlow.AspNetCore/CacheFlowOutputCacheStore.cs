@@ -72,13 +72,14 @@ public sealed class CacheFlowOutputCacheStore(ICacheFlow cache, IOptions<CacheFl
         await cache.SetRawAsync(_prefix + key, value, entry, cancellationToken).ConfigureAwait(false);
     }
 
+    /// <exception cref="ArgumentException">A tag is null, as ASP.NET Core's own stores refuse it.</exception>
     private string[] Prefixed(ReadOnlySpan<string> tags)
     {
         if (tags.IsEmpty)
             return [];
         var prefixed = new string[tags.Length];
         for (var i = 0; i < tags.Length; i++)
-            prefixed[i] = _prefix + tags[i];
+            prefixed[i] = _prefix + (tags[i] ?? throw new ArgumentException("A tag cannot be null.", nameof(tags)));
         return prefixed;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,6 +17,8 @@ namespace CacheFlow.AspNetCore;
 internal static class CacheResponseEndpointFilter
 {
     /// <exception cref="InvalidOperationException">The handler binds something the declared key does not cover.</exception>
+    [RequiresUnreferencedCode(CacheResponseKeyAnalysis.Reflection)]
+    [RequiresDynamicCode(CacheResponseKeyAnalysis.Reflection)]
     public static EndpointFilterDelegate Create(
         EndpointFilterFactoryContext factoryContext, EndpointFilterDelegate next, string endpoint, string family, CacheEntryOptions options, CacheResponseVary vary)
     {

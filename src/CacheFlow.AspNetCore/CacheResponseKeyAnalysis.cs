@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.IO.Pipelines;
 using System.Reflection;
 using System.Security.Claims;
@@ -23,8 +24,12 @@ namespace CacheFlow.AspNetCore;
 /// </list>
 /// Every refusal is gathered into one <see cref="InvalidOperationException"/> naming the endpoint and parameters.
 /// </summary>
+[RequiresUnreferencedCode(Reflection)]
 internal sealed class CacheResponseKeyAnalysis
 {
+    /// <summary>Why the analysis is not trimming-safe.</summary>
+    public const string Reflection = "CacheResponse reads the handler's parameter types by reflection (constructors, properties, TryParse and BindAsync methods), which trimming may remove, and serializes whatever the handler returns by its run-time type.";
+
     private readonly CacheResponseVary _vary;
     private readonly IServiceProviderIsService? _services;
     private readonly List<CacheResponseKey.Part> _parts = [];

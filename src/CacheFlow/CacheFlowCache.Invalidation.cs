@@ -1,4 +1,5 @@
 using CacheFlow.Invalidation;
+using CacheFlow.Tracing;
 using StackExchange.Redis;
 
 namespace CacheFlow;
@@ -69,6 +70,14 @@ public sealed partial class CacheFlowCache
     /// </summary>
     private async Task<long> ApplyAsync(InvalidationKind kind, string value, string? metricsKey)
     {
+        using var activity = CacheActivities.Start(CacheActivities.Invalidate, _options, family: null);
+        if (activity is not null)
+        {
+            activity.SetTag(CacheActivities.InvalidationKind, kind.ToString().ToLowerInvariant());
+            if (metricsKey is null)
+                activity.SetTag(CacheActivities.InvalidationRetry, true);
+        }
+
         try
         {
             var removed = kind switch
@@ -96,10 +105,13 @@ public sealed partial class CacheFlowCache
                     break;
             }
 
+            activity?.SetTag(CacheActivities.InvalidationRemoved, removed);
             return removed;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
+            CacheActivities.Fail(activity, ex);
+            activity?.SetTag(CacheActivities.InvalidationPending, _options.Protections.HasFlag(CacheProtections.KeepInvalidations));
             if (metricsKey is not null)
             {
                 OnRedisFailure(_metrics.For(metricsKey), ex, Log.RemoveFailed);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
+using CacheFlow.Tracing;
 
 namespace CacheFlow;
 
@@ -128,6 +129,7 @@ public sealed partial class CacheFlowCache
         var started = Stopwatch.GetTimestamp();
         var poll = FirstPoll;
         var polled = false;
+        Activity? wait = null;
         while (true)
         {
             var call = flight?.Issue() ?? 0;
@@ -143,7 +145,7 @@ public sealed partial class CacheFlowCache
                 // The script may have run and taken the lease all the same (a timeout is not a refusal).
                 _abandoned.Add(request.EntryKey, token);
                 OnRedisFailure(request.Counters, ex, Log.ReadFailed);
-                EndLeaseWait(request.Counters, polled, started);
+                EndLeaseWait(request.Counters, polled, started, wait, "redis_failed");
                 return stale is not null ? FlightResult.Nothing : await LoadWithoutRedisAsync(request, flight).ConfigureAwait(false);
             }
 
@@ -152,7 +154,7 @@ public sealed partial class CacheFlowCache
             var moot = stale is not null && (current is null || current.Value.Header.Version != stale.Value.Header.Version);
             var outwaited = Stopwatch.GetElapsedTime(started) > _options.LeaseDuration * 2;
             if (fresh || taken || stale is not null || outwaited)
-                EndLeaseWait(request.Counters, polled, started);
+                EndLeaseWait(request.Counters, polled, started, wait, fresh ? "value" : taken ? "lease" : "gave_up");
             if ((stale is null && fresh) || moot)
             {
                 if (taken)
@@ -172,17 +174,21 @@ public sealed partial class CacheFlowCache
                 return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: false, 0);
             }
 
+            // Another loader holds the lease: from here on this read waits for it.
+            wait ??= CacheActivities.Start(CacheActivities.LeaseWait, _options, request.Counters.Family);
             await Task.Delay(poll, _disposed.Token).ConfigureAwait(false);
             poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, LongestPoll.Ticks));
             polled = true;
         }
     }
 
-    /// <summary>A read stops waiting for another loader's lease (it has the value, the lease, or gave up): how long it waited.</summary>
-    private void EndLeaseWait(FamilyCounters counters, bool polled, long started)
+    /// <summary>A read stops waiting for another loader's lease (it has the value, the lease, or gave up): how long it waited, and its span.</summary>
+    private void EndLeaseWait(FamilyCounters counters, bool polled, long started, Activity? wait, string result)
     {
         if (polled)
             _metrics.RecordLeaseWait(counters, Stopwatch.GetElapsedTime(started));
+        wait?.SetTag(CacheActivities.LeaseResult, result);
+        wait?.Dispose();
     }
 
     /// <summary>Runs the factory under the lease and writes its result back only if the lease still holds.</summary>
@@ -210,14 +216,17 @@ public sealed partial class CacheFlowCache
         // The write-back (or the lease check) decides whether joiners may take the value.
         var call = flight?.Issue() ?? 0;
         var result = loaded.Result(CacheOutcome.Miss);
+        using var commit = CacheActivities.Start(CacheActivities.Commit, _options, request.Counters.Family);
         if (loaded.Uncacheable || (loaded.Kind == LoadedKind.Null && NullDuration(request.Options) <= TimeSpan.Zero))
         {
             // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
             var released = await TryReleaseAsync(request, token).ConfigureAwait(false);
+            commit?.SetTag(CacheActivities.CommitResult, released is null ? "failed" : "released");
             return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != false, call);
         }
 
         var written = await WriteAsync(request.Key, request.Counters, loaded, request.Options, loadMilliseconds, token, request.Paths, tagVersions: request.TagVersions).ConfigureAwait(false);
+        commit?.SetTag(CacheActivities.CommitResult, written switch { true => "written", false => "lease_lost", null => "failed" });
         if (written == false)
             request.Counters.AddLeaseLost();
         return new FlightResult(result, Shareable: written != false, call);
@@ -230,16 +239,18 @@ public sealed partial class CacheFlowCache
     private async ValueTask<Loaded> LoadValueAsync<TState>(LoadRequest<TState> request, Flight? flight)
     {
         var started = _time.GetTimestamp();
+        using var activity = CacheActivities.Start(CacheActivities.Load, _options, request.Counters.Family);
         try
         {
             var loaded = await request.Load(request.State, flight?.Token ?? _disposed.Token).ConfigureAwait(false);
             _metrics.RecordLoad(request.Counters, request.Key, _time.GetElapsedTime(started));
             return loaded;
         }
-        catch
+        catch (Exception ex)
         {
             _metrics.RecordLoad(request.Counters, request.Key, _time.GetElapsedTime(started));
             request.Counters.AddLoadFailure();
+            CacheActivities.Fail(activity, ex);
             throw;
         }
     }

@@ -1,6 +1,7 @@
 using System.Buffers;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
+using CacheFlow.Tracing;
 using Microsoft.Extensions.Caching.Hybrid;
 
 namespace CacheFlow;
@@ -14,13 +15,32 @@ namespace CacheFlow;
 public sealed partial class CacheFlowCache
 {
     /// <inheritdoc />
-    public async ValueTask<IReadOnlyDictionary<string, CacheResult>> GetOrCreateManyJsonAsync<T>(
+    public ValueTask<IReadOnlyDictionary<string, CacheResult>> GetOrCreateManyJsonAsync<T>(
+        IEnumerable<string> keys, Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory,
+        CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
+        GetOrCreateManyEncodedAsync(keys, factory, JsonOf<T>(), options, cancellationToken);
+
+    /// <inheritdoc />
+    public async ValueTask<IReadOnlyDictionary<string, CacheResult<T?>>> GetOrCreateManyAsync<T>(
         IEnumerable<string> keys, Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory,
         CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
     {
+        var serializer = JsonSerializerOf<T>();
+        var read = await GetOrCreateManyEncodedAsync(keys, factory, serializer, options, cancellationToken).ConfigureAwait(false);
+        return read.ToDictionary(
+            static pair => pair.Key,
+            pair => new CacheResult<T?>(pair.Value.Outcome, pair.Value.IsNull ? default : serializer.Deserialize(new ReadOnlySequence<byte>(pair.Value.Json))),
+            StringComparer.Ordinal);
+    }
+
+    /// <summary>The batch read behind both APIs, each loaded value stored as <paramref name="serializer"/> writes it.</summary>
+    private async ValueTask<IReadOnlyDictionary<string, CacheResult>> GetOrCreateManyEncodedAsync<T>(
+        IEnumerable<string> keys, Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory,
+        IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, CancellationToken cancellationToken)
+    {
         ArgumentNullException.ThrowIfNull(keys);
         ArgumentNullException.ThrowIfNull(factory);
-        var batch = new Batch<T>(factory, JsonSerializerOf<T>(), options ?? DefaultEntryOptions);
+        var batch = new Batch<T>(factory, serializer, options ?? DefaultEntryOptions);
         var seen = new HashSet<string>(StringComparer.Ordinal);
         var toRead = new List<BatchKey>();
         foreach (var key in keys)
@@ -54,23 +74,10 @@ public sealed partial class CacheFlowCache
 
         // Another caller holds these leases: each waits for that load as a single read would.
         var waited = await Task.WhenAll(batch.WaitFor.Select(k =>
-            GetOrCreateJsonAsync(k.Key, ct => LoadOneAsync(factory, k.Key, ct), batch.Options, cancellationToken).AsTask())).ConfigureAwait(false);
+            GetOrCreateEncodedAsync(k.Key, ct => LoadOneAsync(factory, k.Key, ct), serializer, batch.Options, cancellationToken).AsTask())).ConfigureAwait(false);
         for (var i = 0; i < batch.WaitFor.Count; i++)
             batch.Results[batch.WaitFor[i].Key] = waited[i];
         return batch.Results;
-    }
-
-    /// <inheritdoc />
-    public async ValueTask<IReadOnlyDictionary<string, CacheResult<T?>>> GetOrCreateManyAsync<T>(
-        IEnumerable<string> keys, Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory,
-        CacheEntryOptions? options = null, CancellationToken cancellationToken = default)
-    {
-        var serializer = JsonSerializerOf<T>();
-        var read = await GetOrCreateManyJsonAsync(keys, factory, options, cancellationToken).ConfigureAwait(false);
-        return read.ToDictionary(
-            static pair => pair.Key,
-            pair => new CacheResult<T?>(pair.Value.Outcome, pair.Value.IsNull ? default : serializer.Deserialize(new ReadOnlySequence<byte>(pair.Value.Json))),
-            StringComparer.Ordinal);
     }
 
     /// <summary>
@@ -146,12 +153,16 @@ public sealed partial class CacheFlowCache
         IReadOnlyDictionary<string, T> values;
         var started = _time.GetTimestamp();
         var loading = batch.ToLoad.Concat(batch.Uncached).ToList();
+        var activity = CacheActivities.Start(CacheActivities.Load, _options, family: null);
+        activity?.SetTag(CacheActivities.BatchSize, loading.Count);
         try
         {
             values = await batch.Factory(loading.ConvertAll(k => k.Key), cancellationToken).ConfigureAwait(false);
         }
-        catch
+        catch (Exception ex)
         {
+            CacheActivities.Fail(activity, ex);
+            activity?.Dispose();
             foreach (var key in loading)
             {
                 _metrics.RecordLoad(key.Counters, key.Key, _time.GetElapsedTime(started));
@@ -162,6 +173,7 @@ public sealed partial class CacheFlowCache
             throw;
         }
 
+        activity?.Dispose();
         var elapsed = _time.GetElapsedTime(started);
         var loadMilliseconds = (int)Math.Min(int.MaxValue, elapsed.TotalMilliseconds);
         var singles = new List<Task>();
@@ -225,8 +237,9 @@ public sealed partial class CacheFlowCache
             return values.TryGetValue(s.Key, out var value) && value is not null ? new Loaded(Encode(value, s.Batch.Serializer), LoadedKind.Value) : Loaded.Null;
         }, batch.Options, key.Counters, Inline: false);
 
-    private static async ValueTask<T?> LoadOneAsync<T>(Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory, string key, CancellationToken cancellationToken) =>
-        (await factory([key], cancellationToken).ConfigureAwait(false)).TryGetValue(key, out var value) ? value : default;
+    // A key the factory left out is null, cached as a batch caches it.
+    private static async ValueTask<T> LoadOneAsync<T>(Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory, string key, CancellationToken cancellationToken) =>
+        (await factory([key], cancellationToken).ConfigureAwait(false)).TryGetValue(key, out var value) ? value : default!;
 
     /// <summary>One batch call: its factory, serializer and options, and where each key stands.</summary>
     private sealed class Batch<T>(Func<IReadOnlyList<string>, CancellationToken, ValueTask<IReadOnlyDictionary<string, T>>> factory, IHybridCacheSerializer<T> serializer, CacheEntryOptions options)

@@ -3,13 +3,14 @@ using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 using CacheFlow.Local;
 using CacheFlow.Redis;
+using CacheFlow.Serialization;
 using Microsoft.Extensions.Caching.Hybrid;
 
 namespace CacheFlow;
 
 /// <summary>
-/// Typed reads and writes: values go through a serializer (JSON by default, any <see cref="IHybridCacheSerializer{T}"/>
-/// for the HybridCache API), and the L1 keeps the deserialized value beside the bytes. An immutable value
+/// Typed reads and writes: values go through a serializer (JSON by default, strings and byte arrays as they are, any
+/// <see cref="IHybridCacheSerializer{T}"/> for the HybridCache API), and the L1 keeps the deserialized value beside the bytes. An immutable value
 /// (<see cref="ImmutableType{T}"/>) is deserialized once and shared by every later L1 hit; any other is deserialized
 /// afresh for each caller, so no caller can change what the next one gets.
 /// </summary>
@@ -99,8 +100,15 @@ public sealed partial class CacheFlowCache
         return true;
     }
 
-    /// <summary>The JSON serializer of <typeparamref name="T"/> with the cache's serializer options.</summary>
-    internal IHybridCacheSerializer<T> JsonSerializerOf<T>() =>
+    /// <summary>
+    /// The serializer of <typeparamref name="T"/> for the typed API, and for HybridCache when none is registered: a string
+    /// as its UTF-8 bytes and a byte array as it is (HybridCache's built-in serializers: no JSON, so no JSON metadata is
+    /// needed for them in a trimmed or native AOT application), any other type as JSON (<see cref="JsonOf{T}"/>).
+    /// </summary>
+    internal IHybridCacheSerializer<T> JsonSerializerOf<T>() => BuiltInSerializer<T>.Instance ?? JsonOf<T>();
+
+    /// <summary>The JSON serializer of <typeparamref name="T"/> with the cache's serializer options: the JSON API's, strings included.</summary>
+    internal IHybridCacheSerializer<T> JsonOf<T>() =>
         (IHybridCacheSerializer<T>)_jsonSerializers.GetOrAdd(typeof(T), static (_, options) => new JsonValueSerializer<T>(options), _options.SerializerOptions);
 
     /// <summary>The value of an L1 copy: the kept instance of an immutable type, else a fresh deserialization.</summary>

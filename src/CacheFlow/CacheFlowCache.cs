@@ -4,6 +4,8 @@ using CacheFlow.Invalidation;
 using CacheFlow.Local;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
+using CacheFlow.Tracing;
+using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
@@ -64,6 +66,12 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     /// <summary>Leases waiting to be released; tests release them at a moment of their choosing.</summary>
     internal AbandonedLeases AbandonedLeases => _abandoned;
 
+    /// <summary>The cache's Redis connection.</summary>
+    internal IConnectionMultiplexer Redis => _redis;
+
+    /// <summary>How many invalidations wait for Redis.</summary>
+    internal int PendingInvalidations => _pending.Count;
+
     /// <summary>How many entries the L1 holds (null when it is off).</summary>
     internal long? LocalEntries => _local?.Count;
 
@@ -77,10 +85,15 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     /// <inheritdoc />
     public ValueTask<CacheResult> GetOrCreateJsonAsync<T>(string key, Func<CancellationToken, ValueTask<T>> factory, CacheEntryOptions? options = null, CancellationToken cancellationToken = default) =>
-        GetOrCreateCoreAsync(key, (Cache: this, Factory: factory), static async (state, ct) =>
+        GetOrCreateEncodedAsync(key, factory, JsonOf<T>(), options, cancellationToken);
+
+    /// <summary>A read whose value, if loaded, is stored as <paramref name="serializer"/> writes it; the result holds those bytes.</summary>
+    private ValueTask<CacheResult> GetOrCreateEncodedAsync<T>(
+        string key, Func<CancellationToken, ValueTask<T>> factory, IHybridCacheSerializer<T> serializer, CacheEntryOptions? options, CancellationToken cancellationToken) =>
+        GetOrCreateCoreAsync(key, (Serializer: serializer, Factory: factory), static async (state, ct) =>
         {
             var value = await state.Factory(ct).ConfigureAwait(false);
-            return value is null ? Loaded.Null : new Loaded(Encode(value, state.Cache.JsonSerializerOf<T>()), LoadedKind.Value);
+            return value is null ? Loaded.Null : new Loaded(Encode(value, state.Serializer), LoadedKind.Value);
         }, options, inline: false, cancellationToken);
 
     /// <inheritdoc />
@@ -126,7 +139,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             // this instance acknowledged. Until it is applied, reads here go to the source and cache nothing.
             request.Counters.AddBypass();
             return paths.HasFlag(EntryPaths.Factory)
-                ? (await LoadValueAsync(request, flight: null).ConfigureAwait(false)).Result(CacheOutcome.Bypass)
+                ? await LoadPastPendingAsync(request).ConfigureAwait(false)
                 : new CacheResult(CacheOutcome.Bypass, default, IsNull: true);
         }
 
@@ -139,7 +152,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             // A load of this key is running here: its value will be no older than what Redis holds now, so the caller
             // joins it at once instead of reading Redis first (and counts as waiting for it from the start).
             request.Counters.AddMiss();
-            return await LoadSharedAsync(request, reachable: true, cancellationToken).ConfigureAwait(false);
+            return await LoadMissAsync(request, reachable: true, cancellationToken).ConfigureAwait(false);
         }
 
         long? heldLease = null;
@@ -236,7 +249,45 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         if (!paths.HasFlag(EntryPaths.Factory))
             return new CacheResult(reachable ? CacheOutcome.Miss : CacheOutcome.Bypass, default, IsNull: true);
         // Redis just failed this read: the load does not ask it again (a hung Redis would cost a second timeout).
-        return await LoadSharedAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
+        return await LoadMissAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
+    }
+
+    /// <summary>A read that found no usable value loads (<see cref="LoadSharedAsync"/>), in a span when anyone listens.</summary>
+    private ValueTask<CacheResult> LoadMissAsync<TState>(LoadRequest<TState> request, bool reachable, CancellationToken cancellationToken, long? heldLease = null) =>
+        CacheActivities.Enabled ? TracedMissAsync(request, reachable, cancellationToken, heldLease) : LoadSharedAsync(request, reachable, cancellationToken, heldLease);
+
+    private async ValueTask<CacheResult> TracedMissAsync<TState>(LoadRequest<TState> request, bool reachable, CancellationToken cancellationToken, long? heldLease)
+    {
+        using var activity = CacheActivities.Start(reachable ? CacheActivities.Miss : CacheActivities.Bypass, _options, request.Counters.Family);
+        if (!reachable)
+            activity?.SetTag(CacheActivities.BypassReason, "redis_unavailable");
+        try
+        {
+            var result = await LoadSharedAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
+            activity?.SetTag(CacheActivities.Outcome, CacheActivities.OutcomeName(result.Outcome));
+            return result;
+        }
+        catch (Exception ex)
+        {
+            CacheActivities.Fail(activity, ex);
+            throw;
+        }
+    }
+
+    /// <summary>An invalidation of the key waits for Redis: the value comes from the source, uncached.</summary>
+    private async ValueTask<CacheResult> LoadPastPendingAsync<TState>(LoadRequest<TState> request)
+    {
+        using var activity = CacheActivities.Start(CacheActivities.Bypass, _options, request.Counters.Family);
+        activity?.SetTag(CacheActivities.BypassReason, "invalidation_pending");
+        try
+        {
+            return (await LoadValueAsync(request, flight: null).ConfigureAwait(false)).Result(CacheOutcome.Bypass);
+        }
+        catch (Exception ex)
+        {
+            CacheActivities.Fail(activity, ex);
+            throw;
+        }
     }
 
     /// <summary>

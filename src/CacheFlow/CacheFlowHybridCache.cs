@@ -280,8 +280,9 @@ public sealed class CacheFlowHybridCache : HybridCache
     }
 
     /// <summary>
-    /// Microsoft's order: a serializer registered for the type, then the factories (last registered first), then JSON
-    /// with the <see cref="JsonSerializerOptions"/> registered for the type or for all (keyed by
+    /// Microsoft's order: a serializer registered for the type, then the factories (last registered first), then the
+    /// built-in ones (a string, a byte array), then JSON with the <see cref="JsonSerializerOptions"/> registered for the
+    /// type or for all (keyed by
     /// <c>IHybridCacheSerializer&lt;T&gt;</c> or <c>IHybridCacheSerializer&lt;&gt;</c>), else the cache's own JSON,
     /// with fields included for a type whose data is in fields only.
     /// </summary>
@@ -295,6 +296,8 @@ public sealed class CacheFlowHybridCache : HybridCache
                 return made;
         }
 
+        if (BuiltInSerializer<T>.Instance is { } builtIn)
+            return builtIn;
         var keyed = _services as IKeyedServiceProvider;
         if ((keyed?.GetKeyedService(typeof(JsonSerializerOptions), typeof(IHybridCacheSerializer<T>))
             ?? keyed?.GetKeyedService(typeof(JsonSerializerOptions), typeof(IHybridCacheSerializer<>))) is JsonSerializerOptions options)

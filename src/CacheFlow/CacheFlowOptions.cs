@@ -1,5 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
+using CacheFlow.Validation;
 
 namespace CacheFlow;
 
@@ -7,12 +8,21 @@ namespace CacheFlow;
 public sealed class CacheFlowOptions
 {
     /// <summary>
+    /// A StackExchange.Redis configuration string (<c>host:port,password=…</c>) the cache connects with, on a connection
+    /// of its own that never gives up (<c>abortConnect=false</c>) and fails fast while Redis is down (the cache then
+    /// serves from the source). Unset, the cache uses the <c>IConnectionMultiplexer</c> registered in the container
+    /// (for a keyed cache, one registered with the same key first).
+    /// </summary>
+    /// <value>The default value is <see langword="null"/>.</value>
+    public string? Configuration { get; set; }
+
+    /// <summary>
     /// The prefix of every Redis key the cache writes, so several applications can share one Redis.
     /// It may not contain <c>{</c> or <c>}</c>: the cache puts the key in braces to choose its cluster hash slot.
     /// </summary>
     /// <value>The default value is <c>cf:</c>.</value>
     [Required(AllowEmptyStrings = true)]
-    [RegularExpression("^[^{}]*$", ErrorMessage = "The key prefix may not contain '{' or '}'.")]
+    [RegularExpression("^[^{}]*$", ErrorMessage = "The key prefix may not contain '{{' or '}}'.")]
     public string KeyPrefix { get; set; } = "cf:";
 
     /// <summary>
@@ -30,17 +40,17 @@ public sealed class CacheFlowOptions
 
     /// <summary>How long entries whose <see cref="CacheEntryOptions.Duration"/> is not set are fresh.</summary>
     /// <value>The default value is 5 minutes.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "365.00:00:00")]
+    [TimeSpanRange("00:00:00.001", "365.00:00:00")]
     public TimeSpan DefaultDuration { get; set; } = TimeSpan.FromMinutes(5);
 
     /// <summary>How long past freshness entries may be served stale when <see cref="CacheEntryOptions.StaleDuration"/> is not set.</summary>
     /// <value>The default value is zero: entries are not served stale.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "365.00:00:00")]
+    [TimeSpanRange("00:00:00", "365.00:00:00")]
     public TimeSpan DefaultStaleDuration { get; set; }
 
     /// <summary>How long null results are cached when <see cref="CacheEntryOptions.NullDuration"/> is not set.</summary>
     /// <value>The default value is zero: nulls are not cached.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "1.00:00:00")]
+    [TimeSpanRange("00:00:00", "1.00:00:00")]
     public TimeSpan DefaultNullDuration { get; set; }
 
     /// <summary>
@@ -64,7 +74,7 @@ public sealed class CacheFlowOptions
     /// instead of loading. A loader that dies or hangs loses the lease when it runs out, and another caller loads.
     /// </summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.050", "00:10:00")]
+    [TimeSpanRange("00:00:00.050", "00:10:00")]
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -72,7 +82,7 @@ public sealed class CacheFlowOptions
     /// the source is tried again, so a failing source is not called on every request.
     /// </summary>
     /// <value>The default value is 10 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "01:00:00")]
+    [TimeSpanRange("00:00:00", "01:00:00")]
     public TimeSpan FailSafeThrottleDuration { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>
@@ -80,7 +90,7 @@ public sealed class CacheFlowOptions
     /// the cache at once instead of waiting for a timeout. Zero turns the breaker off; otherwise at least 0.5 seconds.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:10:00")]
+    [TimeSpanRange("00:00:00", "00:10:00")]
     public TimeSpan CircuitBreakDuration { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How many Redis calls failing in a row open the circuit breaker (a hung Redis fails every call).</summary>
@@ -94,7 +104,7 @@ public sealed class CacheFlowOptions
     /// connection's own timeouts.
     /// </summary>
     /// <value>The default value is 1 second.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [TimeSpanRange("00:00:00", "00:01:00")]
     public TimeSpan RedisTimeout { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -104,7 +114,7 @@ public sealed class CacheFlowOptions
     /// fallback is made only when Redis has really stopped answering. Zero leaves it to the connection's timeouts.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00", "00:01:00")]
+    [TimeSpanRange("00:00:00", "00:01:00")]
     public TimeSpan DurableRedisTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
@@ -112,7 +122,7 @@ public sealed class CacheFlowOptions
     /// of the keys and tags it covers bypass the cache.
     /// </summary>
     /// <value>The default value is 500 milliseconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.010", "00:10:00")]
+    [TimeSpanRange("00:00:00.010", "00:10:00")]
     public TimeSpan InvalidationRetryInterval { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>How many Redis calls within 10 seconds, half of them failing, open the circuit breaker.</summary>
@@ -121,12 +131,15 @@ public sealed class CacheFlowOptions
     public int CircuitBreakerMinimumThroughput { get; set; } = 10;
 
     /// <summary>
-    /// How values are serialized. Use the same options as the HTTP responses (naming policy, source-generated
-    /// contexts) so that a cached value is the response body, ready to write.
+    /// How values are serialized as JSON. Use the same options as the HTTP responses (naming policy, source-generated
+    /// contexts) so that a cached value is the response body, ready to write. Options without a
+    /// <see cref="JsonSerializerOptions.TypeInfoResolver"/> resolve types by reflection, which a trimmed or native AOT
+    /// application does not have: there, set a source-generated <c>JsonSerializerContext</c> that covers the cached types.
+    /// The typed API stores strings and byte arrays without JSON.
     /// </summary>
-    /// <value>The default value is <see cref="JsonSerializerOptions.Web"/>.</value>
+    /// <value>The default value is new options with <see cref="JsonSerializerDefaults.Web"/> (camelCase names) and no resolver.</value>
     [Required]
-    public JsonSerializerOptions SerializerOptions { get; set; } = JsonSerializerOptions.Web;
+    public JsonSerializerOptions SerializerOptions { get; set; } = new(JsonSerializerDefaults.Web);
 
     /// <summary>How many keys one SCAN call asks for when removing by prefix.</summary>
     /// <value>The default value is 500.</value>
@@ -143,7 +156,7 @@ public sealed class CacheFlowOptions
     /// The longest an L1 copy is kept: the bound on how stale an instance can be if an invalidation message is lost.
     /// </summary>
     /// <value>The default value is 5 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    [TimeSpanRange("00:00:00.001", "01:00:00")]
     public TimeSpan LocalMaxAge { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>How many entries the L1 holds at most.</summary>
@@ -191,6 +204,9 @@ public sealed class CacheFlowOptions
     /// <value>The default value is empty: families are found from the keys.</value>
     [Required]
     public IReadOnlyList<string> KeyFamilies { get; set; } = [];
+
+    /// <summary>The name of a keyed cache (its service key), tagged on its metrics and traces; null for the unkeyed one.</summary>
+    internal string? Name { get; set; }
 
     /// <summary>The mechanisms in force; tests turn them off to show what goes wrong without them.</summary>
     internal CacheProtections Protections { get; set; } = CacheProtections.All;

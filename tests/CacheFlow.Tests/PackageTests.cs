@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Net;
 using System.Reflection.Metadata;
@@ -11,12 +10,16 @@ namespace CacheFlow.Tests;
 /// from a local folder feed, builds and runs against embedded Garnet. The packages come from the folder in
 /// <c>CACHEFLOW_PACKAGES</c> (CI packs them first); without it, the test packs the two libraries itself.
 /// </summary>
-public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBackend>
+[Collection(DotnetCli.Collection)]
+public sealed partial class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBackend>
 {
     private static readonly string[] Packages = ["CacheFlow", "CacheFlow.AspNetCore"];
 
     /// <summary>The Portable PDB record SourceLink's JSON is kept in.</summary>
     private static readonly Guid SourceLinkKind = new("CC110556-A091-4D38-9FEC-25AB9A351A6A");
+
+    /// <summary>The Portable PDB record a source file embedded in the symbols is kept in.</summary>
+    private static readonly Guid EmbeddedSourceKind = new("0E8A571B-6926-466E-B4AD-8AB04611F5FE");
 
     [Fact]
     public async Task ThePackagesCarryTheirMetadataDocsAndSymbolsAndAConsoleProgramRunsOnThem()
@@ -31,6 +34,10 @@ public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBa
 
         Assert.EndsWith("ok", output.TrimEnd(), StringComparison.Ordinal);
     }
+
+    /// <summary>A markdown link to a relative path in the package, such as <c>](docs/caching.md)</c>.</summary>
+    [System.Text.RegularExpressions.GeneratedRegex(@"\]\(((?!https?:)[^)#]+)\)")]
+    private static partial System.Text.RegularExpressions.Regex DocLinks();
 
     /// <summary>Checks one package's nuspec, files and symbols; returns its version.</summary>
     private static string CheckPackage(string feed, string id)
@@ -48,14 +55,21 @@ public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBa
         Assert.NotEmpty(Field("authors"));
         Assert.NotEmpty(Field("description"));
         Assert.Contains("cache", Field("tags"), StringComparison.Ordinal);
-        Assert.StartsWith("https://", Field("projectUrl"), StringComparison.Ordinal);
         var license = metadata.Element(ns + "license")!;
         Assert.Equal(("expression", "MIT"), (license.Attribute("type")?.Value, license.Value));
+        // A real address (packed with CacheFlowRepositoryUrl) or none: the repository has no public one yet.
         var repository = metadata.Element(ns + "repository")!;
-        Assert.StartsWith("https://", repository.Attribute("url")?.Value, StringComparison.Ordinal);
+        var url = repository.Attribute("url")?.Value;
+        Assert.True(url is null || url.StartsWith("https://", StringComparison.Ordinal), $"repository url: {url}");
+        Assert.Equal(url ?? "", Field("projectUrl"));
         Assert.Matches("^[0-9a-f]{40}$", repository.Attribute("commit")?.Value ?? "");
         Assert.Equal("README.md", Field("readme"));
-        Assert.Contains("CacheFlow", new StreamReader(package.GetEntry("README.md")!.Open()).ReadToEnd(), StringComparison.Ordinal);
+        var readme = new StreamReader(package.GetEntry("README.md")!.Open()).ReadToEnd();
+        Assert.Contains("CacheFlow", readme, StringComparison.Ordinal);
+        // The README links to the documentation, and every link it makes into the package finds its file there.
+        var links = DocLinks().Matches(readme).Select(m => m.Groups[1].Value).ToList();
+        Assert.Contains("docs/caching.md", links);
+        Assert.All(links, link => Assert.NotNull(package.GetEntry(link)));
         Assert.NotNull(package.GetEntry($"lib/net10.0/{id}.dll"));
         Assert.Contains("<member name=", new StreamReader(package.GetEntry($"lib/net10.0/{id}.xml")!.Open()).ReadToEnd(), StringComparison.Ordinal);
 
@@ -65,11 +79,20 @@ public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBa
         pdb.Position = 0;
         using var pdbReader = MetadataReaderProvider.FromPortablePdbStream(pdb);
         var reader = pdbReader.GetMetadataReader();
-        var sourceLink = reader.CustomDebugInformation.Select(reader.GetCustomDebugInformation)
-            .Where(info => reader.GetGuid(info.Kind) == SourceLinkKind)
-            .Select(info => System.Text.Encoding.UTF8.GetString(reader.GetBlobBytes(info.Value)))
-            .SingleOrDefault();
-        Assert.Contains(repository.Attribute("commit")!.Value, sourceLink ?? "(no SourceLink in the symbols)", StringComparison.Ordinal);
+        var kinds = reader.CustomDebugInformation.Select(reader.GetCustomDebugInformation).ToList();
+        if (url is not null)
+        {
+            // Sources mapped to the repository's address at the packed commit.
+            var sourceLink = kinds.Where(info => reader.GetGuid(info.Kind) == SourceLinkKind)
+                .Select(info => System.Text.Encoding.UTF8.GetString(reader.GetBlobBytes(info.Value))).SingleOrDefault();
+            Assert.Contains(repository.Attribute("commit")!.Value, sourceLink ?? "(no SourceLink in the symbols)", StringComparison.Ordinal);
+        }
+        else
+        {
+            // No address to map them to: the symbols carry the sources themselves.
+            Assert.Contains(kinds, info => reader.GetGuid(info.Kind) == EmbeddedSourceKind);
+        }
+
         return version;
     }
 
@@ -96,47 +119,16 @@ public sealed class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBa
             </configuration>
             """);
         var endpoint = (IPEndPoint)backend.Redis.GetEndPoints()[0];
-        return await DotnetAsync(project, "run", "-p:CacheFlowVersion=" + version, "--", $"127.0.0.1:{endpoint.Port}");
+        return await DotnetCli.RunAsync(project, "run", "-p:CacheFlowVersion=" + version, "--", $"127.0.0.1:{endpoint.Port}");
     }
 
     /// <summary>Packs the two libraries of this repository into <paramref name="feed"/>.</summary>
     private static async Task<string> PackAsync(string feed)
     {
-        var root = AppContext.BaseDirectory;
-        while (!File.Exists(Path.Combine(root, "CacheFlow.slnx")))
-            root = Path.GetDirectoryName(root) ?? throw new InvalidOperationException("CacheFlow.slnx not found above the test's folder");
+        var root = DotnetCli.RepositoryRoot;
         foreach (var id in Packages)
-            await DotnetAsync(root, "pack", Path.Combine("src", id, id + ".csproj"), "-c", "Release", "-o", feed);
+            await DotnetCli.RunAsync(root, "pack", Path.Combine("src", id, id + ".csproj"), "-c", "Release", "-o", feed);
         return feed;
-    }
-
-    private static async Task<string> DotnetAsync(string directory, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = directory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var argument in arguments)
-            start.ArgumentList.Add(argument);
-        // The test host runs under the SDK that launched it: none of its MSBuild settings may leak into this build.
-        foreach (var name in start.Environment.Keys.Where(k => k.StartsWith("MSBuild", StringComparison.OrdinalIgnoreCase)).ToList())
-            start.Environment.Remove(name);
-        start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        start.Environment["DOTNET_NOLOGO"] = "1";
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        try
-        {
-            await process.WaitForExitAsync(deadline.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"dotnet {string.Join(' ', arguments)} took over 10 minutes");
-        }
-
-        var output = await stdout + await stderr;
-        Assert.True(process.ExitCode == 0, $"dotnet {string.Join(' ', arguments)} exited {process.ExitCode}:\n{output}");
-        return await stdout;
     }
 
     /// <summary>A temp folder deleted with everything in it.</summary>

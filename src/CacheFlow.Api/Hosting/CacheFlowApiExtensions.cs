@@ -83,12 +83,11 @@ public static class CacheFlowApiExtensions
             json.SerializerOptions.AllowDuplicateProperties = false;
             json.SerializerOptions.TypeInfoResolverChain.Insert(0, ApiJsonContext.Default);
         });
-        services.AddCacheFlow();
+        services.AddCacheFlow(configuration.GetSection("CacheFlow"));
         // A .CacheResponse endpoint whose key cannot cover its handler fails the start, not the first request.
         services.AddCacheResponseValidation();
         // The cache serializes with the HTTP options, so a cached value is the response body as it is.
-        services.AddOptions<CacheFlowOptions>().BindConfiguration("CacheFlow")
-            .Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
+        services.AddOptions<CacheFlowOptions>().Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
 
         services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDefaults.Customize);
         // After the framework's writer: a client that accepts no JSON still gets its problem as JSON, not an empty body.
@@ -99,7 +98,7 @@ public static class CacheFlowApiExtensions
         // Bad input raises BadHttpRequestException in every environment, so the handler above answers it the same way.
         services.Configure<RouteHandlerOptions>(options => options.ThrowOnBadRequest = true);
         services.AddHealthChecks()
-            .AddCheck<RedisHealthCheck>("redis", tags: ["ready"])
+            .AddCacheFlow("redis", tags: ["ready"])
             .AddCheck<DatabaseHealthCheck>("database", tags: ["ready"])
             .AddCheck<WarmingHealthCheck>("warming", tags: ["ready"])
             .AddCheck<DurableDataHealthCheck>("durable_data", tags: ["ready"])

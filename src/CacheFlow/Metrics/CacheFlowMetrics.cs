@@ -14,17 +14,21 @@ internal sealed class CacheFlowMetrics : IDisposable
     private readonly Meter _meter;
     private readonly Histogram<double> _loadDuration;
     private readonly Histogram<double> _leaseWait;
+    private readonly KeyValuePair<string, object?>? _cache;
     private IReadOnlyDictionary<string, CacheFamilyStatistics> _baseline = new Dictionary<string, CacheFamilyStatistics>();
 
     public CacheFlowMetrics(IMeterFactory? meterFactory, CacheFlowOptions options, Func<long?> localEntries, Func<int> pendingInvalidations, Func<int> abandonedLeases)
     {
         PendingInvalidations = pendingInvalidations;
         _families = new FamilyTable(options);
-        _meter = meterFactory?.Create(CacheFlowMeter.Name) ?? new Meter(CacheFlowMeter.Name);
+        // A keyed cache tags its measurements (and its meter, so the factory gives it a meter of its own) with its name.
+        _cache = options.Name is { } name ? new KeyValuePair<string, object?>("cache", name) : null;
+        var meterOptions = new MeterOptions(CacheFlowMeter.Name) { Tags = _cache is { } tag ? [tag] : null };
+        _meter = meterFactory?.Create(meterOptions) ?? new Meter(meterOptions);
         Observe("cacheflow.hits", "Reads answered from Redis.", c => c.Hits - c.LocalHits, new KeyValuePair<string, object?>("level", "l2"));
         Observe("cacheflow.hits", "Reads answered from the in-process L1.", c => c.LocalHits, new KeyValuePair<string, object?>("level", "l1"));
-        _meter.CreateObservableGauge("cacheflow.l1.entries", () => localEntries() ?? 0, "{entry}", "Entries in the in-process L1.");
-        _meter.CreateObservableGauge("cacheflow.invalidations.pending", pendingInvalidations, "{invalidation}",
+        _meter.CreateObservableGauge("cacheflow.l1.entries", () => new Measurement<long>(localEntries() ?? 0, CacheTags()), "{entry}", "Entries in the in-process L1.");
+        _meter.CreateObservableGauge("cacheflow.invalidations.pending", () => new Measurement<int>(pendingInvalidations(), CacheTags()), "{invalidation}",
             "Invalidations Redis did not take yet; reads of what they cover bypass the cache until they are applied.");
         Observe("cacheflow.misses", "Reads that found no usable value and waited for a load.", c => c.Misses);
         Observe("cacheflow.stale", "Reads answered with a stale value.", c => c.Stale);
@@ -38,7 +42,7 @@ internal sealed class CacheFlowMetrics : IDisposable
         _leaseWait = _meter.CreateHistogram("cacheflow.lease.wait", "s",
             "How long a read waited for another loader's lease (in this process or another) before it had the value, the lease, or gave up.",
             advice: new InstrumentAdvice<double> { HistogramBucketBoundaries = CacheFlowMeter.SecondsBuckets });
-        _meter.CreateObservableGauge("cacheflow.leases.abandoned", abandonedLeases, "{lease}",
+        _meter.CreateObservableGauge("cacheflow.leases.abandoned", () => new Measurement<int>(abandonedLeases(), CacheTags()), "{lease}",
             "Leases whose load could not hand them back (Redis failed), waiting to be released once Redis answers.");
     }
 
@@ -52,14 +56,14 @@ internal sealed class CacheFlowMetrics : IDisposable
     {
         counters.AddLoad();
         if (_loadDuration.Enabled)
-            _loadDuration.Record(elapsed.TotalSeconds, new KeyValuePair<string, object?>("family", counters.Family));
+            _loadDuration.Record(elapsed.TotalSeconds, Tags(counters.Family));
     }
 
     /// <summary>Times a read's wait for another loader's lease.</summary>
     public void RecordLeaseWait(FamilyCounters counters, TimeSpan waited)
     {
         if (_leaseWait.Enabled)
-            _leaseWait.Record(waited.TotalSeconds, new KeyValuePair<string, object?>("family", counters.Family));
+            _leaseWait.Record(waited.TotalSeconds, Tags(counters.Family));
     }
 
     /// <summary>The counters since the start or the last <see cref="Reset"/>.</summary>
@@ -80,9 +84,20 @@ internal sealed class CacheFlowMetrics : IDisposable
     public void Dispose() => _meter.Dispose();
 
     private void Observe(string name, string description, Func<FamilyCounters, long> read, KeyValuePair<string, object?>? extraTag = null) =>
-        _meter.CreateObservableCounter(name, () => _families.All.Select(f => extraTag is { } extra
-            ? new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key), extra)
-            : new Measurement<long>(read(f.Value), new KeyValuePair<string, object?>("family", f.Key))), unit: "{operation}", description);
+        _meter.CreateObservableCounter(name, () => _families.All.Select(f => new Measurement<long>(read(f.Value), Tags(f.Key, extraTag))), unit: "{operation}", description);
+
+    /// <summary>A family's tags: the family, <paramref name="extraTag"/> if any, the cache's name if it has one.</summary>
+    private TagList Tags(string family, KeyValuePair<string, object?>? extraTag = null)
+    {
+        var tags = new TagList { { "family", family } };
+        if (extraTag is { } extra)
+            tags.Add(extra);
+        if (_cache is { } cache)
+            tags.Add(cache);
+        return tags;
+    }
+
+    private TagList CacheTags() => _cache is { } cache ? new TagList { cache } : default;
 }
 
 /// <summary>The counters of one key family; incremented without locks.</summary>

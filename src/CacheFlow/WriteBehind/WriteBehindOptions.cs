@@ -1,4 +1,5 @@
 using System.ComponentModel.DataAnnotations;
+using CacheFlow.Validation;
 
 namespace CacheFlow.WriteBehind;
 
@@ -12,7 +13,7 @@ public sealed class WriteBehindOptions
 
     /// <summary>How long an idle flusher waits before looking at the queue again.</summary>
     /// <value>The default value is 200 milliseconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "00:01:00")]
+    [TimeSpanRange("00:00:00.001", "00:01:00")]
     public TimeSpan FlushInterval { get; set; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>How many failed attempts send a write to the dead-letter list.</summary>
@@ -22,7 +23,7 @@ public sealed class WriteBehindOptions
 
     /// <summary>The first retry's delay; each further retry waits twice as long.</summary>
     /// <value>The default value is 1 second.</value>
-    [Range(typeof(TimeSpan), "00:00:00.001", "01:00:00")]
+    [TimeSpanRange("00:00:00.001", "01:00:00")]
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>
@@ -30,7 +31,7 @@ public sealed class WriteBehindOptions
     /// back on the queue for others.
     /// </summary>
     /// <value>The default value is 30 seconds.</value>
-    [Range(typeof(TimeSpan), "00:00:00.100", "01:00:00")]
+    [TimeSpanRange("00:00:00.100", "01:00:00")]
     public TimeSpan ConsumerTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
@@ -38,6 +39,6 @@ public sealed class WriteBehindOptions
     /// client polls a status for seconds; each one kept costs Redis memory, and whoever can post writes can make many.
     /// </summary>
     /// <value>The default value is 1 hour.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "30.00:00:00")]
+    [TimeSpanRange("00:00:01", "30.00:00:00")]
     public TimeSpan StatusRetention { get; set; } = TimeSpan.FromHours(1);
 }

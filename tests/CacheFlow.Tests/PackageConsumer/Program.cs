@@ -1,21 +1,19 @@
-// A user's program over the packed packages: registers CacheFlow as a HybridCache and its output-cache store, then
-// writes, reads and evicts through them against the Redis named by the first argument. Exits 0 and prints "ok" when all of it worked.
+// A user's program over the packed packages: registers CacheFlow (by a configuration string) as a HybridCache, its
+// output-cache store and its health check, then writes, reads and evicts through them against the Redis named by the
+// first argument. Exits 0 and prints "ok" when all of it worked.
 using CacheFlow;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
-using StackExchange.Redis;
-
-var options = ConfigurationOptions.Parse(args[0]);
-options.AbortOnConnectFail = false;
-await using var redis = await ConnectionMultiplexer.ConnectAsync(options);
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 var services = new ServiceCollection();
 services.AddLogging();
-services.AddSingleton<IConnectionMultiplexer>(redis);
-services.AddCacheFlow(cache => { cache.KeyPrefix = $"package:{Guid.NewGuid():N}:"; cache.LocalCacheEnabled = true; }).AsHybridCache();
+// CacheFlow connects by itself with the configuration string given.
+services.AddCacheFlow(args[0], cache => { cache.KeyPrefix = $"package:{Guid.NewGuid():N}:"; cache.LocalCacheEnabled = true; }).AsHybridCache();
 services.AddOutputCache().AddCacheFlowOutputCacheStore();
+services.AddHealthChecks().AddCacheFlow();
 await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
 var cache = provider.GetRequiredService<ICacheFlow>();
@@ -31,6 +29,12 @@ Check(loaded.Text == "hybrid" && again.Text == "hybrid", "HybridCache.GetOrCreat
 await hybrid.RemoveByTagAsync("greetings");
 var reloaded = await hybrid.GetOrCreateAsync("greeting:2", _ => ValueTask.FromResult(new Greeting("reloaded")));
 Check(reloaded.Text == "reloaded", "RemoveByTagAsync removed it");
+
+var text = await hybrid.GetOrCreateAsync("greeting:3", _ => ValueTask.FromResult("plain text"));
+Check(text == "plain text" && await hybrid.GetOrCreateAsync("greeting:3", _ => ValueTask.FromResult("loaded again")) == "plain text", "a string was cached");
+
+var health = await provider.GetRequiredService<HealthCheckService>().CheckHealthAsync();
+Check(health.Status == HealthStatus.Healthy, $"the health check found Redis (got {health.Status})");
 
 var store = provider.GetRequiredService<IOutputCacheStore>();
 Check(store is CacheFlowOutputCacheStore, $"the output-cache store is CacheFlow's (got {store.GetType().Name})");
