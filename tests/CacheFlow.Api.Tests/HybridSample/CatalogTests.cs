@@ -137,9 +137,6 @@ public sealed class CatalogOnMicrosoftsHybridCache(RealRedisBackend backend) : C
 /// <summary>After the switch: CacheFlow's HybridCache, the L1 on as HybridCache's is.</summary>
 public sealed class CatalogOnCacheFlow(RealRedisBackend backend) : CatalogTests(backend), IClassFixture<RealRedisBackend>
 {
-    protected override void RegisterHybridCache(IServiceCollection services)
-    {
-        services.AddSingleton(Backend.Redis);
-        services.AddCacheFlow(o => { o.KeyPrefix = Prefix; o.LocalCacheEnabled = true; }).AsHybridCache();
-    }
+    protected override void RegisterHybridCache(IServiceCollection services) =>
+        services.AddCacheFlow(Backend.Redis.Configuration, o => { o.KeyPrefix = Prefix; o.LocalCacheEnabled = true; }).AsHybridCache();
 }
