@@ -47,10 +47,15 @@ public abstract class OutputCacheStoreCases
     [Fact]
     public async Task ANullKeyIsRefusedWithArgumentNullException()
     {
-        Assert.SkipUnless(ChecksKeys, "this store does not check its key (Microsoft's Redis store sends a null key to Redis, which answers an error)");
         using var store = Build();
 
-        await Assert.ThrowsAsync<ArgumentNullException>("key", () => store.Value.SetAsync(null!, Value, null, TimeSpan.FromMinutes(1), default).AsTask());
+        var failure = await Record.ExceptionAsync(() => store.Value.SetAsync(null!, Value, null, TimeSpan.FromMinutes(1), default).AsTask());
+
+        // Microsoft's Redis store does not check its key: it sends the null key to Redis, which answers an error.
+        if (ChecksKeys)
+            Assert.Equal("key", Assert.IsType<ArgumentNullException>(failure).ParamName);
+        else
+            Assert.NotNull(failure);
     }
 
     [Fact]

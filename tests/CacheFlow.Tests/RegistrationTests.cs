@@ -230,7 +230,7 @@ public sealed class RegistrationTests(GarnetBackend backend) : IClassFixture<Gar
     private static string BoundValue(PropertyInfo property) => property.PropertyType switch
     {
         var t when t == typeof(TimeSpan) => "00:00:00.7500000",
-        var t when t == typeof(int) => "70",
+        var t when t == typeof(int) || t == typeof(long?) => "70",
         var t when t == typeof(double) => "7",
         var t when t == typeof(bool) => (!(bool)property.GetValue(new CacheFlowOptions())!).ToString(),
         _ => property.Name == nameof(CacheFlowOptions.KeyPrefix) ? "bound:" : "127.0.0.1:1",

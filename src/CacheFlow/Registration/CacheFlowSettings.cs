@@ -48,6 +48,8 @@ internal sealed class CacheFlowSettings
 
     public int? LocalSizeLimit { get; set; }
 
+    public long? LocalSizeLimitBytes { get; set; }
+
     public bool? LocalFrequencyAdmission { get; set; }
 
     public int? MaxKeyFamilies { get; set; }
@@ -97,6 +99,8 @@ internal sealed class CacheFlowSettings
             options.LocalMaxAge = localMaxAge;
         if (settings.LocalSizeLimit is { } localSizeLimit)
             options.LocalSizeLimit = localSizeLimit;
+        if (settings.LocalSizeLimitBytes is { } localSizeLimitBytes)
+            options.LocalSizeLimitBytes = localSizeLimitBytes;
         if (settings.LocalFrequencyAdmission is { } localFrequencyAdmission)
             options.LocalFrequencyAdmission = localFrequencyAdmission;
         if (settings.MaxKeyFamilies is { } maxKeyFamilies)
