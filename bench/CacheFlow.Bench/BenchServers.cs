@@ -38,8 +38,8 @@ public sealed class BenchServers : IAsyncDisposable
         }
         else if (servers.Embedded)
         {
-            servers._garnet = EmbeddedGarnet.Start(servers._data.FullName);
-            (servers.Redis, servers.RedisDescription) = ($"127.0.0.1:{servers._garnet.Port}", "embedded Garnet 2.2.8 (in the harness process)");
+            servers._garnet = EmbeddedGarnet.StartCache();
+            (servers.Redis, servers.RedisDescription) = ($"127.0.0.1:{servers._garnet.Port}", "embedded Garnet 2.2.8 as the API starts its cache's (in the harness process, memory only)");
         }
         else
         {
@@ -95,15 +95,20 @@ public sealed class BenchServers : IAsyncDisposable
     }
 
     /// <summary>
-    /// The servers of the write paths: the Redis must be durable for write-behind (an embedded Garnet already waits
-    /// for its append-only file; a redis-server is started with <c>appendfsync always</c>), and a fresh users
-    /// database (PostgreSQL's connection string, or null for a SQLite file the API creates).
+    /// The servers of the write paths: the Redis must be durable for write-behind (embedded: null, the API starts its
+    /// own Garnet for durable data, which waits for its append-only file; a redis-server is started with
+    /// <c>appendfsync always</c>), and a fresh users database (PostgreSQL's connection string, or null for a SQLite
+    /// file the API creates).
     /// </summary>
-    public async Task<(string Redis, string Description, string? Users)> StartWriteServersAsync()
+    public async Task<(string? Redis, string Description, string? Users)> StartWriteServersAsync()
     {
         var users = await CreateUsersDatabaseAsync();
+        // Embedded: the API starts its own pair, as its default does (the cache's Garnet in memory, durable data's
+        // with an append-only file it waits for).
+        if (Embedded)
+            return (null, "embedded Garnet 2.2.8 pair as the API starts it (cache in memory; durable data with append-only file and commit wait)", users);
         if (_redisServer is null)
-            return (Redis, RedisDescription + (Embedded ? ", append-only file with commit wait" : ""), users);
+            return (Redis, RedisDescription, users);
         _durableRedis = await RedisServer.StartAsync(Directory.CreateDirectory(Path.Combine(_data.FullName, "aof")).FullName);
         var version = await RoomyAsync(_durableRedis);
         return (_durableRedis.Configuration, $"redis-server {version} (throwaway, loopback, appendonly yes, appendfsync always)", users);

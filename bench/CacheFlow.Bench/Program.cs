@@ -1,6 +1,13 @@
 using CacheFlow.Bench;
 
-// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|flood|batch|l1|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S] [--only text]
+// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|flood|batch|servers|l1|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S] [--only text]
+if (args is ["garnet-host", .. var garnetArguments])
+{
+    // A child of the servers scenario: a Garnet of its own, so its CPU is its own.
+    ServerCostScenario.HostGarnet(garnetArguments);
+    return;
+}
+
 var scenario = args.FirstOrDefault(a => !a.StartsWith("--", StringComparison.Ordinal)) ?? "all";
 var repeats = int.Parse(Option("--repeats") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
 
@@ -31,6 +38,9 @@ if (scenario is "batch" or "all")
     var seconds = int.Parse(Option("--seconds") ?? "3", System.Globalization.CultureInfo.InvariantCulture);
     Console.WriteLine(await BatchScenario.RunAsync(servers, repeats, seconds));
 }
+
+if (scenario is "servers" or "all")
+    Console.WriteLine(await ServerCostScenario.RunAsync(Math.Min(repeats, 3), int.Parse(Option("--calls") ?? "20000", System.Globalization.CultureInfo.InvariantCulture)));
 
 if (scenario is "l1" or "all")
     Console.WriteLine(await L1Scenario.RunAsync(servers, repeats));

@@ -13,15 +13,7 @@ public static class Report
         var directory = Directory.CreateDirectory(Path.Combine(RepositoryRoot(), "bench", "results")).FullName;
         columns ??= [];
         var medians = results.ToDictionary(r => r.Key, r => Median(r.Value));
-        var markdown = new StringBuilder()
-            .AppendLine(CultureInfo.InvariantCulture, $"# {title}")
-            .AppendLine()
-            .AppendLine(CultureInfo.InvariantCulture, $"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain -- . :!bench/results").Length > 0 ? " (with uncommitted changes)" : "")}")
-            .AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC")
-            .AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}")
-            .AppendLine(CultureInfo.InvariantCulture, $"- Redis: {redis}")
-            .AppendLine(CultureInfo.InvariantCulture, $"- {note}")
-            .AppendLine()
+        var markdown = new StringBuilder(Header(title, redis, note))
             .AppendLine(CultureInfo.InvariantCulture, $"| variant | median {unit} |{string.Concat(columns.Select(c => $" {c.Header} |"))} runs |")
             .AppendLine(CultureInfo.InvariantCulture, $"| --- | ---: |{string.Concat(columns.Select(_ => " ---: |"))} --- |");
         foreach (var (variant, values) in results)
@@ -54,6 +46,18 @@ public static class Report
         plot.SavePng(Path.Combine(directory, $"{scenario}.png"), Math.Max(900, 70 * medians.Count), 560);
         return markdown.ToString();
     }
+
+    /// <summary>A result's heading: its title, then the commit, the date, the machine, the servers and how it was run.</summary>
+    public static string Header(string title, string redis, string note) => new StringBuilder()
+        .AppendLine(CultureInfo.InvariantCulture, $"# {title}")
+        .AppendLine()
+        .AppendLine(CultureInfo.InvariantCulture, $"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain -- . :!bench/results").Length > 0 ? " (with uncommitted changes)" : "")}")
+        .AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC")
+        .AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}")
+        .AppendLine(CultureInfo.InvariantCulture, $"- Redis: {redis}")
+        .AppendLine(CultureInfo.InvariantCulture, $"- {note}")
+        .AppendLine()
+        .ToString();
 
     public static string RepositoryRoot()
     {

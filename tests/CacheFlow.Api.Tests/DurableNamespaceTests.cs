@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using CacheFlow.Api.Data;
+using CacheFlow.Api.Redis;
 using CacheFlow.Testing;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -68,6 +69,8 @@ public abstract class DurableNamespaceTests : IAsyncLifetime
         var users = _api.Services.GetRequiredService<IUserRepository>();
         var options = _api.Services.GetRequiredService<IOptions<CacheFlowOptions>>().Value;
         var redis = _api.Services.GetRequiredService<IConnectionMultiplexer>();
+        // The same server as the cache's on redis-server; on the embedded default a Garnet of its own.
+        var durableRedis = _api.Services.GetRequiredService<DurableRedis>().Connection;
 
         // Cache entries to count: users 1..5, two list pages and the count of users (the last three tagged users:list).
         for (var id = 1; id <= 5; id++)
@@ -96,7 +99,7 @@ public abstract class DurableNamespaceTests : IAsyncLifetime
 
         foreach (var (username, _) in accepted)
             Assert.Null(await users.FindClashAsync(username, $"{username}@example.com", ct));
-        var durable = await SnapshotAsync(redis, options.DurableKeyPrefix);
+        var durable = await SnapshotAsync(durableRedis, options.DurableKeyPrefix);
         Assert.Contains(durable.Keys, k => k.Contains(":processing:", StringComparison.Ordinal));
         Assert.Contains(durable.Keys, k => k.EndsWith(":pending", StringComparison.Ordinal) && k.Contains("{wb:users}", StringComparison.Ordinal));
         Assert.Contains(durable.Keys, k => k.EndsWith(":pending", StringComparison.Ordinal) && k.Contains("{wb:logins}", StringComparison.Ordinal));
@@ -116,7 +119,7 @@ public abstract class DurableNamespaceTests : IAsyncLifetime
         })
             Assert.Equal((keyPrefix, count), (keyPrefix, await CountAsync(admin, $"/cache/prefixes/{Uri.EscapeDataString(keyPrefix)}", ct)));
 
-        Assert.Equal(durable, await SnapshotAsync(redis, options.DurableKeyPrefix));
+        Assert.Equal(durable, await SnapshotAsync(durableRedis, options.DurableKeyPrefix));
         Assert.Equal("MISS", (await client.GetAsync("/users/1", ct)).XCache());
         Assert.Equal("MISS", (await client.GetAsync("/users?page=1&limit=5", ct)).XCache());
 
@@ -126,7 +129,7 @@ public abstract class DurableNamespaceTests : IAsyncLifetime
         await redis.GetDatabase().ListLeftPushAsync(oldHome, "a queued write, where the queue used to live");
         Assert.Equal(1, await CountAsync(admin, "/cache/prefixes/wb", ct));
         Assert.False(await redis.GetDatabase().KeyExistsAsync(oldHome));
-        Assert.Equal(durable, await SnapshotAsync(redis, options.DurableKeyPrefix));
+        Assert.Equal(durable, await SnapshotAsync(durableRedis, options.DurableKeyPrefix));
 
         _release.SetResult();
         foreach (var (username, statusUrl) in accepted)

@@ -18,9 +18,8 @@ public sealed class ScaleOutTests : IAsyncDisposable
     public async Task APatchThroughOneInstanceIsSeenThroughTheOthersDespiteTheirLocalCopies()
     {
         var a = Start(null);
-        var port = a.Services.GetRequiredService<RedisEndpoint>().Embedded!.Port;
-        var b = Start($"127.0.0.1:{port}");
-        var c = Start($"127.0.0.1:{port}");
+        var b = _hosts.StartBeside(a, L1);
+        var c = _hosts.StartBeside(a, L1);
         var writer = a.CreateClient();
         var readers = new[] { b.CreateClient(), c.CreateClient() };
         foreach (var reader in readers)

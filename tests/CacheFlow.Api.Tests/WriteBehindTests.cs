@@ -132,8 +132,7 @@ public sealed class WriteBehindTests : IAsyncDisposable
     public async Task TwoFlushersOnOneQueueApplyAThousandWritesExactlyOnce()
     {
         var first = Start(settings: new() { ["WriteBehind:BatchSize"] = "10" });
-        var garnet = first.Services.GetRequiredService<RedisEndpoint>().Embedded!;
-        var second = Start(redis: $"127.0.0.1:{garnet.Port}", settings: new() { ["WriteBehind:BatchSize"] = "10" });
+        var second = _hosts.StartBeside(first, new() { ["WriteBehind:BatchSize"] = "10" });
         var clients = new[] { first.CreateClient(), second.CreateClient() };
         var prefix = NewUsername()[..10];
 

@@ -28,6 +28,9 @@ public sealed class RedisServer : IAsyncDisposable
 
     public int Port { get; }
 
+    /// <summary>The server process's id (the bench reads its CPU time).</summary>
+    public int ProcessId => _process.Id;
+
     public string Configuration => $"127.0.0.1:{Port}";
 
     public static string? Binary => ServerProcess.FindOnPath("redis-server");

@@ -29,10 +29,11 @@ public static class CacheFlowApiExtensions
         services.AddOptions<StorageOptions>().BindConfiguration("Storage").ValidateDataAnnotations().ValidateOnStart();
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = MaxRequestBodySize);
 
-        services.AddSingleton(sp => RedisEndpoint.Create(configuration.GetConnectionString("Redis"), DataDirectory(sp)));
+        services.AddSingleton(_ => RedisEndpoint.Create(configuration.GetConnectionString("Redis")));
         services.AddSingleton<IConnectionMultiplexer>(sp => sp.GetRequiredService<RedisEndpoint>().Connect());
-        // Durable data on ConnectionStrings:DurableRedis or the same Redis, checked before the storage starts.
-        services.AddDurableRedis(configuration);
+        // Durable data on ConnectionStrings:DurableRedis, an embedded Garnet of its own beside an embedded cache, or
+        // the same Redis; checked before the storage starts.
+        services.AddDurableRedis(configuration, DataDirectory);
         services.AddOptions<DatabaseOptions>().BindConfiguration("Database").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<IUserRepository>(sp =>
         {

@@ -35,7 +35,7 @@ public sealed class DurableRedis : IDisposable
     /// <summary>Where durable data is, for logs.</summary>
     public string Description { get; }
 
-    /// <summary>Whether durable data has a Redis of its own (<c>ConnectionStrings:DurableRedis</c>).</summary>
+    /// <summary>Whether durable data has a Redis of its own (<c>ConnectionStrings:DurableRedis</c>, or the embedded one).</summary>
     public bool IsOwn => _own is not null;
 
     /// <summary>Whether <see cref="DurableDataOptions.AllowDataLoss"/> accepts a Redis that can lose writes.</summary>
@@ -55,12 +55,11 @@ public sealed class DurableRedis : IDisposable
         new(cache, guard, "on the same Redis as the cache", null, options.Value.AllowDataLoss);
 
     /// <summary>Durable data on a Redis of its own, with a connection and a guard (a circuit) of its own.</summary>
-    public static DurableRedis Connect(string configuration, IOptions<CacheFlowOptions> cache, IOptions<DurableDataOptions> options, TimeProvider time)
-    {
-        var own = RedisEndpoint.Create(configuration, dataDirectory: "");
-        return new DurableRedis(own.Connect(), new RedisGuard(cache, time), $"on a Redis of its own ({own.Description}, ConnectionStrings:DurableRedis)", own,
-            options.Value.AllowDataLoss);
-    }
+    public static DurableRedis Own(RedisEndpoint own, string why, IOptions<CacheFlowOptions> cache, IOptions<DurableDataOptions> options, TimeProvider time) =>
+        new(own.Connect(), new RedisGuard(cache, time), $"on a Redis of its own ({own.Description}, {why})", own, options.Value.AllowDataLoss);
+
+    /// <summary>The Redis of its own, when it has one (<see cref="IsOwn"/>).</summary>
+    public RedisEndpoint? Endpoint => _own;
 
     /// <summary>Where durable data is and what the last check found, in words (the start-up line says it).</summary>
     public string Report()

@@ -19,14 +19,21 @@ public sealed class RedisEndpoint : IDisposable
 
     /// <summary>A short description for logs.</summary>
     public string Description => Embedded is { } garnet
-        ? $"embedded Garnet at 127.0.0.1:{garnet.Port} (data in {garnet.Directory})"
+        ? $"embedded Garnet at 127.0.0.1:{garnet.Port} ({(garnet.Directory is { } directory ? $"data in {directory}" : "memory only")})"
         : $"Redis at {ConfigurationOptions.Parse(Configuration).EndPoints.FirstOrDefault()}";
 
-    /// <summary>Uses <paramref name="connectionString"/> if set, otherwise starts an embedded Garnet under <paramref name="dataDirectory"/>.</summary>
-    public static RedisEndpoint Create(string? connectionString, string dataDirectory)
+    /// <summary>The cache's Redis: <paramref name="connectionString"/> if set, otherwise an embedded Garnet in memory only.</summary>
+    public static RedisEndpoint Create(string? connectionString)
     {
         if (!string.IsNullOrWhiteSpace(connectionString))
             return new RedisEndpoint(connectionString, null);
+        var garnet = EmbeddedGarnet.StartCache();
+        return new RedisEndpoint($"127.0.0.1:{garnet.Port}", garnet);
+    }
+
+    /// <summary>An embedded Garnet for durable data, persisting under <paramref name="dataDirectory"/>.</summary>
+    public static RedisEndpoint CreateDurable(string dataDirectory)
+    {
         var garnet = EmbeddedGarnet.Start(dataDirectory);
         return new RedisEndpoint($"127.0.0.1:{garnet.Port}", garnet);
     }
