@@ -89,6 +89,17 @@ public static class CacheFlowApiExtensions
         services.AddCacheResponseValidation();
         // The cache serializes with the HTTP options, so a cached value is the response body as it is.
         services.AddOptions<CacheFlowOptions>().Configure<IOptions<JsonOptions>>((cache, json) => cache.SerializerOptions = json.Value.SerializerOptions);
+        // The embedded Garnet runs in this process: an answer slower than a second means a busy CPU, not a lost
+        // server, and bypassing the cache then only moves the load to the database. Unless the timeout is configured,
+        // it is the durable data's (5 s) there, so a fresh start on a busy machine still answers MISS, then HIT.
+        if (configuration["CacheFlow:RedisTimeout"] is null)
+        {
+            services.AddOptions<CacheFlowOptions>().PostConfigure<RedisEndpoint>((cache, redis) =>
+            {
+                if (redis.Embedded is not null)
+                    cache.RedisTimeout = cache.DurableRedisTimeout;
+            });
+        }
 
         services.AddProblemDetails(options => options.CustomizeProblemDetails = ProblemDefaults.Customize);
         // After the framework's writer: a client that accepts no JSON still gets its problem as JSON, not an empty body.

@@ -12,24 +12,31 @@ namespace CacheFlow.Api.Warming;
 /// Loads the most active users into the cache, in batches. Each user goes through the normal read path (lease,
 /// lease-checked write-back), so warming never overwrites a newer value with an older one.
 /// </summary>
-public sealed class CacheWarmer(IUserRepository users, UserReader reader, ICacheFlow cache, IOptions<WarmingOptions> options, ILogger<CacheWarmer> logger)
+public sealed class CacheWarmer(IUserRepository users, UserReader reader, ICacheFlow cache, IOptions<WarmingOptions> options, TimeProvider time, ILogger<CacheWarmer> logger)
 {
     private volatile bool _completed;
 
     /// <summary>Whether a warming has finished since the start.</summary>
     public bool Completed => _completed;
 
-    /// <summary>Warms the top users by login count; returns how many are now cached.</summary>
-    public async Task<int> WarmAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Warms the top users by login count; returns how many are now cached. <paramref name="paced"/> pauses after each
+    /// batch as long as the batch took, so warming takes at most half of what the database and Redis can give and the
+    /// requests that arrive meanwhile get the rest.
+    /// </summary>
+    public async Task<int> WarmAsync(CancellationToken cancellationToken, bool paced = false)
     {
         var started = Stopwatch.GetTimestamp();
         var top = await users.TopByLoginsAsync(options.Value.TopUsers, cancellationToken);
         var warmed = 0;
         foreach (var batch in top.Chunk(options.Value.BatchSize))
         {
+            var batchStarted = time.GetTimestamp();
             var loads = await Task.WhenAll(batch.Select(u =>
                 cache.GetOrCreateAsync(UserCacheKeys.User(u.Id), ct => reader.LoadAsync(u.Id, ct), UserCacheKeys.UserEntry, cancellationToken).AsTask()));
             warmed += loads.Count(l => l.Value is not null);
+            if (paced)
+                await Task.Delay(time.GetElapsedTime(batchStarted), time, cancellationToken);
         }
 
         _completed = true;
@@ -39,11 +46,12 @@ public sealed class CacheWarmer(IUserRepository users, UserReader reader, ICache
 }
 
 /// <summary>
-/// Warms the cache once at start, in the background: the server takes requests meanwhile. A warming that fails is
-/// reported (<see cref="BackgroundFailures"/>) and tried again, after 1 s, then twice as long each time up to a minute,
-/// until one succeeds.
+/// Warms the cache once at start, in the background once the server takes requests, paced so that the first requests
+/// are not queued behind it. A warming that fails is reported (<see cref="BackgroundFailures"/>) and tried again, after
+/// 1 s, then twice as long each time up to a minute, until one succeeds.
 /// </summary>
-internal sealed class StartupWarming(CacheWarmer warmer, BackgroundFailures failures, IOptions<WarmingOptions> options, TimeProvider time, ILogger<StartupWarming> logger)
+internal sealed class StartupWarming(
+    CacheWarmer warmer, BackgroundFailures failures, IOptions<WarmingOptions> options, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<StartupWarming> logger)
     : BackgroundService
 {
     /// <summary>The worker's name in logs, metrics and readiness.</summary>
@@ -55,11 +63,25 @@ internal sealed class StartupWarming(CacheWarmer warmer, BackgroundFailures fail
     {
         if (!options.Value.OnStartup)
             return;
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (lifetime.ApplicationStarted.Register(() => started.TrySetResult()))
+        using (stoppingToken.Register(() => started.TrySetCanceled(stoppingToken)))
+        {
+            try
+            {
+                await started.Task;
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+        }
+
         for (var pause = TimeSpan.FromSeconds(1); !stoppingToken.IsCancellationRequested; pause = TimeSpan.FromTicks(Math.Min(pause.Ticks * 2, LongestPause.Ticks)))
         {
             try
             {
-                await warmer.WarmAsync(stoppingToken);
+                await warmer.WarmAsync(stoppingToken, paced: true);
                 failures.Succeeded(Worker);
                 return;
             }
