@@ -1,6 +1,6 @@
 using CacheFlow.Bench;
 
-// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|flood|batch|servers|l1|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S] [--only text]
+// dotnet run -c Release --project bench/CacheFlow.Bench -- <read|writes|flood|batch|servers|l1|micro|stampede|race|all> [--redis host:port] [--embedded] [--repeats N] [--seconds S] [--only text] [--servers text] [--calls N]
 if (args is ["garnet-host", .. var garnetArguments])
 {
     // A child of the servers scenario: a Garnet of its own, so its CPU is its own.
@@ -40,7 +40,8 @@ if (scenario is "batch" or "all")
 }
 
 if (scenario is "servers" or "all")
-    Console.WriteLine(await ServerCostScenario.RunAsync(Math.Min(repeats, 3), int.Parse(Option("--calls") ?? "20000", System.Globalization.CultureInfo.InvariantCulture)));
+    Console.WriteLine(await ServerCostScenario.RunAsync(Math.Min(repeats, 3), int.Parse(Option("--calls") ?? "20000", System.Globalization.CultureInfo.InvariantCulture),
+        Option("--only"), Option("--servers")));
 
 if (scenario is "l1" or "all")
     Console.WriteLine(await L1Scenario.RunAsync(servers, repeats));

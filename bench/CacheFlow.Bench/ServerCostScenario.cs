@@ -33,21 +33,26 @@ public static class ServerCostScenario
         Console.In.ReadToEnd();
     }
 
-    public static async Task<string> RunAsync(int repeats, int calls)
+    /// <summary>Runs every operation on every server (or those whose names contain <paramref name="only"/> or <paramref name="servers"/>).</summary>
+    public static async Task<string> RunAsync(int repeats, int calls, string? only = null, string? servers = null)
     {
+        var operations = Operations.Where(o => only is null || o.Name.Contains(only, StringComparison.OrdinalIgnoreCase)).ToList();
         var data = Directory.CreateTempSubdirectory("cacheflow-servers-");
         var targets = new List<Target>();
         try
         {
-            targets.Add(await Target.RedisAsync("redis-server, no persistence", ["--appendonly", "no"], null));
-            targets.Add(await Target.RedisAsync("redis-server, appendfsync always", [], Directory.CreateDirectory(Path.Combine(data.FullName, "aof")).FullName));
-            foreach (var (name, arguments) in GarnetVariants)
+            bool Wanted(string name) => servers is null || name.Contains(servers, StringComparison.OrdinalIgnoreCase);
+            if (Wanted("redis-server, no persistence"))
+                targets.Add(await Target.RedisAsync("redis-server, no persistence", ["--appendonly", "no"], null));
+            if (Wanted("redis-server, appendfsync always"))
+                targets.Add(await Target.RedisAsync("redis-server, appendfsync always", [], Directory.CreateDirectory(Path.Combine(data.FullName, "aof")).FullName));
+            foreach (var (name, arguments) in GarnetVariants.Where(v => Wanted(v.Name)))
                 targets.Add(await Target.GarnetAsync(name, arguments, Directory.CreateDirectory(Path.Combine(data.FullName, $"g{targets.Count}")).FullName));
 
             var results = new Dictionary<(string Operation, string Target), (List<double> Rate, List<double> Cpu)>();
             for (var repeat = 0; repeat < repeats; repeat++)
             {
-                foreach (var operation in Operations)
+                foreach (var operation in operations)
                 {
                     foreach (var target in targets)
                     {
@@ -61,7 +66,7 @@ public static class ServerCostScenario
                 }
             }
 
-            return Write(targets, results, repeats, calls);
+            return Write(targets, operations, results, repeats, calls);
         }
         finally
         {
@@ -79,6 +84,7 @@ public static class ServerCostScenario
         ("durable, no --aof-commit-wait", Durable(a => Without(a, "--aof-commit-wait"))),
         ("durable, no AOF", Durable(a => Without(Without(a, "--aof-commit-wait"), "--aof"))),
         ("durable, no metrics sampling", Durable(a => Without(a, "--metrics-sampling-freq", 1))),
+        ("durable, --aof-commit-freq 1", Durable(a => [.. a, "--aof-commit-freq", "1"])),
         ("durable, no storage tier", Durable(a => Without(Without(a, "--storage-tier"), "--logdir", 1))),
         ("durable, Lua transaction mode", Durable(a => [.. a, "--lua-transaction-mode"])),
     ];
@@ -92,6 +98,13 @@ public static class ServerCostScenario
         return at < 0 ? arguments : [.. arguments.Take(at), .. arguments.Skip(at + 1 + values)];
     }
 
+    /// <summary>The write-behind enqueue as a script, as it was before it became a transaction.</summary>
+    private const string OldEnqueue = """
+        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+        redis.call('LPUSH', KEYS[2], ARGV[3])
+        return 1
+        """;
+
     private sealed record Operation(string Name, Func<Context, long, Task> Call, Func<Context, long, Task>? Prepare = null);
 
     /// <summary>What one call runs: a server's connection, and the caches over it.</summary>
@@ -104,6 +117,14 @@ public static class ServerCostScenario
         new("script: read-or-lease (miss)", (c, i) => c.Db.ScriptEvaluateAsync(RedisScripts.ReadOrLease, [$"{c.Prefix}{{e{i}}}", $"{c.Prefix}{{e{i}}}:lease"], ["token", 10_000])),
         new("script: commit", (c, i) => c.Db.ScriptEvaluateAsync(RedisScripts.Commit, [$"{c.Prefix}{{e{i}}}", $"{c.Prefix}{{e{i}}}:lease"], ["token", Payload, 300_000])),
         new("script: write-through", (c, i) => c.Db.ScriptEvaluateAsync(RedisScripts.WriteThrough, [$"{c.Prefix}{{w{i}}}", $"{c.Prefix}{{w{i}}}:lease", $"{c.Prefix}{{w{i}}}:revoked"], [Payload, 300_000])),
+        new("script: SET + LPUSH (the old enqueue)", (c, i) => c.Db.ScriptEvaluateAsync(OldEnqueue, [$"{c.Prefix}{{wb}}:status:{i}", $"{c.Prefix}{{wb}}:pending"], [Payload, 300_000, Payload])),
+        new("MULTI/EXEC: SET + LPUSH (the enqueue)", (c, i) =>
+        {
+            var transaction = c.Db.CreateTransaction();
+            _ = transaction.StringSetAsync($"{c.Prefix}{{wb}}:tstatus:{i}", Payload, TimeSpan.FromMinutes(5));
+            _ = transaction.ListLeftPushAsync($"{c.Prefix}{{wb}}:tpending", Payload);
+            return transaction.ExecuteAsync();
+        }),
         new("script: delete (invalidate)", (c, i) => c.Db.ScriptEvaluateAsync(RedisScripts.Delete, [$"{c.Prefix}{{e{i}}}", $"{c.Prefix}{{e{i}}}:lease", $"{c.Prefix}{{e{i}}}:revoked"], [10_000])),
         new("CacheFlow miss", (c, i) => c.Flow.GetOrCreateAsync($"{c.Prefix}m:{i}", _ => ValueTask.FromResult(Payload)).AsTask()),
         new("HybridCache miss", (c, i) => c.Hybrid.GetOrCreateAsync($"{c.Prefix}h:{i}", _ => ValueTask.FromResult(Payload)).AsTask()),
@@ -111,14 +132,14 @@ public static class ServerCostScenario
         new("CacheFlow invalidate", (c, i) => c.Flow.RemoveAsync($"{c.Prefix}m:{i}").AsTask()),
     ];
 
-    private static string Write(List<Target> targets, Dictionary<(string Operation, string Target), (List<double> Rate, List<double> Cpu)> results, int repeats, int calls)
+    private static string Write(List<Target> targets, List<Operation> operations, Dictionary<(string Operation, string Target), (List<double> Rate, List<double> Cpu)> results, int repeats, int calls)
     {
         var title = "Server cost per call: redis-server beside Garnet, each embedded option on and off";
         var markdown = new StringBuilder(Report.Header(title, "each server in a process of its own on loopback (Garnet 2.2.8 in a child of the harness, started with the API's command line and the change named)",
             $"{calls:N0} calls per cell at {Concurrency} in flight (after a warm-up of a tenth), {repeats} repeats alternating servers; each cell is the median calls/s, then the median µs of the server's CPU per call (from /proc)"));
         markdown.Append("| operation |").AppendJoin("", targets.Select(t => $" {t.Name} |")).AppendLine()
             .Append("| --- |").AppendJoin("", targets.Select(_ => " ---: |")).AppendLine();
-        foreach (var operation in Operations)
+        foreach (var operation in operations)
         {
             markdown.Append(CultureInfo.InvariantCulture, $"| {operation.Name} |");
             foreach (var target in targets)

@@ -97,15 +97,22 @@ public sealed class WriteBehindQueue : IDisposable
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
     /// <summary>
-    /// Accepts a write: its status (pending, with the write, readable at once) and the write itself, in one script,
-    /// so a failure leaves neither. Throws if Redis fails, so the caller never acknowledges a write the queue does
-    /// not hold, and never falls back to applying one the queue does hold.
+    /// Accepts a write: its status (pending, with the write, readable at once) and the write itself, in one
+    /// transaction (<c>MULTI</c>/<c>EXEC</c>: the two commands need no script, and on a Garnet that waits for its
+    /// append-only file a script that writes costs several times a transaction, bench/results/servers.md), so a
+    /// failure leaves neither. Throws if Redis fails, so the caller never acknowledges a write the queue does not
+    /// hold, and never falls back to applying one the queue does hold.
     /// </summary>
     public async Task<QueuedWrite> EnqueueAsync(string kind, JsonElement payload, string? id = null)
     {
         var write = new QueuedWrite(id ?? Guid.CreateVersion7().ToString("N"), kind, payload, NowMs);
-        await Guarded(() => Database.ScriptEvaluateAsync(WriteBehindScripts.Enqueue, [StatusKey(write.Id), _pending],
-            [WriteStatus.Of(WriteStatus.Pending, write).Serialize(), (long)_options.StatusRetention.TotalMilliseconds, write.Serialize()]), durable: true).ConfigureAwait(false);
+        await Guarded(() =>
+        {
+            var transaction = Database.CreateTransaction();
+            _ = transaction.StringSetAsync(StatusKey(write.Id), WriteStatus.Of(WriteStatus.Pending, write).Serialize(), _options.StatusRetention);
+            _ = transaction.ListLeftPushAsync(_pending, write.Serialize());
+            return transaction.ExecuteAsync();
+        }, durable: true).ConfigureAwait(false);
         Interlocked.Increment(ref _enqueued);
         return write;
     }

@@ -7,16 +7,6 @@ namespace CacheFlow.WriteBehind;
 internal static class WriteBehindScripts
 {
     /// <summary>
-    /// Accepts a write: its status (pending, kept ARGV[2] ms) and the write on the queue, both or neither.
-    /// KEYS = status, pending; ARGV = status, retention ms, write.
-    /// </summary>
-    public const string Enqueue = """
-        redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-        redis.call('LPUSH', KEYS[2], ARGV[3])
-        return 1
-        """;
-
-    /// <summary>
     /// Records the consumer's heartbeat, puts retries that are due back on the queue, and moves up to ARGV[1] writes
     /// from the queue to the consumer's processing list (oldest first). KEYS = pending, processing, retry, consumers;
     /// ARGV = max, now ms, consumer id.
