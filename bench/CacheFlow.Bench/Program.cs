@@ -13,6 +13,7 @@ var repeats = int.Parse(Option("--repeats") ?? "5", System.Globalization.Culture
 
 await using var servers = await BenchServers.StartAsync(Option("--redis"), args.Contains("--embedded"));
 var redis = servers.Redis;
+Report.Suffix = servers.Embedded && Option("--redis") is null ? "-embedded" : "";
 Console.WriteLine($"CacheFlow bench: {scenario} on {servers.RedisDescription}, {repeats} repeats, variants alternating");
 
 if (scenario is "read" or "all")

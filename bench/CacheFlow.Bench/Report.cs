@@ -7,6 +7,9 @@ namespace CacheFlow.Bench;
 /// <summary>Writes a scenario's results: a Markdown table (with the commit, the date and the machine) and a bar chart.</summary>
 public static class Report
 {
+    /// <summary>Added to each result's file name: <c>-embedded</c> for a run on embedded Garnet and SQLite, so it sits beside redis-server's.</summary>
+    public static string Suffix { get; set; } = "";
+
     public static string Write(string scenario, string title, string unit, string redis, IReadOnlyDictionary<string, List<double>> results, string note,
         IReadOnlyList<(string Header, IReadOnlyDictionary<string, string> Values)>? columns = null, IReadOnlyList<string>? findings = null)
     {
@@ -28,6 +31,7 @@ public static class Report
                 markdown.AppendLine(CultureInfo.InvariantCulture, $"- {finding}");
         }
 
+        scenario += Suffix;
         markdown.AppendLine().AppendLine(CultureInfo.InvariantCulture, $"![{title}]({scenario}.png)");
         File.WriteAllText(Path.Combine(directory, $"{scenario}.md"), markdown.ToString());
 
