@@ -4,6 +4,7 @@ using CacheFlow.Invalidation;
 using CacheFlow.Local;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
+using CacheFlow.Serialization;
 using CacheFlow.Tracing;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Logging;
@@ -46,6 +47,8 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     public CacheFlowCache(IConnectionMultiplexer redis, IOptions<CacheFlowOptions> options, TimeProvider time, ILogger<CacheFlowCache> logger, IMeterFactory? meterFactory = null, RedisGuard? guard = null)
     {
         _options = options.Value;
+        // Once, here: typed reads of many types on many threads would otherwise each try to freeze them.
+        JsonOptions.Freeze(_options.SerializerOptions, required: false);
         _store = new RedisEntryStore(redis, _options, guard ?? new RedisGuard(_options, time));
         _keys = _store.Keys;
         _time = time;

@@ -1,7 +1,7 @@
 using System.Buffers;
-using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using CacheFlow.Serialization;
 using Microsoft.Extensions.Caching.Hybrid;
 
 namespace CacheFlow;
@@ -15,36 +15,8 @@ internal sealed class JsonValueSerializer<T>(JsonTypeInfo<T> typeInfo) : IHybrid
     {
     }
 
-    /// <summary>
-    /// The type's metadata from the options' resolver (a source-generated context gives it without reflection). Options
-    /// without a resolver get the reflection-based one, as a first serialization would give them, only where
-    /// reflection-based serialization is enabled: in a trimmed or native AOT application they must name a context.
-    /// </summary>
-    private static JsonTypeInfo<T> TypeInfoOf(JsonSerializerOptions options)
-    {
-        if (!options.IsReadOnly)
-        {
-            if (options.TypeInfoResolver is null)
-            {
-                if (!JsonSerializer.IsReflectionEnabledByDefault)
-                {
-                    throw new InvalidOperationException(
-                        $"{nameof(CacheFlowOptions)}.{nameof(CacheFlowOptions.SerializerOptions)} has no TypeInfoResolver and reflection-based JSON is off " +
-                        $"(a trimmed or native AOT application): set one, a JsonSerializerContext that covers {typeof(T)}.");
-                }
-
-                options.TypeInfoResolver = ReflectionResolver();
-            }
-
-            options.MakeReadOnly();
-        }
-
-        return (JsonTypeInfo<T>)options.GetTypeInfo(typeof(T));
-    }
-
-    [UnconditionalSuppressMessage("Trimming", "IL2026", Justification = "Reached only where JsonSerializer.IsReflectionEnabledByDefault, which trimming turns off.")]
-    [UnconditionalSuppressMessage("AOT", "IL3050", Justification = "Reached only where JsonSerializer.IsReflectionEnabledByDefault, which native AOT turns off.")]
-    private static DefaultJsonTypeInfoResolver ReflectionResolver() => new();
+    /// <summary>The type's metadata from the options' resolver (a source-generated context gives it without reflection).</summary>
+    private static JsonTypeInfo<T> TypeInfoOf(JsonSerializerOptions options) => (JsonTypeInfo<T>)JsonOptions.Freeze(options).GetTypeInfo(typeof(T));
 
     public T Deserialize(ReadOnlySequence<byte> source)
     {

@@ -42,6 +42,29 @@ public abstract class CacheTests(IRedisBackend backend)
     }
 
     [Fact]
+    public async Task SerializerOptionsAreFrozenWhenTheCacheIsMadeSoFirstReadsOfManyTypesAtOnceSucceed()
+    {
+        var options = new JsonSerializerOptions(JsonSerializerDefaults.Web);
+        var prefix = $"frozen{Guid.NewGuid():N}:";
+        using var cache = TestCaches.Create(Redis, configure: o => (o.SerializerOptions, o.KeyPrefix) = (options, prefix));
+
+        // Frozen by the constructor, once. Before, the first typed read of each type froze them, and a read of another
+        // type on another thread (or anyone else using the options) between its check and its write made it throw
+        // InvalidOperationException: the bench's 16 workers did, on redis-server.
+        Assert.True(options.IsReadOnly);
+        Assert.NotNull(options.TypeInfoResolver);
+
+        var reads = await Task.WhenAll(
+            Task.Run(async () => (object?)(await cache.GetOrCreateAsync("a", _ => ValueTask.FromResult(new Item(1, "a")), cancellationToken: None)).Value),
+            Task.Run(async () => (object?)(await cache.GetOrCreateAsync("b", _ => ValueTask.FromResult(7L), cancellationToken: None)).Value),
+            Task.Run(async () => (object?)(await cache.GetOrCreateAsync("c", _ => ValueTask.FromResult(new[] { 1, 2 }), cancellationToken: None)).Value),
+            Task.Run(async () => (object?)(await cache.GetOrCreateAsync("d", _ => ValueTask.FromResult(new Dictionary<string, int> { ["x"] = 1 }), cancellationToken: None)).Value),
+            Task.Run(() => (object?)JsonSerializer.Serialize(new Item(2, "b"), options)));
+
+        Assert.Equal([new Item(1, "a"), 7L, new[] { 1, 2 }, new Dictionary<string, int> { ["x"] = 1 }, """{"id":2,"name":"b"}"""], reads);
+    }
+
+    [Fact]
     public async Task NullIsReturnedButNotCached()
     {
         using var cache = TestCaches.Create(Redis);
