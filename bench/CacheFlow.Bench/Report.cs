@@ -55,7 +55,7 @@ public static class Report
     public static string Header(string title, string redis, string note) => new StringBuilder()
         .AppendLine(CultureInfo.InvariantCulture, $"# {title}")
         .AppendLine()
-        .AppendLine(CultureInfo.InvariantCulture, $"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain -- . :!bench/results").Length > 0 ? " (with uncommitted changes)" : "")}")
+        .AppendLine(CultureInfo.InvariantCulture, $"- commit: `{Git("rev-parse --short HEAD")}`{(Git("status --porcelain -- src tests bench/CacheFlow.Bench").Length > 0 ? " (with uncommitted changes to the code)" : "")}")
         .AppendLine(CultureInfo.InvariantCulture, $"- date: {DateTimeOffset.UtcNow:yyyy-MM-dd HH:mm} UTC")
         .AppendLine(CultureInfo.InvariantCulture, $"- machine: {Environment.ProcessorCount} cores, {CpuModel()}, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}")
         .AppendLine(CultureInfo.InvariantCulture, $"- Redis: {redis}")
