@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using CacheFlow.Api.Redis;
 using CacheFlow.WriteBehind;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -147,7 +148,8 @@ public sealed class AbuseTests : IAsyncDisposable
         var api = Start();
         var accepted = await (await api.CreateClient().PostAsJsonAsync("/users/async", new { username = "short_lived", email = "short@example.com" }))
             .JsonAsync(HttpStatusCode.Accepted);
-        var redis = api.Services.GetRequiredService<IConnectionMultiplexer>();
+        // Durable data's Redis: on the embedded default a Garnet of its own, beside the cache's.
+        var redis = api.Services.GetRequiredService<DurableRedis>().Connection;
         var requestId = (string)accepted["request_id"]!;
         var keys = new List<RedisKey>();
         foreach (var server in redis.GetServers())

@@ -28,7 +28,7 @@ namespace CacheFlow.Tests.HybridCaching;
 /// </example>
 public abstract partial class HybridCacheConformance(IRedisBackend backend) : IAsyncDisposable
 {
-    private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
+    protected static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
     private readonly List<ServiceProvider> _providers = [];
     private readonly string _prefix = $"hc{Guid.NewGuid():N}:";
