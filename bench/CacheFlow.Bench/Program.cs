@@ -50,7 +50,7 @@ if (scenario is "l1" or "all")
 if (scenario is "micro" or "all")
 {
     HitPathBenchmarks.Redis = redis;
-    var (nanoseconds, allocated) = MicroScenario.Run();
+    var (nanoseconds, allocated) = MicroScenario.Run(Option("--only"));
     Console.WriteLine(Report.Write("micro", "Hit path in process (BenchmarkDotNet): time per hit", "ns per hit",
         servers.RedisDescription, nanoseconds, "BenchmarkDotNet in process, 3 warmups and 15 iterations; the runs are the iteration means",
         [("bytes allocated per hit", allocated)]));

@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using System.Text.Json;
@@ -105,14 +106,14 @@ public sealed class CacheFlowHybridCache : HybridCache
         if (canBeCanceled)
             cancellationToken.ThrowIfCancellationRequested();
         var flags = options?.Flags ?? _defaultFlags;
-        if (!Cacheable(key))
-            return (flags & HybridCacheEntryFlags.DisableUnderlyingData) == 0 ? factory(state, cancellationToken) : default;
-
         var serializer = SerializerOf<T>();
         var paths = PathsOf(flags);
-        // The L1 first: a hit needs neither the entry options nor a state machine.
-        if ((paths & EntryPaths.LocalRead) != 0 && _cache.TryGetLocal(key, serializer, out var local))
+        // The L1 first: a hit needs neither the entry options nor a state machine, nor the key's check (a key that may
+        // not be cached was never stored, so it is never a hit).
+        if (key is not null && (paths & EntryPaths.LocalRead) != 0 && _cache.TryGetLocal(key, serializer, out var local))
             return new ValueTask<T>(local!);
+        if (!Cacheable(key))
+            return (flags & HybridCacheEntryFlags.DisableUnderlyingData) == 0 ? factory(state, cancellationToken) : default;
         if (!canBeCanceled && ImmutableType<T>.IsShared)
             return new ValueTask<T>(SharedLoad(key, state, factory, serializer, options, tags, flags, paths));
         return Read(key, state, factory, serializer, EntryOptions(options, tags), paths, cancellationToken);
@@ -192,7 +193,7 @@ public sealed class CacheFlowHybridCache : HybridCache
     }
 
     /// <summary>Whether a key may be cached (Microsoft's rules); a key that may not is logged.</summary>
-    private bool Cacheable(string? key)
+    private bool Cacheable([NotNullWhen(true)] string? key)
     {
         string? refused = null;
         if (string.IsNullOrWhiteSpace(key))
