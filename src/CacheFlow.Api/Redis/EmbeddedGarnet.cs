@@ -10,7 +10,7 @@ namespace CacheFlow.Api.Redis;
 /// one for durable data (<see cref="Start(string)"/>: an append-only file under <c>{data}/garnet</c> that each write
 /// waits for and that is recovered on the next start, records past its 256 MB of memory moved to a log file there, the
 /// storage tier, instead of being dropped). Waiting for the file is what makes a write survive <c>kill -9</c>, and on
-/// Garnet it is what a write costs most: a Lua script that writes costs 250–500 µs of server CPU with the wait, 15–40
+/// Garnet it is what a write costs most: a Lua script that writes costs 250–530 µs of server CPU with the wait, 16–44
 /// without (bench/results/servers.md), so the cache, which loses nothing it cannot load again, does not pay it.
 /// </summary>
 public sealed class EmbeddedGarnet : IDisposable
