@@ -1,5 +1,9 @@
 namespace CacheFlow.Api.Tests;
 
+/// <summary>The busy-machine tests run alone: their busy threads would take the cores from every other test running.</summary>
+[CollectionDefinition(DisableParallelization = true)]
+public sealed class BusyMachineCollection;
+
 /// <summary>
 /// The API as a newcomer starts it (its own process, the embedded default, warming on, 10,000 seeded users) while eight
 /// busy threads hold the two cores (a load average of about 8): the first reads are <c>MISS</c> (or <c>HIT</c> for a
@@ -7,6 +11,7 @@ namespace CacheFlow.Api.Tests;
 /// stopped waiting for an append-only file, warming was paced and the in-process timeout sized, this failed 2 of 3
 /// runs here with <c>/users/7 first read BYPASS</c>.
 /// </summary>
+[Collection(typeof(BusyMachineCollection))]
 public sealed class BusyStartTests : IDisposable
 {
     private static readonly int[] Ids = [7, 501, 1234, 2222, 4321, 5555, 6789, 8080, 9001, 9999];
