@@ -46,6 +46,17 @@ public sealed class RealRedisBackend : IRedisBackend, IAsyncLifetime
     private RedisServer? _server;
     private ConnectionMultiplexer? _redis;
 
+    /// <summary>The server itself, to hang (<c>kill -STOP</c>) and let go; a test class that does takes a backend of its own.</summary>
+    public RedisServer Server
+    {
+        get
+        {
+            if (_server is null)
+                ServerRequirement.Unavailable("redis-server is not installed (apt-get install redis-server)");
+            return _server!;
+        }
+    }
+
     public IConnectionMultiplexer Redis
     {
         get

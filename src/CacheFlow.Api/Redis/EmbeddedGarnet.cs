@@ -58,21 +58,22 @@ public sealed class EmbeddedGarnet : IDisposable
     /// <summary>The server's command line: what <see cref="Start(string)"/> runs (the bench varies it).</summary>
     internal static List<string> Arguments(int port, string directory, string memory, string page, bool storageTier) =>
     [
-        "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "-q", "--lua", "--logger-level", "Warning", "--index", "16m", "--memory", memory, "--page", page,
+        .. Common(port, memory, page),
         // Each acknowledged write is in the append-only file before the reply: the write-behind queue survives kill -9.
         "--aof", "--aof-commit-wait", "--checkpointdir", directory, "--recover", "--device-type", "RandomAccess",
-        "--metrics-sampling-freq", "1",
         // Without a storage tier Garnet is a cache: once its log is past --memory it drops the oldest records,
         // durable ones too (the queue, statuses, login counts). With it they move to disk and stay readable.
         .. storageTier ? new[] { "--storage-tier", "--logdir", directory } : [],
     ];
 
     /// <summary>The cache server's command line.</summary>
-    internal static List<string> CacheArguments(int port) =>
+    internal static List<string> CacheArguments(int port) => Common(port, memory: "256m", page: "16m");
+
+    /// <summary>What both servers run with: loopback, Lua on, quiet, sizes, and hits and misses sampled for INFO every second.</summary>
+    private static List<string> Common(int port, string memory, string page) =>
     [
         "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "-q", "--lua", "--logger-level", "Warning", "--index", "16m", "--memory", "256m", "--page", "16m", "--metrics-sampling-freq", "1",
+        "-q", "--lua", "--logger-level", "Warning", "--index", "16m", "--memory", memory, "--page", page, "--metrics-sampling-freq", "1",
     ];
 
     /// <summary>Starts a server with this command line.</summary>
