@@ -89,14 +89,14 @@ public sealed partial class CacheFlowCache
     {
         if (toRead.Count == 0)
             return;
-        var tokens = toRead.ConvertAll(_ => Random.Shared.NextInt64(1, long.MaxValue));
+        var leases = toRead.ConvertAll(static k => Lease.ForRead(k.EntryKey));
         var tags = batch.Options.Tags;
         (StoredEntry? Entry, bool Taken)?[] replies;
         try
         {
             // The tags' versions before any lease is taken (and the source read): every key's check and write-back.
             batch.TagVersions = tags.Count > 0 && _store.TagVersions ? await _store.TakeTagVersionsAsync(tags).ConfigureAwait(false) : null;
-            replies = await _store.ReadOrLeaseManyAsync(toRead.ConvertAll(k => k.EntryKey), tokens, tags, batch.TagVersions, ex => OnRedisFailure(toRead[0].Counters, ex, Log.ReadFailed)).ConfigureAwait(false);
+            replies = await _store.ReadOrLeaseManyAsync(leases, tags, batch.TagVersions, ex => OnRedisFailure(toRead[0].Counters, ex, Log.ReadFailed)).ConfigureAwait(false);
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
@@ -106,17 +106,16 @@ public sealed partial class CacheFlowCache
         var now = NowMs;
         for (var i = 0; i < toRead.Count; i++)
         {
-            var key = toRead[i] with { Token = tokens[i] };
+            var key = toRead[i] with { Lease = leases[i] };
             if (replies[i] is not var (stored, taken))
             {
                 // Its script failed, perhaps after taking the lease.
-                _abandoned.Add(key.EntryKey, key.Token);
+                _abandoned.Add(key.Lease);
                 key.Counters.AddBypass();
                 batch.Uncached.Add(key);
                 continue;
             }
 
-            key.Counters.RecordRead(missed: stored is null);
             switch (stored?.At(now))
             {
                 case Freshness.Fresh:
@@ -146,7 +145,7 @@ public sealed partial class CacheFlowCache
 
     /// <summary>
     /// One factory call for every key this batch loads, then the lease-checked write-backs: one script per hash slot
-    /// for untagged entries (<see cref="RedisScripts.CommitMany"/>), the single write-back for tagged ones.
+    /// for untagged entries (<see cref="RedisScripts.FillMany"/>), the single write-back for tagged ones.
     /// </summary>
     private async Task LoadManyAsync<T>(Batch<T> batch, CancellationToken cancellationToken)
     {
@@ -169,7 +168,7 @@ public sealed partial class CacheFlowCache
                 key.Counters.AddLoadFailure();
             }
 
-            await Task.WhenAll(batch.ToLoad.Select(k => TryReleaseAsync(k.EntryKey, k.Counters, k.Token))).ConfigureAwait(false);
+            await Task.WhenAll(batch.ToLoad.Select(k => TryReleaseAsync(k.Lease, k.Counters))).ConfigureAwait(false);
             throw;
         }
 
@@ -188,7 +187,7 @@ public sealed partial class CacheFlowCache
                 continue;
             if (loaded.Kind == LoadedKind.Null && NullDuration(batch.Options) <= TimeSpan.Zero)
             {
-                singles.Add(TryReleaseAsync(key.EntryKey, key.Counters, key.Token));
+                singles.Add(TryReleaseAsync(key.Lease, key.Counters));
             }
             else if (batch.Options.Tags.Count > 0)
             {
@@ -196,7 +195,7 @@ public sealed partial class CacheFlowCache
             }
             else
             {
-                var header = NewHeader(loaded, batch.Options, loadMilliseconds, key.Token, out var ttl);
+                var header = NewHeader(loaded, batch.Options, loadMilliseconds, key.Lease, out var ttl);
                 header.WriteHeader(loaded.Entry.Span);
                 // Taken before the write: the copy kept here is dropped if anything invalidates the key meanwhile.
                 commits.Add((key, loaded.Entry, header, Math.Max(1, (long)ttl.TotalMilliseconds), _local?.Stamp(key.Key, batch.Options.Tags) ?? 0));
@@ -205,7 +204,7 @@ public sealed partial class CacheFlowCache
 
         if (commits.Count > 0)
         {
-            var written = await _store.CommitManyAsync(commits.ConvertAll(c => (c.Key.EntryKey, c.Key.Token, (ReadOnlyMemory<byte>)c.Entry, c.TtlMs)),
+            var written = await _store.CommitManyAsync(commits.ConvertAll(c => (c.Key.Lease, (ReadOnlyMemory<byte>)c.Entry, c.TtlMs)),
                 ex => OnRedisFailure(commits[0].Key.Counters, ex, Log.WriteFailed)).ConfigureAwait(false);
             for (var i = 0; i < commits.Count; i++)
             {
@@ -214,7 +213,7 @@ public sealed partial class CacheFlowCache
                 else if (written[i] == false)
                     commits[i].Key.Counters.AddLeaseLost();
                 else
-                    _abandoned.Add(commits[i].Key.EntryKey, commits[i].Key.Token);
+                    _abandoned.Add(commits[i].Key.Lease);
             }
         }
 
@@ -224,8 +223,8 @@ public sealed partial class CacheFlowCache
     private async Task WriteBackAsync(BatchKey key, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, IReadOnlyList<long>? tagVersions)
     {
         if (loaded.Kind == LoadedKind.Null && NullDuration(options) <= TimeSpan.Zero)
-            await TryReleaseAsync(key.EntryKey, key.Counters, key.Token).ConfigureAwait(false);
-        else if (await WriteAsync(key.Key, key.Counters, loaded, options, loadMilliseconds, key.Token, tagVersions: tagVersions).ConfigureAwait(false) == false)
+            await TryReleaseAsync(key.Lease, key.Counters).ConfigureAwait(false);
+        else if (await WriteAsync(key.Key, key.Counters, loaded, options, loadMilliseconds, key.Lease, tagVersions: tagVersions).ConfigureAwait(false) == Verdict.Refused)
             key.Counters.AddLeaseLost();
     }
 
@@ -265,11 +264,11 @@ public sealed partial class CacheFlowCache
         public IReadOnlyList<long>? TagVersions { get; set; }
     }
 
-    /// <summary>One key of a batch: its entry key, counters, the L1 stamp taken before the read, and its lease token.</summary>
+    /// <summary>One key of a batch: its entry key, counters, the L1 stamp taken before the read, and its lease.</summary>
     private readonly record struct BatchKey(string Key, string EntryKey, FamilyCounters Counters)
     {
         public long Stamp { get; init; }
 
-        public long Token { get; init; }
+        public Lease Lease { get; init; }
     }
 }

@@ -49,6 +49,6 @@ public sealed partial class CacheFlowCache
         ArgumentException.ThrowIfNullOrEmpty(key);
         cancellationToken.ThrowIfCancellationRequested();
         var loaded = new Loaded(WithHeaderRoom(value), LoadedKind.Value);
-        return await WriteAsync(key, _metrics.For(key), loaded, options ?? DefaultEntryOptions, loadMilliseconds: 0, token: null).ConfigureAwait(false) == true;
+        return await WriteAsync(key, _metrics.For(key), loaded, options ?? DefaultEntryOptions, loadMilliseconds: 0, lease: null).ConfigureAwait(false) == Verdict.Done;
     }
 }

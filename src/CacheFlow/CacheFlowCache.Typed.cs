@@ -84,7 +84,7 @@ public sealed partial class CacheFlowCache
             return await RemoveAsync(key, cancellationToken).ConfigureAwait(false);
         if (paths.HasFlag(EntryPaths.RemoteWrite))
         {
-            var written = await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, token: null, paths, overwrite).ConfigureAwait(false) == true;
+            var written = await WriteAsync(key, _metrics.For(key), loaded, options, loadMilliseconds: 0, lease: null, paths, overwrite).ConfigureAwait(false) == Verdict.Done;
             // An immutable value set here is the instance later L1 hits return.
             if (ImmutableType<T>.IsShared && value is not null && _local?.Get(key) is { } copy)
                 copy.Keep(value);
@@ -94,7 +94,7 @@ public sealed partial class CacheFlowCache
             return true;
         // The L1 alone: this instance's copy is replaced; the others, and Redis, are left as they are.
         _local.Drop(key);
-        var header = NewHeader(loaded, options, loadMilliseconds: 0, token: null, out _);
+        var header = NewHeader(loaded, options, loadMilliseconds: 0, lease: null, out _);
         if (_local.Set(key, new StoredEntry(header, loaded.Entry), options, _local.Stamp(key, options.Tags)) is { } kept && ImmutableType<T>.IsShared && value is not null)
             kept.Keep(value);
         return true;

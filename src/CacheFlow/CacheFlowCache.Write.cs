@@ -11,16 +11,16 @@ public sealed partial class CacheFlowCache
     /// lease-checked commit; without one it is a write-through that revokes any load in progress. Returns true if
     /// written, false if refused (the lease was lost, or an invalidation came just before), null if Redis failed.
     /// </summary>
-    private Task<bool?> WriteAsync(
-        string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, EntryPaths paths = EntryPaths.All,
+    private Task<Verdict> WriteAsync(
+        string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, Lease? lease, EntryPaths paths = EntryPaths.All,
         bool overwrite = false, IReadOnlyList<long>? tagVersions = null)
     {
-        var header = NewHeader(loaded, options, loadMilliseconds, token, out var ttl);
-        return WriteEntryAsync(key, counters, loaded.Entry, header, ttl, options, token, paths, overwrite, tagVersions);
+        var header = NewHeader(loaded, options, loadMilliseconds, lease, out var ttl);
+        return WriteEntryAsync(key, counters, loaded.Entry, header, ttl, options, lease, paths, overwrite, tagVersions);
     }
 
     /// <summary>The header of a freshly loaded or set value: its expiries (jittered) from now, and its version.</summary>
-    private CacheEntry NewHeader(Loaded loaded, CacheEntryOptions options, int loadMilliseconds, long? token, out TimeSpan ttl)
+    private CacheEntry NewHeader(Loaded loaded, CacheEntryOptions options, int loadMilliseconds, Lease? lease, out TimeSpan ttl)
     {
         var isNull = loaded.Kind == LoadedKind.Null;
         var fresh = isNull ? NullDuration(options) : Jittered(options.Duration ?? _options.DefaultDuration, options.JitterPercent ?? _options.JitterPercent);
@@ -29,7 +29,7 @@ public sealed partial class CacheFlowCache
         ttl = fresh + stale;
         return new CacheEntry(
             isNull ? CacheEntryFlags.Null : CacheEntryFlags.None, soft, soft + (long)stale.TotalMilliseconds, loadMilliseconds,
-            token ?? Random.Shared.NextInt64(1, long.MaxValue));
+            lease?.Token ?? Lease.NewToken());
     }
 
     /// <summary>
@@ -42,8 +42,8 @@ public sealed partial class CacheFlowCache
     /// source (<paramref name="tagVersions"/>); a write-through's, taken now. An entry that has them already (a
     /// fail-safe rewrite of a stale one) keeps its own.
     /// </summary>
-    private async Task<bool?> WriteEntryAsync(
-        string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, long? token,
+    private async Task<Verdict> WriteEntryAsync(
+        string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, Lease? lease,
         EntryPaths paths = EntryPaths.All, bool overwrite = false, IReadOnlyList<long>? tagVersions = null)
     {
         header.WriteHeader(entry.Span);
@@ -54,7 +54,7 @@ public sealed partial class CacheFlowCache
         {
             if (options.Tags.Count > 0 && _store.TagVersions && header.TagsLength == 0)
             {
-                tagVersions ??= token is null ? await _store.TakeTagVersionsAsync(options.Tags).ConfigureAwait(false) : null;
+                tagVersions ??= lease is null ? await _store.TakeTagVersionsAsync(options.Tags).ConfigureAwait(false) : null;
                 if (tagVersions is not null)
                 {
                     entry = EntryTags.Append(entry, options.Tags, tagVersions, out var length);
@@ -63,28 +63,28 @@ public sealed partial class CacheFlowCache
                 }
             }
 
-            var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, token, overwrite).ConfigureAwait(false);
+            var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, lease, overwrite).ConfigureAwait(false);
             // A write-through drops the other instances' copies; a load's write-back tells no one (the invalidation
             // that made it a miss already did, and a copy elsewhere expires with its entry).
-            if (written && token is null)
+            if (written && lease is null)
                 _bus.PublishKey(entryKey);
             if (written && _local is not null && stamp is { } before)
             {
                 if (BeforeLocalStore is { } hook)
                     await hook(key).ConfigureAwait(false);
-                KeepLocal(key, new StoredEntry(header, entry), options, before, token, paths);
+                KeepLocal(key, new StoredEntry(header, entry), options, before, lease, paths);
             }
 
-            return written;
+            return written ? Verdict.Done : Verdict.Refused;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             OnRedisFailure(counters, ex, Log.WriteFailed);
             // A write-back that did not get through leaves its lease: released once Redis answers, so that readers of
             // the key, here and elsewhere, need not wait for it to run out.
-            if (token is { } lease)
-                _abandoned.Add(entryKey, lease);
-            if (token is null)
+            if (lease is { } held)
+                _abandoned.Add(held);
+            if (lease is null)
             {
                 // A write-through that did not land leaves the value before the write in Redis (or in flight to it,
                 // if Redis hangs): it is removed as soon as Redis answers, and reads here bypass it meanwhile.
@@ -93,7 +93,7 @@ public sealed partial class CacheFlowCache
                     _local.SetWritten(key, new StoredEntry(header, entry), options, before);
             }
 
-            return null;
+            return Verdict.Failed;
         }
     }
 
@@ -101,11 +101,11 @@ public sealed partial class CacheFlowCache
     /// After a write landed, this instance's L1 keeps the value if the paths allow: a write-through's unless another
     /// invalidation came since <paramref name="before"/>, a load's write-back stamped as of before the write.
     /// </summary>
-    private void KeepLocal(string key, StoredEntry stored, CacheEntryOptions options, long before, long? token, EntryPaths paths)
+    private void KeepLocal(string key, StoredEntry stored, CacheEntryOptions options, long before, Lease? lease, EntryPaths paths)
     {
         if (!paths.HasFlag(EntryPaths.LocalWrite))
             _local!.Drop(key);
-        else if (token is null)
+        else if (lease is null)
             _local!.SetWritten(key, stored, options, before);
         else
             _local!.Set(key, stored, options, before);

@@ -123,7 +123,10 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _metrics.Dispose();
     }
 
-    /// <summary>The read path: a GET, then a hit, a stale value with a refresh, or a load shared with other callers.</summary>
+    /// <summary>
+    /// The read path: one read of Redis that also takes the key's lease if there is no entry, then a hit, a stale
+    /// value with a refresh, or a load shared with other callers (<see cref="MissAsync"/>).
+    /// </summary>
     private async ValueTask<CacheResult> GetOrCreateCoreAsync<TState>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<Loaded>> load, CacheEntryOptions? options, bool inline, CancellationToken cancellationToken,
         EntryPaths paths = EntryPaths.All)
@@ -146,64 +149,53 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                 : new CacheResult(CacheOutcome.Bypass, default, IsNull: true);
         }
 
-        var reachable = true;
         // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
         var stamp = _local?.Stamp(key, request.Options.Tags) ?? 0;
         request = request with { Stamp = stamp };
-        if (SingleFlight && paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite | EntryPaths.Factory) && _flights.TryGetValue(entryKey, out var running) && running.Abandonable)
+        var refreshable = paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite | EntryPaths.Factory);
+        if (SingleFlight && refreshable && _flights.TryGetValue(entryKey, out var running) && running.Abandonable)
         {
             // A load of this key is running here: its value will be no older than what Redis holds now, so the caller
             // joins it at once instead of reading Redis first (and counts as waiting for it from the start).
             request.Counters.AddMiss();
-            return await LoadMissAsync(request, reachable: true, cancellationToken).ConfigureAwait(false);
+            return await MissAsync(request, LoadMode.Load, lease: null, cancellationToken).ConfigureAwait(false);
         }
 
-        long? heldLease = null;
-        long? leaseRead = null;
+        var reachable = true;
+        // A read that may load asks for the lease as it reads: a lone miss then costs no round trip for it.
+        var lease = refreshable && _store.Leases ? Lease.ForRead(entryKey) : (Lease?)null;
+        var read = default(EntryRead);
         if (paths.HasFlag(EntryPaths.RemoteRead))
         {
             try
             {
-                StoredEntry? found;
-                if (paths.HasFlag(EntryPaths.RemoteWrite | EntryPaths.Factory) && request.Counters.MissShare >= _options.LeaseReadMissShare)
-                {
-                    // A family that mostly misses reads and takes the lease in one script: a miss is then two round
-                    // trips (this, and the write-back) instead of three.
-                    leaseRead = Random.Shared.NextInt64(1, long.MaxValue);
-                    (found, var taken, var versions) = await _store.ReadOrLeaseAsync(entryKey, leaseRead.Value, request.Options.Tags).ConfigureAwait(false);
-                    heldLease = taken ? leaseRead : null;
-                    // A load under this lease records the versions its tags had before it read the source.
-                    request = request with { TagVersions = versions };
-                }
-                else if (request.Options.Tags.Count > 0 && _store.TagVersions)
+                if (request.Options.Tags.Count > 0 && _store.TagVersions)
                 {
                     // A tagged entry is current only while its tags' versions are: read beside it, in one round trip.
-                    found = await _store.ReadTaggedAsync(entryKey, request.Options.Tags).ConfigureAwait(false);
+                    read = await _store.ReadTaggedAsync(entryKey, request.Options.Tags, lease).ConfigureAwait(false);
                 }
                 else
                 {
                     // The guard's steps by hand, so an L2 hit costs no state machine but this one's.
-                    var get = _store.BeginGet(entryKey, out var call);
+                    var sent = _store.BeginRead(entryKey, lease, out var call);
                     RedisValue value;
                     try
                     {
-                        value = await get.ConfigureAwait(false);
+                        value = await sent.ConfigureAwait(false);
                     }
                     catch (Exception ex)
                     {
-                        _store.EndGet(call, ex);
+                        _store.EndRead(call, ex);
                         throw;
                     }
 
-                    _store.EndGet(call, failure: null);
-                    found = StoredEntry.From(value);
+                    _store.EndRead(call, failure: null);
+                    read = RedisEntryStore.Decode(value, leasing: lease is not null);
                 }
 
-                request.Counters.RecordRead(missed: found is null);
-                if (found is { } stored)
+                if (read.Entry is { } stored)
                 {
                     var now = NowMs;
-                    var refreshable = paths.HasFlag(EntryPaths.RemoteWrite | EntryPaths.Factory);
                     switch (stored.At(now))
                     {
                         case Freshness.Fresh:
@@ -229,19 +221,20 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
             }
             catch (Exception ex) when (RedisGuard.IsFailure(ex))
             {
-                // A lease read that timed out may have taken the lease all the same.
-                if (leaseRead is { } token && heldLease is null)
-                    _abandoned.Add(entryKey, token);
+                // A read that timed out may have taken the lease all the same.
+                if (lease is { } asked)
+                    _abandoned.Add(asked);
                 reachable = false;
                 OnRedisFailure(request.Counters, ex, Log.ReadFailed);
             }
         }
 
+        var taken = read.Lease == LeaseState.Taken ? lease : null;
         if (cancellationToken.IsCancellationRequested)
         {
             // The lease this read took is handed back, so other readers need not wait for it to run out.
-            if (heldLease is { } unused)
-                _ = TryReleaseAsync(request, unused);
+            if (taken is { } unused)
+                _ = TryReleaseAsync(unused, request.Counters);
             cancellationToken.ThrowIfCancellationRequested();
         }
 
@@ -252,29 +245,10 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         if (!paths.HasFlag(EntryPaths.Factory))
             return new CacheResult(reachable ? CacheOutcome.Miss : CacheOutcome.Bypass, default, IsNull: true);
         // Redis just failed this read: the load does not ask it again (a hung Redis would cost a second timeout).
-        return await LoadMissAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
-    }
-
-    /// <summary>A read that found no usable value loads (<see cref="LoadSharedAsync"/>), in a span when anyone listens.</summary>
-    private ValueTask<CacheResult> LoadMissAsync<TState>(LoadRequest<TState> request, bool reachable, CancellationToken cancellationToken, long? heldLease = null) =>
-        CacheActivities.Enabled ? TracedMissAsync(request, reachable, cancellationToken, heldLease) : LoadSharedAsync(request, reachable, cancellationToken, heldLease);
-
-    private async ValueTask<CacheResult> TracedMissAsync<TState>(LoadRequest<TState> request, bool reachable, CancellationToken cancellationToken, long? heldLease)
-    {
-        using var activity = CacheActivities.Start(reachable ? CacheActivities.Miss : CacheActivities.Bypass, _options, request.Counters.Family);
-        if (!reachable)
-            activity?.SetTag(CacheActivities.BypassReason, "redis_unavailable");
-        try
-        {
-            var result = await LoadSharedAsync(request, reachable, cancellationToken, heldLease).ConfigureAwait(false);
-            activity?.SetTag(CacheActivities.Outcome, CacheActivities.OutcomeName(result.Outcome));
-            return result;
-        }
-        catch (Exception ex)
-        {
-            CacheActivities.Fail(activity, ex);
-            throw;
-        }
+        var mode = !reachable ? LoadMode.WithoutRedis
+            : !paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite) ? LoadMode.Leaseless
+            : LoadMode.Load;
+        return await MissAsync(request with { TagVersions = read.Versions }, mode, taken, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>An invalidation of the key waits for Redis: the value comes from the source, uncached.</summary>
@@ -284,7 +258,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         activity?.SetTag(CacheActivities.BypassReason, "invalidation_pending");
         try
         {
-            return (await LoadValueAsync(request, flight: null).ConfigureAwait(false)).Result(CacheOutcome.Bypass);
+            return (await new KeyLoad<TState>(this, request, LoadMode.WithoutRedis, flight: null, lease: null).LoadAsync().ConfigureAwait(false)).Result;
         }
         catch (Exception ex)
         {

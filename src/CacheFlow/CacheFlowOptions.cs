@@ -32,12 +32,6 @@ public sealed class CacheFlowOptions
     /// </summary>
     public string DurableKeyPrefix => KeyPrefix + "durable:";
 
-    /// <summary>
-    /// The share of a key family's recent Redis reads that must miss before its reads take the lease as they read (one
-    /// script instead of a GET, so a miss costs two round trips rather than three). 0 reads so always, above 1 never.
-    /// </summary>
-    internal double LeaseReadMissShare { get; set; } = 0.25;
-
     /// <summary>How long entries whose <see cref="CacheEntryOptions.Duration"/> is not set are fresh.</summary>
     /// <value>The default value is 5 minutes.</value>
     [TimeSpanRange("00:00:00.001", "365.00:00:00")]

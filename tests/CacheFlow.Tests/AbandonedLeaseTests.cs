@@ -22,7 +22,7 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
         configure?.Invoke(o);
     });
 
-    private Task<bool> LeaseHeldAsync(string key) => backend.Redis.GetDatabase().KeyExistsAsync($"{_prefix}{{{key}}}:lease");
+    private Task<bool> LeaseHeldAsync(string key) => LeaseProbe.HeldAsync(backend.Redis.GetDatabase(), $"{_prefix}{{{key}}}");
 
     /// <summary>A load whose write-back throws (the connection fails while the factory runs); Redis then answers again.</summary>
     private async Task<CacheFlowCache> LoadWhoseWriteBackFailsAsync(Action<CacheFlowOptions>? configure = null)
@@ -63,29 +63,28 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
         await cache.AbandonedLeases.ReleaseAsync();
 
         Assert.True(await LeaseHeldAsync("item:1"));
-        Assert.True(await backend.Redis.GetDatabase().KeyTimeToLiveAsync($"{_prefix}{{item:1}}:lease") > TimeSpan.FromMinutes(1));
+        Assert.True(await backend.Redis.GetDatabase().KeyTimeToLiveAsync($"{_prefix}{{item:1}}") > TimeSpan.FromMinutes(1));
     }
 
-    /// <summary>A lease read (the first read of a family that misses) sent into a hung Redis: it times out, then runs late.</summary>
+    /// <summary>A read that takes the lease if it misses, sent into a hung Redis: it times out, then runs late.</summary>
     private async Task<CacheFlowCache> LeaseReadThatRanLateAsync(Action<CacheFlowOptions>? configure = null)
     {
         var chaos = ChaosRedis.Over(backend.Redis);
         var cache = Create(chaos.Connection, o =>
         {
-            o.LeaseReadMissShare = 0;
             o.RedisTimeout = TimeSpan.FromMilliseconds(500);
             configure?.Invoke(o);
         });
         chaos.Fault = RedisFault.Hang;
         Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "db"))).Within()).Outcome);
         chaos.Resume();
-        await Eventually.TrueAsync(() => chaos.Hung == 0, "the held script ran");
-        Assert.True(await LeaseHeldAsync("item:2"), "the late script took the lease");
+        await Eventually.TrueAsync(() => chaos.Hung == 0, "the held read ran");
+        Assert.True(await LeaseHeldAsync("item:2"), "the late read took the lease");
         return cache;
     }
 
     [Fact]
-    public async Task ALeaseScriptThatTimedOutAndRanLateHasItsLeaseReleased()
+    public async Task ALeaseReadThatTimedOutAndRanLateHasItsLeaseReleased()
     {
         using var cache = await LeaseReadThatRanLateAsync();
 

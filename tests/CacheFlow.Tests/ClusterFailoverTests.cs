@@ -31,7 +31,7 @@ public sealed class ClusterFailoverTests
             if (!release)
                 o.Protections &= ~CacheProtections.ReleaseAbandonedLeases;
         });
-        var lease = (RedisKey)$"{prefix}{{item:1}}:lease";
+        var lease = (RedisKey)$"{prefix}{{item:1}}";
         var primary = (IPEndPoint)(await redis.GetDatabase().IdentifyEndpointAsync(lease))!;
 
         var loader = new HeldLoader<Item>(new Item(1, "v1"));
@@ -50,9 +50,9 @@ public sealed class ClusterFailoverTests
 
         await cluster.WaitForFailoverAsync(primary.Port);
         await using var other = cluster.Connect();
-        for (var waited = 0; waited < 100 && await other.GetDatabase().KeyExistsAsync(lease); waited++)
+        for (var waited = 0; waited < 100 && await LeaseProbe.HeldAsync(other.GetDatabase(), (string)lease!); waited++)
             await Task.Delay(100);
-        return await other.GetDatabase().KeyExistsAsync(lease);
+        return await LeaseProbe.HeldAsync(other.GetDatabase(), (string)lease!);
     }
 
     [Fact]

@@ -7,22 +7,17 @@ namespace CacheFlow.Tests;
 /// runs the same test with the mechanism off and shows it fail.
 /// </summary>
 /// <remarks>
-/// The suite runs twice per backend: with reads as they come (a GET, then the lease on a miss) and with every read
-/// taking the lease as it reads (<see cref="CacheFlowOptions.LeaseReadMissShare"/> 0): both must keep every property.
+/// A read that may load takes the key's lease as it reads (a placeholder in the entry key, <c>SET NX GET</c>): a lone
+/// miss reaches the factory with the lease in hand, and a reader that finds another load's placeholder waits for it.
 /// </remarks>
-public abstract class ConcurrencyTests(IRedisBackend backend, bool leaseReads = false)
+public abstract class ConcurrencyTests(IRedisBackend backend)
 {
     private const int Callers = 200;
 
     private IConnectionMultiplexer Redis => backend.Redis;
 
     private CacheFlowCache Create(IConnectionMultiplexer redis, TimeProvider? time = null, Action<CacheFlowOptions>? configure = null) =>
-        TestCaches.Create(redis, time, o =>
-        {
-            if (leaseReads)
-                o.LeaseReadMissShare = 0;
-            configure?.Invoke(o);
-        });
+        TestCaches.Create(redis, time, configure);
 
     [Fact]
     public async Task TwoHundredConcurrentMissesInOneProcessLoadOnce() =>
@@ -107,7 +102,7 @@ public abstract class ConcurrencyTests(IRedisBackend backend, bool leaseReads = 
         foreach (var caller in callers)
             await Assert.ThrowsAsync<TimeoutException>(() => caller);
         Assert.Equal(1, loads);
-        Assert.False(await Redis.GetDatabase().KeyExistsAsync($"{prefix}{{item:1}}:lease"));
+        Assert.False(await LeaseProbe.HeldAsync(Redis.GetDatabase(), $"{prefix}{{item:1}}"));
         var next = await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "recovered"))).Within();
         Assert.Equal((CacheOutcome.Miss, "recovered"), (next.Outcome, next.Value!.Name));
     }
@@ -276,9 +271,3 @@ public sealed class GarnetConcurrencyTests(GarnetBackend backend) : ConcurrencyT
 public sealed class RedisConcurrencyTests(RealRedisBackend backend) : ConcurrencyTests(backend), IClassFixture<RealRedisBackend>;
 
 public sealed class ClusterConcurrencyTests(ClusterBackend backend) : ConcurrencyTests(backend), IClassFixture<ClusterBackend>;
-
-public sealed class GarnetLeaseReadConcurrencyTests(GarnetBackend backend) : ConcurrencyTests(backend, leaseReads: true), IClassFixture<GarnetBackend>;
-
-public sealed class RedisLeaseReadConcurrencyTests(RealRedisBackend backend) : ConcurrencyTests(backend, leaseReads: true), IClassFixture<RealRedisBackend>;
-
-public sealed class ClusterLeaseReadConcurrencyTests(ClusterBackend backend) : ConcurrencyTests(backend, leaseReads: true), IClassFixture<ClusterBackend>;

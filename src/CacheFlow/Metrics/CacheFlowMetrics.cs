@@ -106,10 +106,6 @@ internal sealed class FamilyCounters(string family)
 {
     private long _hits, _localHits, _misses, _stale, _loads, _loadFailures, _bypasses, _errors, _leaseLost;
 
-    // Of the family's recent Redis reads, the share that missed, in 1/1024ths: a moving average (each read weighs
-    // 1/16), updated without a lock. A hint for how to read, not a count.
-    private int _missShare;
-
     public string Family { get; } = family;
 
     /// <summary>Reads answered from Redis or the L1 (an L1 hit counts only as <see cref="LocalHits"/>: one increment per hit).</summary>
@@ -122,16 +118,6 @@ internal sealed class FamilyCounters(string family)
     public long LoadFailures => Volatile.Read(ref _loadFailures);
     public long Bypasses => Volatile.Read(ref _bypasses);
     public long Errors => Volatile.Read(ref _errors);
-
-    /// <summary>The share of the family's recent Redis reads that missed, between 0 and 1.</summary>
-    public double MissShare => Volatile.Read(ref _missShare) / 1024.0;
-
-    /// <summary>Counts a Redis read into <see cref="MissShare"/>.</summary>
-    public void RecordRead(bool missed)
-    {
-        var share = Volatile.Read(ref _missShare);
-        Volatile.Write(ref _missShare, share - (share >> 4) + (missed ? 64 : 0));
-    }
 
     /// <summary>Counts a hit answered from Redis.</summary>
     public void AddHit() => Interlocked.Increment(ref _hits);

@@ -12,7 +12,7 @@ namespace CacheFlow.Redis;
 /// </summary>
 internal sealed class AbandonedLeases
 {
-    private readonly ConcurrentDictionary<(string EntryKey, long Token), long> _leases = new();
+    private readonly ConcurrentDictionary<Lease, long> _leases = new();
     private readonly RedisEntryStore _store;
     private readonly TimeProvider _time;
     private readonly long _leaseMs;
@@ -33,12 +33,12 @@ internal sealed class AbandonedLeases
     /// <summary>The loop that retries them; kicked when the connection is restored.</summary>
     public RetryLoop Retry { get; }
 
-    /// <summary>Keeps a lease this process may hold (with <paramref name="token"/>) to release once Redis answers.</summary>
-    public void Add(string entryKey, long token)
+    /// <summary>Keeps a lease this process may hold () to release once Redis answers.</summary>
+    public void Add(Lease lease)
     {
         if (!_enabled)
             return;
-        _leases[(entryKey, token)] = _time.GetUtcNow().ToUnixTimeMilliseconds() + _leaseMs;
+        _leases[lease] = _time.GetUtcNow().ToUnixTimeMilliseconds() + _leaseMs;
         Retry.Kick();
     }
 
@@ -52,7 +52,7 @@ internal sealed class AbandonedLeases
                 try
                 {
                     // False (not ours any more) is as good as released: the write-back landed, or an invalidation revoked it.
-                    await _store.ReleaseAsync(lease.EntryKey, lease.Token).ConfigureAwait(false);
+                    await _store.ReleaseAsync(lease).ConfigureAwait(false);
                 }
                 catch (Exception ex) when (RedisGuard.IsFailure(ex))
                 {

@@ -35,6 +35,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     private static readonly TimeSpan VersionTtl = TimeSpan.FromMinutes(10);
 
     private readonly long _leaseMs = (long)options.LeaseDuration.TotalMilliseconds;
+    private readonly TimeSpan _leaseDuration = options.LeaseDuration;
     private readonly bool _leases = options.Protections.HasFlag(CacheProtections.Leases);
     private readonly bool _revocations = options.Protections.HasFlag(CacheProtections.Revocations);
     private readonly string _removalSets = options.Protections.HasFlag(CacheProtections.TagRemovalSets) ? "1" : "0";
@@ -47,15 +48,18 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 
     public RedisGuard Guard => guard;
 
+    /// <summary>Whether loads take leases (off only in tests' controls).</summary>
+    public bool Leases => _leases;
+
     /// <summary>Whether tagged entries carry their tags' versions and reads check them (<see cref="EntryTags"/>).</summary>
     public bool TagVersions => _tagVersions;
 
     private IDatabase Database => redis.GetDatabase();
 
-    /// <summary>Reads an entry (off the hit path; the hit path uses <see cref="BeginGet"/>).</summary>
+    /// <summary>Reads an entry without taking a lease (off the hit path; the hit path uses <see cref="BeginRead"/>).</summary>
     public async ValueTask<StoredEntry?> GetAsync(string entryKey)
     {
-        var get = BeginGet(entryKey, out var call);
+        var get = BeginRead(entryKey, lease: null, out var call);
         RedisValue value;
         try
         {
@@ -63,27 +67,47 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         }
         catch (Exception ex)
         {
-            EndGet(call, ex);
+            EndRead(call, ex);
             throw;
         }
 
-        EndGet(call, failure: null);
+        EndRead(call, failure: null);
         return StoredEntry.From(value);
     }
 
     /// <summary>
     /// Reads an entry that the caller knows carries <paramref name="tags"/>, with the tags' versions in the same round
-    /// trip: null if it is missing, or if it was not written under exactly these tags at their current versions. A
-    /// <see cref="Task{TResult}"/>, not a value task: awaited on the read path beside the untagged GET, its awaiter
-    /// holds a reference where a value task would hold the whole entry, in every read's state machine.
+    /// trip, taking <paramref name="lease"/> if there is no entry (as <see cref="BeginRead"/>). The entry is null if it
+    /// is missing, or if it was not written under exactly these tags at their current versions (then no lease is taken:
+    /// the caller loads past it under the lease key). With the lease taken, the versions come back for the load to
+    /// record, a tag without one given one first (a second round trip, on a tag's first use). A
+    /// <see cref="Task{TResult}"/>, not a value task: awaited on the read path beside the untagged read, its awaiter
+    /// holds a reference where a value task would hold the whole result, in every read's state machine.
     /// </summary>
-    public Task<StoredEntry?> ReadTaggedAsync(string entryKey, IReadOnlyList<string> tags) =>
+    public Task<EntryRead> ReadTaggedAsync(string entryKey, IReadOnlyList<string> tags, Lease? lease) =>
         guard.RunAsync(static async s =>
         {
-            var entry = s.Store.Database.StringGetAsync(s.EntryKey);
-            var versions = s.Store.SendVersionReads(s.Store.Database, s.Tags);
-            return Checked(StoredEntry.From(await entry.ConfigureAwait(false)), s.Tags, Current(await Task.WhenAll(versions).ConfigureAwait(false)));
-        }, (Store: this, EntryKey: (RedisKey)entryKey, Tags: tags)).AsTask();
+            var db = s.Store.Database;
+            var entry = s.Store.SendRead(db, s.EntryKey, s.Lease);
+            var versions = s.Store.SendVersionReads(db, s.Tags);
+            var read = Decode(await entry.ConfigureAwait(false), s.Lease is not null && s.Store._leases);
+            var current = Current(await Task.WhenAll(versions).ConfigureAwait(false));
+            if (read.Lease != LeaseState.Taken)
+                return read with { Entry = Checked(read.Entry, s.Tags, current) };
+            var recorded = Array.IndexOf(current, null) < 0
+                ? Array.ConvertAll(current, static v => v!.Value)
+                : Taken(await Task.WhenAll(s.Store.SendVersionTakes(db, s.Tags)).ConfigureAwait(false));
+            return read with { Versions = recorded };
+        }, (Store: this, EntryKey: (RedisKey)entryKey, Tags: tags, Lease: lease)).AsTask();
+
+    /// <summary>
+    /// Reads an entry as <see cref="BeginRead"/> does (with its tags' versions, as <see cref="ReadTaggedAsync"/>, when it
+    /// has tags), guarded like any call: a load's read of the key it waits for.
+    /// </summary>
+    public async Task<EntryRead> ReadAsync(string entryKey, IReadOnlyList<string> tags, Lease? lease) =>
+        tags.Count > 0 && _tagVersions
+            ? await ReadTaggedAsync(entryKey, tags, lease).ConfigureAwait(false)
+            : Decode(await guard.RunAsync(static s => s.Store.SendRead(s.Store.Database, s.Key, s.Lease), (Store: this, Key: (RedisKey)entryKey, Lease: lease)).ConfigureAwait(false), lease is not null && _leases);
 
     /// <summary>
     /// Reads an entry whose tags the caller does not know: a tagged one costs a second round trip for its tags'
@@ -108,17 +132,20 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         Taken(await guard.RunAsync(static s => Task.WhenAll(s.Store.SendVersionTakes(s.Store.Database, s.Tags)), (Store: this, Tags: tags)).ConfigureAwait(false));
 
     /// <summary>
-    /// The hit path's GET, the guard's steps by hand so that the caller awaits it in its own state machine (none more
-    /// per L2 hit): admitted (or <see cref="RedisCircuitOpenException"/>), sent, bounded. The caller reports how it
-    /// ended with <see cref="EndGet"/>, whatever happened: an unrecorded probe would hold the circuit half-open for good.
+    /// The read of the hit path, the guard's steps by hand so that the caller awaits it in its own state machine (none
+    /// more per L2 hit): admitted (or <see cref="RedisCircuitOpenException"/>), sent, bounded. With a
+    /// <paramref name="lease"/> the read is <c>SET entry placeholder NX PX lease GET</c>: one plain command that
+    /// returns the entry if there is one and otherwise takes the lease (<see cref="Decode"/> tells which), so a miss
+    /// costs no round trip for its lease. The caller reports how it ended with <see cref="EndRead"/>, whatever
+    /// happened: an unrecorded probe would hold the circuit half-open for good.
     /// </summary>
-    public Task<RedisValue> BeginGet(string entryKey, out GetCall call)
+    public Task<RedisValue> BeginRead(string entryKey, Lease? lease, out GuardedCall call)
     {
         var probe = guard.Admit();
         Task<RedisValue> sent;
         try
         {
-            sent = Database.StringGetAsync(entryKey);
+            sent = SendRead(Database, entryKey, lease);
         }
         catch (Exception ex)
         {
@@ -127,12 +154,12 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
             throw;
         }
 
-        call = new GetCall(sent, probe);
+        call = new GuardedCall(sent, probe);
         return guard.Bound(sent);
     }
 
-    /// <summary>Records how a <see cref="BeginGet"/> ended (<paramref name="failure"/> null: it succeeded).</summary>
-    public void EndGet(GetCall call, Exception? failure)
+    /// <summary>Records how a <see cref="BeginRead"/> ended (<paramref name="failure"/> null: it succeeded).</summary>
+    public void EndRead(GuardedCall call, Exception? failure)
     {
         guard.Record(failed: failure is not null && RedisGuard.Trips(failure), call.Probe);
         if (failure is not null)
@@ -140,29 +167,38 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     }
 
     /// <summary>
-    /// <see cref="ReadOrLeaseAsync"/> for many keys: one script per hash slot (one in all on a single server), sent
-    /// together. For each key: the entry, or whether its lease was taken; null where its script failed (each failure
-    /// is handed to <paramref name="failed"/>).
+    /// What a read's reply means: a placeholder is another load's lease; nothing, where the read asked for the lease
+    /// (<paramref name="leasing"/>), is the lease taken; anything else is the entry (null if it is in another format).
+    /// </summary>
+    public static EntryRead Decode(RedisValue reply, bool leasing) =>
+        leasing && reply.IsNull ? new EntryRead(null, LeaseState.Taken)
+        : Lease.IsPlaceholder(reply) ? new EntryRead(null, LeaseState.Held)
+        : new EntryRead(StoredEntry.From(reply), LeaseState.None);
+
+    /// <summary>
+    /// A batch's read for many keys: one script per hash slot (one in all on a single server), sent together, each key
+    /// read and, if it has no entry, its lease taken as <see cref="BeginRead"/> takes it. For each key: the entry, or
+    /// whether its lease was taken; null where its script failed (each failure is handed to <paramref name="failed"/>).
     /// </summary>
     public async Task<(StoredEntry? Entry, bool Taken)?[]> ReadOrLeaseManyAsync(
-        IReadOnlyList<string> entryKeys, IReadOnlyList<long> tokens, IReadOnlyList<string> tags, IReadOnlyList<long>? versions, Action<Exception> failed)
+        IReadOnlyList<Lease> leases, IReadOnlyList<string> tags, IReadOnlyList<long>? versions, Action<Exception> failed)
     {
-        var replies = new (StoredEntry? Entry, bool Taken)?[entryKeys.Count];
+        var replies = new (StoredEntry? Entry, bool Taken)?[leases.Count];
         var current = versions?.Select(static v => (long?)v).ToArray();
-        await Task.WhenAll(BySlot(entryKeys).Select(async indexes =>
+        await Task.WhenAll(BySlot([.. leases.Select(static l => l.EntryKey)]).Select(async indexes =>
         {
             try
             {
                 if (!_leases)
                 {
-                    var values = await guard.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database, Keys: Array.ConvertAll(indexes, i => (RedisKey)entryKeys[i]))).ConfigureAwait(false);
+                    var values = await guard.RunAsync(static s => s.Database.StringGetAsync(s.Keys), (Database, Keys: Array.ConvertAll(indexes, i => (RedisKey)leases[i].EntryKey))).ConfigureAwait(false);
                     for (var i = 0; i < indexes.Length; i++)
                         replies[indexes[i]] = (current is null ? StoredEntry.From(values[i]) : Checked(StoredEntry.From(values[i]), tags, current), true);
                     return;
                 }
 
-                var keys = indexes.SelectMany(i => new RedisKey[] { entryKeys[i], CacheKeys.Lease(entryKeys[i]) }).ToArray();
-                var arguments = indexes.Select(i => (RedisValue)tokens[i]).Prepend(_leaseMs).ToArray();
+                var keys = Array.ConvertAll(indexes, i => (RedisKey)leases[i].EntryKey);
+                var arguments = indexes.Select(i => leases[i].Value).Prepend(_leaseMs).ToArray();
                 var reply = (RedisResult[])(await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.ReadOrLeaseMany, s.keys, s.arguments), (Database, keys, arguments)).ConfigureAwait(false))!;
                 for (var i = 0; i < indexes.Length; i++)
                 {
@@ -184,23 +220,23 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     /// The lease-checked write-backs of many untagged entries: one script per hash slot, sent together. For each: true
     /// if written, false if its lease was lost, null if its script failed (each failure handed to <paramref name="failed"/>).
     /// </summary>
-    public async Task<bool?[]> CommitManyAsync(IReadOnlyList<(string EntryKey, long Token, ReadOnlyMemory<byte> Entry, long TtlMs)> writes, Action<Exception> failed)
+    public async Task<bool?[]> CommitManyAsync(IReadOnlyList<(Lease Lease, ReadOnlyMemory<byte> Entry, long TtlMs)> writes, Action<Exception> failed)
     {
         var written = new bool?[writes.Count];
-        await Task.WhenAll(BySlot([.. writes.Select(w => w.EntryKey)]).Select(async indexes =>
+        await Task.WhenAll(BySlot([.. writes.Select(static w => w.Lease.EntryKey)]).Select(async indexes =>
         {
             try
             {
                 if (!_leases)
                 {
                     foreach (var i in indexes)
-                        written[i] = await WriteAsync(writes[i].EntryKey, writes[i].Entry, writes[i].TtlMs, [], writes[i].Token).ConfigureAwait(false);
+                        written[i] = await WriteAsync(writes[i].Lease.EntryKey, writes[i].Entry, writes[i].TtlMs, [], writes[i].Lease).ConfigureAwait(false);
                     return;
                 }
 
-                var keys = indexes.SelectMany(i => new RedisKey[] { writes[i].EntryKey, CacheKeys.Lease(writes[i].EntryKey) }).ToArray();
-                var arguments = indexes.SelectMany(i => new RedisValue[] { writes[i].Token, writes[i].Entry, writes[i].TtlMs }).ToArray();
-                var reply = (RedisResult[])(await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.CommitMany, s.keys, s.arguments), (Database, keys, arguments)).ConfigureAwait(false))!;
+                var keys = Array.ConvertAll(indexes, i => (RedisKey)writes[i].Lease.EntryKey);
+                var arguments = indexes.SelectMany(i => new RedisValue[] { writes[i].Lease.Value, writes[i].Entry, writes[i].TtlMs }).ToArray();
+                var reply = (RedisResult[])(await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.FillMany, s.keys, s.arguments), (Database, keys, arguments)).ConfigureAwait(false))!;
                 for (var i = 0; i < indexes.Length; i++)
                     written[indexes[i]] = (int)reply[i] == 1;
             }
@@ -221,15 +257,16 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     }
 
     /// <summary>
-    /// Takes the lease if it is free; returns whether it was taken and the entry as it is now. With tags, the tags'
-    /// versions come in the same round trip (given one where a tag has none): the entry is null unless written under
-    /// them, and the load records them (<see cref="EntryTags"/>).
+    /// Takes the lease key beside the entry (<paramref name="lease"/>) if it is free and no miss holds the entry key;
+    /// returns whether it was taken and the entry as it is now (null also while another load's placeholder is there).
+    /// With tags, the tags' versions come in the same round trip (given one where a tag has none): the entry is null
+    /// unless written under them, and the load records them (<see cref="EntryTags"/>).
     /// </summary>
-    public async Task<(bool Taken, StoredEntry? Current, long[]? Versions)> AcquireAsync(string entryKey, long token, IReadOnlyList<string> tags)
+    public async Task<(bool Taken, StoredEntry? Current, long[]? Versions)> AcquireAsync(Lease lease, IReadOnlyList<string> tags)
     {
         var versioned = _tagVersions && tags.Count > 0;
         if (!_leases && !versioned)
-            return (true, StoredEntry.From(await guard.RunAsync(static s => s.Database.StringGetAsync(s.Key), (Database, Key: (RedisKey)entryKey)).ConfigureAwait(false)), null);
+            return (true, StoredEntry.From(await guard.RunAsync(static s => s.Database.StringGetAsync(s.Key), (Database, Key: (RedisKey)lease.EntryKey)).ConfigureAwait(false)), null);
 
         return await guard.RunAsync(static async s =>
         {
@@ -238,65 +275,38 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
             (bool Taken, StoredEntry? Current) acquired;
             if (s.Store._leases)
             {
-                var parts = (RedisResult[])(await db.ScriptEvaluateAsync(RedisScripts.Acquire, [s.Entry, CacheKeys.Lease(s.Entry)], [s.Token, s.Store._leaseMs]).ConfigureAwait(false))!;
+                var parts = (RedisResult[])(await db.ScriptEvaluateAsync(RedisScripts.Acquire, [s.Lease.EntryKey, s.Lease.Key], [s.Lease.Token, s.Store._leaseMs]).ConfigureAwait(false))!;
                 acquired = ((int)parts[0] == 1, StoredEntry.From((RedisValue)parts[1]));
             }
             else
             {
-                acquired = (true, StoredEntry.From(await db.StringGetAsync(s.Entry).ConfigureAwait(false)));
+                acquired = (true, StoredEntry.From(await db.StringGetAsync(s.Lease.EntryKey).ConfigureAwait(false)));
             }
 
             if (!s.Versioned)
                 return (acquired.Taken, acquired.Current, (long[]?)null);
             var taken = Taken(await Task.WhenAll(versions).ConfigureAwait(false));
             return (acquired.Taken, Checked(acquired.Current, s.Tags, [.. taken.Select(static v => (long?)v)]), taken);
-        }, (Store: this, Entry: entryKey, Token: token, Tags: tags, Versioned: versioned)).ConfigureAwait(false);
+        }, (Store: this, Lease: lease, Tags: tags, Versioned: versioned)).ConfigureAwait(false);
     }
 
-    /// <summary>
-    /// Reads an entry and, if there is none, takes its lease, in one round trip: the entry, or whether the lease was
-    /// taken (false: another loader holds it, or the entry there is not current for its tags). With tags, as
-    /// <see cref="AcquireAsync"/>: the versions come back for the load to record.
-    /// </summary>
-    public async Task<(StoredEntry? Entry, bool Taken, long[]? Versions)> ReadOrLeaseAsync(string entryKey, long token, IReadOnlyList<string> tags)
-    {
-        var versioned = _tagVersions && tags.Count > 0;
-        if (!_leases)
-        {
-            var (_, current, versions) = await AcquireAsync(entryKey, token, tags).ConfigureAwait(false);
-            return (current, true, versions);
-        }
-
-        return await guard.RunAsync(static async s =>
-        {
-            var db = s.Store.Database;
-            var versions = s.Versioned ? s.Store.SendVersionTakes(db, s.Tags) : [];
-            var reply = await db.ScriptEvaluateAsync(RedisScripts.ReadOrLease, [s.Entry, CacheKeys.Lease(s.Entry)], [s.Token, s.Store._leaseMs]).ConfigureAwait(false);
-            var (entry, taken) = reply.Resp2Type == ResultType.Integer ? ((StoredEntry?)null, (int)reply == 1) : (StoredEntry.From((RedisValue)reply), false);
-            if (!s.Versioned)
-                return (entry, taken, (long[]?)null);
-            var current = Taken(await Task.WhenAll(versions).ConfigureAwait(false));
-            return (Checked(entry, s.Tags, [.. current.Select(static v => (long?)v)]), taken, current);
-        }, (Store: this, Entry: entryKey, Token: token, Tags: tags, Versioned: versioned)).ConfigureAwait(false);
-    }
-
-    /// <summary>Frees the lease if it still holds <paramref name="token"/>; false if it was revoked.</summary>
-    public async Task<bool> ReleaseAsync(string entryKey, long token)
+    /// <summary>Frees the lease if its key still holds this load's token or placeholder; false if it was revoked.</summary>
+    public async Task<bool> ReleaseAsync(Lease lease)
     {
         if (!_leases)
             return true;
-        var released = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.Release, [s.Lease], [s.Token]),
-            (Database, Lease: (RedisKey)CacheKeys.Lease(entryKey), Token: token)).ConfigureAwait(false);
+        var released = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.Release, [s.Lease.Key], [s.Lease.Value]),
+            (Database, Lease: lease)).ConfigureAwait(false);
         return (int)released == 1;
     }
 
     /// <summary>
-    /// Writes an entry and its tag indexes: with a <paramref name="token"/>, the lease-checked write-back of a load;
+    /// Writes an entry and its tag indexes: with a <paramref name="lease"/>, the lease-checked write-back of a load;
     /// without, a write-through. Returns false if refused (the lease was revoked, or an invalidation came within the
     /// revocation window).
     /// </summary>
-    public ValueTask<bool> WriteAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token, bool overwrite = false) =>
-        guard.RunAsync(static s => s.Store.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Token, s.Overwrite), (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Token: token, Overwrite: overwrite));
+    public ValueTask<bool> WriteAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, Lease? lease, bool overwrite = false) =>
+        guard.RunAsync(static s => s.Store.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Lease, s.Overwrite), (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Lease: lease, Overwrite: overwrite));
 
     /// <summary>Replaces an entry holding exactly <paramref name="old"/> with <paramref name="replacement"/>, keeping its time to live.</summary>
     public async Task<bool> ReplaceAsync(string entryKey, ReadOnlyMemory<byte> old, ReadOnlyMemory<byte> replacement)
@@ -306,9 +316,11 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return (int)replaced == 1;
     }
 
-    /// <summary>Revokes a load in progress (its value predates a change) without touching the entry.</summary>
+    /// <summary>Revokes the loads in progress (their values predate a change) without touching the entry.</summary>
     public Task RevokeLoadAsync(string entryKey) =>
-        guard.RunAsync(static s => s.Database.KeyDeleteAsync(s.Lease), (Database, Lease: (RedisKey)CacheKeys.Lease(entryKey))).AsTask();
+        !_leases ? Task.CompletedTask
+        : guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.Revoke, [s.Entry, s.Lease]),
+            (Database, Entry: (RedisKey)entryKey, Lease: (RedisKey)CacheKeys.Lease(entryKey))).AsTask();
 
     /// <summary>
     /// Invalidates one entry (lease, marker, entry: <see cref="RedisScripts.Delete"/>). True if the entry existed.
@@ -384,6 +396,10 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     private static StoredEntry? Checked(StoredEntry? entry, IReadOnlyList<string> tags, IReadOnlyList<long?> versions) =>
         entry is { } e && EntryTags.Match(e.Tags.Span, tags, versions) ? entry : null;
 
+    /// <summary>The read of an entry, sent: a GET, or with a lease the <c>SET NX GET</c> that takes it if there is no entry.</summary>
+    private Task<RedisValue> SendRead(IDatabase db, RedisKey entryKey, Lease? lease) =>
+        lease is { } l && _leases ? db.StringSetAndGetAsync(entryKey, l.Value, _leaseDuration, keepTtl: false, When.NotExists) : db.StringGetAsync(entryKey);
+
     /// <summary>GETs of the tags' versions, sent (pipelined with whatever the caller sends beside them).</summary>
     private Task<RedisValue>[] SendVersionReads(IDatabase db, IReadOnlyList<string> tags)
     {
@@ -435,37 +451,33 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return (int)existed == 1;
     }
 
-    private async Task<bool> WriteCoreAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, long? token, bool overwrite)
+    private async Task<bool> WriteCoreAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, Lease? lease, bool overwrite)
     {
         var db = Database;
         // Sent in order on one connection: tag indexes first, so an entry is never in Redis without its index.
-        var writes = new List<Task>(tags.Count + 1);
-        foreach (var tag in tags)
+        var indexes = tags.Count == 0 ? null : new Task[tags.Count];
+        for (var i = 0; i < tags.Count; i++)
         {
-            var tagKey = Keys.Tag(tag);
-            writes.Add(db.ScriptEvaluateAsync(RedisScripts.Tag, [tagKey, CacheKeys.TagVersion(tagKey)], [entryKey, ttlMs]));
-        }
-        Task<RedisResult>? script = null;
-        Task<bool>? set = null;
-        if (token is { } t && _leases)
-            script = db.ScriptEvaluateAsync(RedisScripts.Commit, [entryKey, CacheKeys.Lease(entryKey)], [t, entry, ttlMs]);
-        else if (token is null && overwrite && _leases)
-            script = db.ScriptEvaluateAsync(RedisScripts.Overwrite, [entryKey, CacheKeys.Lease(entryKey)], [entry, ttlMs]);
-        else if (token is null && _revocations)
-            script = db.ScriptEvaluateAsync(RedisScripts.WriteThrough, [entryKey, CacheKeys.Lease(entryKey), CacheKeys.Revoked(entryKey)], [entry, ttlMs]);
-        else
-        {
-            // Tests' controls: an unconditional SET (after revoking loads, for a write-through).
-            if (token is null && _leases)
-                writes.Add(db.KeyDeleteAsync(CacheKeys.Lease(entryKey)));
-            set = db.StringSetAsync(entryKey, entry, TimeSpan.FromMilliseconds(ttlMs));
+            var tagKey = Keys.Tag(tags[i]);
+            indexes![i] = db.ScriptEvaluateAsync(RedisScripts.Tag, [tagKey, CacheKeys.TagVersion(tagKey)], [entryKey, ttlMs]);
         }
 
-        writes.Add((Task?)script ?? set!);
-        await Task.WhenAll(writes).ConfigureAwait(false);
-        return script is not null ? (int)script.Result == 1 : set!.Result;
+        var script =
+            lease is { InEntry: true } miss && _leases ? db.ScriptEvaluateAsync(RedisScripts.Fill, [entryKey], [miss.Value, entry, ttlMs])
+            : lease is { } refresh && _leases ? db.ScriptEvaluateAsync(RedisScripts.Commit, [entryKey, refresh.Key], [refresh.Token, entry, ttlMs])
+            : lease is null && overwrite && _leases ? db.ScriptEvaluateAsync(RedisScripts.Overwrite, [entryKey, CacheKeys.Lease(entryKey)], [entry, ttlMs])
+            : lease is null && _revocations ? db.ScriptEvaluateAsync(RedisScripts.WriteThrough, [entryKey, CacheKeys.Lease(entryKey), CacheKeys.Revoked(entryKey)], [entry, ttlMs])
+            : null;
+        // Tests' controls: an unconditional SET (after revoking loads, for a write-through).
+        var revoke = script is null && lease is null && _leases ? db.KeyDeleteAsync(CacheKeys.Lease(entryKey)) : null;
+        var set = script is null ? db.StringSetAsync(entryKey, entry, TimeSpan.FromMilliseconds(ttlMs)) : null;
+        if (indexes is not null)
+            await Task.WhenAll(indexes).ConfigureAwait(false);
+        if (revoke is not null)
+            await revoke.ConfigureAwait(false);
+        return script is not null ? (int)await script.ConfigureAwait(false) == 1 : await set!.ConfigureAwait(false);
     }
 }
 
-/// <summary>A GET on its way: the call as sent (to observe if abandoned) and whether it is the breaker's probe.</summary>
-internal readonly record struct GetCall(Task<RedisValue> Sent, bool Probe);
+/// <summary>A guarded call its caller awaits itself: the call as sent (to observe if abandoned) and whether it is the breaker's probe.</summary>
+internal readonly record struct GuardedCall(Task<RedisValue> Sent, bool Probe);

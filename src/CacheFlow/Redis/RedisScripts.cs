@@ -4,55 +4,49 @@ namespace CacheFlow.Redis;
 /// The cache's Lua scripts. Each touches only keys with one hash tag (an entry <c>p{k}</c>, its lease
 /// <c>p{k}:lease</c> and its revocation marker <c>p{k}:revoked</c>; or one tag's index and removal set), so each
 /// runs on a Redis Cluster. Redis 7.0 and Garnet have no <c>SET IFEQ</c>, hence the compare-and-set scripts.
-/// Times are the server's (<c>TIME</c>), never a client's clock.
+/// Times are the server's (<c>TIME</c>), never a client's clock. A miss's lease is a placeholder in the entry key
+/// itself (<see cref="Lease"/>): a marker byte 0xFE and a token, 9 bytes, which the scripts that read an entry
+/// tell from an entry by that byte and length.
 /// </summary>
 internal static class RedisScripts
 {
     /// <summary>
-    /// Takes the lease if it is free and returns the entry either way, in one round trip:
-    /// <c>{1 if taken else 0, entry or nil}</c>. KEYS = entry, lease; ARGV = token, lease ms.
+    /// Takes the entry's lease key if it is free and returns the entry either way, in one round trip:
+    /// <c>{1 if taken else 0, entry or nil}</c>. A miss's placeholder in the entry key is another load's lease: the
+    /// lease key is then not taken. KEYS = entry, lease; ARGV = token, lease ms.
     /// </summary>
     public const string Acquire = """
-        local taken = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
-        return { taken and 1 or 0, redis.call('GET', KEYS[1]) }
-        """;
-
-    /// <summary>
-    /// A read that takes the lease when it misses (memcache's lease-get): the entry if there is one, else 1 if the lease
-    /// was taken or 0 if another loader holds it, in one round trip. KEYS = entry, lease; ARGV = token, lease ms.
-    /// </summary>
-    public const string ReadOrLease = """
         local entry = redis.call('GET', KEYS[1])
-        if entry then return entry end
-        if redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-        return 0
+        if entry and #entry == 9 and string.byte(entry, 1) == 254 then return { 0, entry } end
+        local taken = redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2])
+        return { taken and 1 or 0, entry }
         """;
 
     /// <summary>
-    /// <see cref="ReadOrLease"/> for many keys of one hash slot: for each, the entry, else 1 if its lease was taken or
-    /// 0 if another loader holds it. KEYS = entry 1, lease 1, entry 2, lease 2, …; ARGV = lease ms, token 1, token 2, ….
+    /// A batch's read (memcache's lease-get) for many keys of one hash slot: for each, the entry, else 1 if its lease
+    /// was taken (a placeholder written in the entry key) or 0 if another load holds it. KEYS = entry 1, entry 2, …;
+    /// ARGV = lease ms, placeholder 1, placeholder 2, ….
     /// </summary>
     public const string ReadOrLeaseMany = """
         local replies = {}
-        for i = 1, #KEYS / 2 do
-          local entry = redis.call('GET', KEYS[2 * i - 1])
-          if entry then replies[i] = entry
-          elseif redis.call('SET', KEYS[2 * i], ARGV[i + 1], 'NX', 'PX', ARGV[1]) then replies[i] = 1
-          else replies[i] = 0 end
+        for i = 1, #KEYS do
+          local entry = redis.call('SET', KEYS[i], ARGV[i + 1], 'NX', 'PX', ARGV[1], 'GET')
+          if not entry then replies[i] = 1
+          elseif #entry == 9 and string.byte(entry, 1) == 254 then replies[i] = 0
+          else replies[i] = entry end
         end
         return replies
         """;
 
     /// <summary>
-    /// <see cref="Commit"/> for many keys of one hash slot: each entry written only while its lease holds its token.
-    /// KEYS = entry 1, lease 1, …; ARGV = token 1, entry 1, time to live ms 1, …. Returns 1 or 0 for each.
+    /// <see cref="Fill"/> for many keys of one hash slot: each entry written only while its key holds the load's
+    /// placeholder. KEYS = entry 1, entry 2, …; ARGV = placeholder 1, entry 1, time to live ms 1, …. Returns 1 or 0 for each.
     /// </summary>
-    public const string CommitMany = """
+    public const string FillMany = """
         local replies = {}
-        for i = 1, #KEYS / 2 do
-          if redis.call('GET', KEYS[2 * i]) == ARGV[3 * i - 2] then
-            redis.call('SET', KEYS[2 * i - 1], ARGV[3 * i - 1], 'PX', ARGV[3 * i])
-            redis.call('DEL', KEYS[2 * i])
+        for i = 1, #KEYS do
+          if redis.call('GET', KEYS[i]) == ARGV[3 * i - 2] then
+            redis.call('SET', KEYS[i], ARGV[3 * i - 1], 'PX', ARGV[3 * i])
             replies[i] = 1
           else replies[i] = 0 end
         end
@@ -60,9 +54,20 @@ internal static class RedisScripts
         """;
 
     /// <summary>
-    /// Writes the entry only while the lease still holds the loader's token, then frees the lease. An invalidation
-    /// since the lease was taken deleted the lease, so the write-back of a value read before it is refused.
-    /// KEYS = entry, lease; ARGV = token, entry, time to live ms. Returns 1 if written.
+    /// A miss's write-back: writes the entry only while its key still holds the load's placeholder. An invalidation
+    /// since the read deleted the placeholder (a write-through replaced it), so the write-back of a value read before
+    /// it is refused. KEYS = entry; ARGV = placeholder, entry, time to live ms. Returns 1 if written.
+    /// </summary>
+    public const string Fill = """
+        if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+        redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+        return 1
+        """;
+
+    /// <summary>
+    /// A refresh's write-back: writes the entry only while the lease key still holds the loader's token, then frees
+    /// the lease. An invalidation since the lease was taken deleted the lease, so the write-back of a value read
+    /// before it is refused. KEYS = entry, lease; ARGV = token, entry, time to live ms. Returns 1 if written.
     /// </summary>
     public const string Commit = """
         if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
@@ -117,10 +122,24 @@ internal static class RedisScripts
         return 1
         """;
 
-    /// <summary>Frees the lease if it still holds the token (compare-and-delete). KEYS = lease; ARGV = token. Returns 1 if it did.</summary>
+    /// <summary>
+    /// Frees a lease if its key still holds the load's value (compare-and-delete): a placeholder in the entry key, or a
+    /// token in the lease key. KEYS = the lease's key; ARGV = its value. Returns 1 if it did.
+    /// </summary>
     public const string Release = """
         if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
         return 0
+        """;
+
+    /// <summary>
+    /// Revokes the loads in progress of an entry without touching the entry (its value changed in place): the lease
+    /// key, and a miss's placeholder in the entry key. KEYS = entry, lease. Returns 1.
+    /// </summary>
+    public const string Revoke = """
+        redis.call('DEL', KEYS[2])
+        local entry = redis.call('GET', KEYS[1])
+        if entry and #entry == 9 and string.byte(entry, 1) == 254 then redis.call('DEL', KEYS[1]) end
+        return 1
         """;
 
     /// <summary>

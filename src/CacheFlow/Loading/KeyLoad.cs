@@ -1,0 +1,418 @@
+using System.Diagnostics;
+using CacheFlow.Metrics;
+using CacheFlow.Redis;
+using CacheFlow.Tracing;
+
+namespace CacheFlow;
+
+public sealed partial class CacheFlowCache
+{
+    private const int MaxJoins = 3;
+    private static readonly TimeSpan FirstPoll = TimeSpan.FromMilliseconds(2);
+    private static readonly TimeSpan LongestPoll = TimeSpan.FromMilliseconds(50);
+
+    private bool SingleFlight => _options.Protections.HasFlag(CacheProtections.SingleFlight);
+
+    /// <summary>
+    /// A read that found no usable value: join this process's load of the key, or start one
+    /// (<see cref="KeyLoad{TState}"/>). A joiner takes the load's result only if it is shareable (committed, or
+    /// checked against the lease) and was decided after it joined; otherwise it starts over, so it never returns a
+    /// value that an invalidation it could have seen revoked. A read that took the lease (<paramref name="lease"/>)
+    /// loads under it if it starts the load, else hands it back.
+    /// </summary>
+    private ValueTask<CacheResult> MissAsync<TState>(LoadRequest<TState> request, LoadMode mode, Lease? lease, CancellationToken cancellationToken) =>
+        CacheActivities.Enabled ? TracedMissAsync(request, mode, lease, cancellationToken) : LoadSharedAsync(request, mode, lease, cancellationToken);
+
+    private async ValueTask<CacheResult> TracedMissAsync<TState>(LoadRequest<TState> request, LoadMode mode, Lease? lease, CancellationToken cancellationToken)
+    {
+        var bypass = mode == LoadMode.WithoutRedis;
+        using var activity = CacheActivities.Start(bypass ? CacheActivities.Bypass : CacheActivities.Miss, _options, request.Counters.Family);
+        if (bypass)
+            activity?.SetTag(CacheActivities.BypassReason, "redis_unavailable");
+        try
+        {
+            var result = await LoadSharedAsync(request, mode, lease, cancellationToken).ConfigureAwait(false);
+            activity?.SetTag(CacheActivities.Outcome, CacheActivities.OutcomeName(result.Outcome));
+            return result;
+        }
+        catch (Exception ex)
+        {
+            CacheActivities.Fail(activity, ex);
+            throw;
+        }
+    }
+
+    private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, LoadMode mode, Lease? lease, CancellationToken cancellationToken)
+    {
+        if (SingleFlight)
+        {
+            for (var join = 0; join < MaxJoins; join++)
+            {
+                var mine = new Flight(request.EntryKey, _disposed.Token, abandonable: true);
+                var flight = _flights.GetOrAdd(request.EntryKey, mine);
+                if (flight == mine)
+                {
+                    var run = new KeyLoad<TState>(this, request, mode, mine, lease).RunAsync();
+                    // An inline factory may use this caller's context, so the caller stays until it is done.
+                    if (request.Inline)
+                        await run.ConfigureAwait(false);
+                    return (await mine.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
+                }
+
+                // Not started: its token source, linked to the cache's, must not stay registered there.
+                mine.Finish();
+                if (lease is { } held)
+                {
+                    // Another caller here loads the key: it needs the lease this read took.
+                    lease = null;
+                    await TryReleaseAsync(held, request.Counters).ConfigureAwait(false);
+                }
+
+                var joinedAt = flight.Issued;
+                FlightResult shared;
+                try
+                {
+                    shared = await flight.WaitAsync(cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    // The flight was abandoned by the callers before this one (or its inline owner's request ended): start over.
+                    continue;
+                }
+
+                if (shared.SharesWith(joinedAt))
+                    return shared.Result with { Outcome = shared.Result.Outcome == CacheOutcome.Bypass ? CacheOutcome.Bypass : CacheOutcome.Miss };
+            }
+        }
+
+        return (await new KeyLoad<TState>(this, request, mode, flight: null, lease).LoadAsync().ConfigureAwait(false)).Result;
+    }
+
+    /// <summary>
+    /// Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns
+    /// the running flight, how many deciding calls it had issued when this caller joined, and the refresh's task if
+    /// this caller started it.
+    /// </summary>
+    private (Flight? Flight, long JoinedAt, Task? Started) StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
+    {
+        if (!SingleFlight)
+            return (null, 0, new KeyLoad<TState>(this, request, LoadMode.Refresh, flight: null, lease: null, stale).RunAsync());
+
+        var mine = new Flight(request.EntryKey, _disposed.Token, abandonable: false);
+        var flight = _flights.GetOrAdd(request.EntryKey, mine);
+        return flight != mine ? (flight, flight.Issued, null) : (mine, 0, new KeyLoad<TState>(this, request, LoadMode.Refresh, mine, lease: null, stale).RunAsync());
+    }
+
+    /// <summary>Frees a lease if this load still holds it (once Redis answers, if it does not now).</summary>
+    private async Task<Verdict> TryReleaseAsync(Lease lease, FamilyCounters counters)
+    {
+        try
+        {
+            return await _store.ReleaseAsync(lease).ConfigureAwait(false) ? Verdict.Done : Verdict.Refused;
+        }
+        catch (Exception ex) when (RedisGuard.IsFailure(ex))
+        {
+            _abandoned.Add(lease);
+            OnRedisFailure(counters, ex, Log.WriteFailed);
+            return Verdict.Failed;
+        }
+    }
+
+    /// <summary>
+    /// One load of one key, top to bottom: its lease (held from the read, or waited for), the factory call, the
+    /// lease-checked write-back and the local copy; what kind of load it is (<see cref="LoadMode"/>) is the one
+    /// choice it makes. A flight's owner runs it (<see cref="RunAsync"/>) and joiners wait for the flight.
+    /// </summary>
+    /// <remarks>
+    /// Every Redis call that decides what joiners may take (the call that found another loader's value, the
+    /// write-back, the lease check of an uncached null) is numbered with the flight's <see cref="Flight.Issue"/>
+    /// before it is sent (see <see cref="Flight"/>).
+    /// </remarks>
+    private sealed class KeyLoad<TState>(CacheFlowCache cache, LoadRequest<TState> request, LoadMode mode, Flight? flight, Lease? lease, StoredEntry? stale = null)
+    {
+        private LoadRequest<TState> _request = request;
+        private Lease? _lease = lease;
+
+        private FamilyCounters Counters => _request.Counters;
+
+        /// <summary>
+        /// Runs the load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries
+        /// the error). The flight leaves the map before it completes, so a caller that comes later starts a new one.
+        /// </summary>
+        public async Task RunAsync()
+        {
+            try
+            {
+                var result = await LoadAsync().ConfigureAwait(false);
+                Leave();
+                flight?.Completion.TrySetResult(result);
+            }
+            catch (Exception ex)
+            {
+                Leave();
+                if (flight is null)
+                    Log.RefreshFailed(cache._logger, ex, Counters.Family);
+                else
+                    flight.Completion.TrySetException(ex);
+            }
+            finally
+            {
+                flight?.Finish();
+            }
+        }
+
+        /// <summary>The load itself: its lease first (unless the read brought it), then the factory and the write-back.</summary>
+        public async Task<FlightResult> LoadAsync()
+        {
+            switch (mode)
+            {
+                case LoadMode.WithoutRedis:
+                    return await LoadWithoutRedisAsync().ConfigureAwait(false);
+                case LoadMode.Leaseless:
+                    return await LoadLeaselessAsync().ConfigureAwait(false);
+            }
+
+            if (_lease is null && await AcquireAsync().ConfigureAwait(false) is { } decided)
+                return decided;
+            var held = _lease!.Value;
+
+            Loaded loaded;
+            var started = cache._time.GetTimestamp();
+            try
+            {
+                loaded = await CallFactoryAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (stale is not null)
+            {
+                Log.RefreshFailed(cache._logger, ex, Counters.Family);
+                await KeepStaleAsync(held, stale.Value).ConfigureAwait(false);
+                return new FlightResult(stale.Value.Result(CacheOutcome.Stale), Shareable: false, 0);
+            }
+            catch
+            {
+                await cache.TryReleaseAsync(held, Counters).ConfigureAwait(false);
+                throw;
+            }
+
+            var loadMilliseconds = (int)Math.Min(int.MaxValue, cache._time.GetElapsedTime(started).TotalMilliseconds);
+            // The write-back (or the lease check) decides whether joiners may take the value.
+            var call = flight?.Issue() ?? 0;
+            var result = loaded.Result(CacheOutcome.Miss);
+            using var commit = CacheActivities.Start(CacheActivities.Commit, cache._options, Counters.Family);
+            if (!Cacheable(loaded))
+            {
+                // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
+                var released = await cache.TryReleaseAsync(held, Counters).ConfigureAwait(false);
+                commit?.SetTag(CacheActivities.CommitResult, released == Verdict.Failed ? "failed" : "released");
+                return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused, call);
+            }
+
+            var written = await cache.WriteAsync(_request.Key, Counters, loaded, _request.Options, loadMilliseconds, held, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
+            commit?.SetTag(CacheActivities.CommitResult, written switch { Verdict.Done => "written", Verdict.Refused => "lease_lost", _ => "failed" });
+            if (written == Verdict.Refused)
+                Counters.AddLeaseLost();
+            return new FlightResult(result, Shareable: written != Verdict.Refused, call);
+        }
+
+        /// <summary>
+        /// Waits for the key's lease (polling with backoff) and takes it: null once it holds it, else what the load
+        /// comes to without loading (another loader's value; for a refresh, nothing, as another process refreshes).
+        /// A miss's lease is the entry key's placeholder, asked for by the same read that would find the value; a
+        /// refresh's, or a load past an entry that is there but unusable, the lease key beside the entry.
+        /// </summary>
+        private async Task<FlightResult?> AcquireAsync()
+        {
+            var inEntry = mode == LoadMode.Load && cache._store.Leases;
+            var started = Stopwatch.GetTimestamp();
+            var poll = FirstPoll;
+            var polled = false;
+            Activity? wait = null;
+            while (true)
+            {
+                var call = flight?.Issue() ?? 0;
+                var candidate = inEntry ? Lease.ForRead(_request.EntryKey) : Lease.Beside(_request.EntryKey);
+                bool taken;
+                bool held;
+                StoredEntry? current;
+                try
+                {
+                    if (inEntry)
+                    {
+                        var read = await cache._store.ReadAsync(_request.EntryKey, _request.Options.Tags, candidate).ConfigureAwait(false);
+                        (current, taken, held) = (read.Entry, read.Lease == LeaseState.Taken, read.Lease == LeaseState.Held);
+                        if (taken)
+                            _request = _request with { TagVersions = read.Versions };
+                        else if (!held && (current is null || current.Value.At(cache.NowMs) != Freshness.Fresh))
+                        {
+                            // An entry is there but not one to serve (another format, outdated tags, kept stale): the
+                            // load goes past it under the lease key, at once.
+                            inEntry = false;
+                            continue;
+                        }
+                    }
+                    else
+                    {
+                        (taken, current, var versions) = await cache._store.AcquireAsync(candidate, _request.Options.Tags).ConfigureAwait(false);
+                        held = !taken;
+                        _request = _request with { TagVersions = versions };
+                    }
+                }
+                catch (Exception ex) when (RedisGuard.IsFailure(ex))
+                {
+                    // The call may have run and taken the lease all the same (a timeout is not a refusal).
+                    cache._abandoned.Add(candidate);
+                    cache.OnRedisFailure(Counters, ex, Log.ReadFailed);
+                    EndWait(polled, started, wait, "redis_failed");
+                    return stale is not null ? FlightResult.Nothing : await LoadWithoutRedisAsync().ConfigureAwait(false);
+                }
+
+                var fresh = current is { } found && found.At(cache.NowMs) == Freshness.Fresh;
+                // A refresh is moot once the entry it saw is gone or replaced (refreshed, kept by fail-safe, or deleted).
+                var moot = stale is not null && (current is null || current.Value.Header.Version != stale.Value.Header.Version);
+                var outwaited = Stopwatch.GetElapsedTime(started) > cache._options.LeaseDuration * 2;
+                if (fresh || taken || stale is not null || outwaited)
+                    EndWait(polled, started, wait, fresh ? "value" : taken ? "lease" : "gave_up");
+                if ((stale is null && fresh) || moot)
+                {
+                    if (taken)
+                        await cache.TryReleaseAsync(candidate, Counters).ConfigureAwait(false);
+                    return fresh ? new FlightResult(current!.Value.Result(CacheOutcome.Miss), Shareable: true, call) : FlightResult.Nothing;
+                }
+
+                if (taken)
+                {
+                    _lease = candidate;
+                    return null;
+                }
+
+                if (stale is not null)
+                    return FlightResult.Nothing;
+                if (outwaited)
+                {
+                    // The lease outlived its timeout many times over (a clock or server problem): load, but cache nothing.
+                    Log.LeaseWaitExpired(cache._logger, Counters.Family);
+                    var loaded = await CallFactoryAsync().ConfigureAwait(false);
+                    return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: false, 0);
+                }
+
+                // Another loader holds the lease: from here on this read waits for it.
+                wait ??= CacheActivities.Start(CacheActivities.LeaseWait, cache._options, Counters.Family);
+                await Task.Delay(poll, cache._disposed.Token).ConfigureAwait(false);
+                poll = TimeSpan.FromTicks(Math.Min(poll.Ticks * 2, LongestPoll.Ticks));
+                polled = true;
+            }
+        }
+
+        /// <summary>
+        /// Calls the factory, counting the load, its duration and its failure. Its token is the flight's (cancelled
+        /// when every waiting caller gave up), or, with no flight, cancelled only when the cache is disposed.
+        /// </summary>
+        private async ValueTask<Loaded> CallFactoryAsync()
+        {
+            var started = cache._time.GetTimestamp();
+            using var activity = CacheActivities.Start(CacheActivities.Load, cache._options, Counters.Family);
+            try
+            {
+                var loaded = await _request.Load(_request.State, flight?.Token ?? cache._disposed.Token).ConfigureAwait(false);
+                cache._metrics.RecordLoad(Counters, _request.Key, cache._time.GetElapsedTime(started));
+                return loaded;
+            }
+            catch (Exception ex)
+            {
+                cache._metrics.RecordLoad(Counters, _request.Key, cache._time.GetElapsedTime(started));
+                Counters.AddLoadFailure();
+                CacheActivities.Fail(activity, ex);
+                throw;
+            }
+        }
+
+        /// <summary>
+        /// Redis is down or hung: load without caching (<see cref="CacheOutcome.Bypass"/>). Callers that joined the
+        /// flight before the load began share it, to spare the source.
+        /// </summary>
+        private async Task<FlightResult> LoadWithoutRedisAsync()
+        {
+            var loading = flight?.Issue() ?? 0;
+            var loaded = await CallFactoryAsync().ConfigureAwait(false);
+            return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: !loaded.Uncacheable, loading);
+        }
+
+        /// <summary>
+        /// A load whose paths leave out reading or writing Redis: nothing to take a lease against, so it is shared only
+        /// in this process. Its value is written through to Redis if the paths allow (revoking loads in progress
+        /// elsewhere), else kept in the L1 alone, stamped as of before the read.
+        /// </summary>
+        private async Task<FlightResult> LoadLeaselessAsync()
+        {
+            IReadOnlyList<long>? versions = null;
+            if (_request.Paths.HasFlag(EntryPaths.RemoteWrite) && _request.Options.Tags.Count > 0 && cache._store.TagVersions)
+            {
+                try
+                {
+                    // Recorded before the source is read, as a load under a lease records them.
+                    versions = await cache._store.TakeTagVersionsAsync(_request.Options.Tags).ConfigureAwait(false);
+                }
+                catch (Exception ex) when (RedisGuard.IsFailure(ex))
+                {
+                    cache.OnRedisFailure(Counters, ex, Log.WriteFailed);
+                    return await LoadWithoutRedisAsync().ConfigureAwait(false);
+                }
+            }
+
+            var loading = flight?.Issue() ?? 0;
+            var loaded = await CallFactoryAsync().ConfigureAwait(false);
+            var result = loaded.Result(CacheOutcome.Miss);
+            if (!Cacheable(loaded))
+                return new FlightResult(result, Shareable: !loaded.Uncacheable, loading);
+            if (_request.Paths.HasFlag(EntryPaths.RemoteWrite))
+                await cache.WriteAsync(_request.Key, Counters, loaded, _request.Options, loadMilliseconds: 0, lease: null, _request.Paths, tagVersions: versions).ConfigureAwait(false);
+            else if (cache._local is not null && _request.Paths.HasFlag(EntryPaths.LocalWrite))
+                cache._local.Set(_request.Key, new StoredEntry(cache.NewHeader(loaded, _request.Options, loadMilliseconds: 0, lease: null, out _), loaded.Entry), _request.Options, _request.Stamp);
+            return new FlightResult(result, Shareable: true, loading);
+        }
+
+        /// <summary>
+        /// Fail-safe: a refresh failed, so the stale value stays, marked stale, and is served without calling the
+        /// source again for the throttle duration. The rewrite is lease-checked like any write-back: an invalidation
+        /// since the refresh began wins, and the deleted value is not resurrected.
+        /// </summary>
+        private async Task KeepStaleAsync(Lease held, StoredEntry kept)
+        {
+            var now = cache.NowMs;
+            var throttle = (long)cache._options.FailSafeThrottleDuration.TotalMilliseconds;
+            if (throttle <= 0 || kept.Header.HardExpiresAt - now <= 0)
+            {
+                await cache.TryReleaseAsync(held, Counters).ConfigureAwait(false);
+                return;
+            }
+
+            var entry = kept.Bytes.ToArray();
+            var header = kept.Header with
+            {
+                Flags = kept.Header.Flags | CacheEntryFlags.Stale,
+                SoftExpiresAt = Math.Min(now + throttle, kept.Header.HardExpiresAt),
+                Version = held.Token,
+            };
+            await cache.WriteEntryAsync(_request.Key, Counters, entry, header, TimeSpan.FromMilliseconds(kept.Header.HardExpiresAt - now), DefaultEntryOptions, held, _request.Paths).ConfigureAwait(false);
+        }
+
+        /// <summary>Whether a loaded value is to be cached: not one the factory refused, not a null when nulls are not kept.</summary>
+        private bool Cacheable(Loaded loaded) =>
+            !loaded.Uncacheable && (loaded.Kind != LoadedKind.Null || cache.NullDuration(_request.Options) > TimeSpan.Zero);
+
+        /// <summary>A read stops waiting for another loader's lease (it has the value, the lease, or gave up): how long it waited, and its span.</summary>
+        private void EndWait(bool polled, long started, Activity? wait, string result)
+        {
+            if (polled)
+                cache._metrics.RecordLeaseWait(Counters, Stopwatch.GetElapsedTime(started));
+            wait?.SetTag(CacheActivities.LeaseResult, result);
+            wait?.Dispose();
+        }
+
+        private void Leave()
+        {
+            if (flight is not null)
+                cache._flights.TryRemove(KeyValuePair.Create(flight.EntryKey, flight));
+        }
+    }
+}
