@@ -69,11 +69,7 @@ public sealed partial class CacheFlowCache
             if (written && lease is null)
                 _bus.PublishKey(entryKey);
             if (written && _local is not null && stamp is { } before)
-            {
-                if (BeforeLocalStore is { } hook)
-                    await hook(key).ConfigureAwait(false);
                 KeepLocal(key, new StoredEntry(header, entry), options, before, lease, paths);
-            }
 
             return written ? Verdict.Done : Verdict.Refused;
         }
@@ -112,5 +108,5 @@ public sealed partial class CacheFlowCache
     }
 
     private TimeSpan Jittered(TimeSpan duration, double percent) =>
-        percent <= 0 ? duration : duration * (1 + (percent / 100 * ((2 * Random.NextDouble()) - 1)));
+        percent <= 0 ? duration : duration * (1 + (percent / 100 * ((2 * Random.Shared.NextDouble()) - 1)));
 }

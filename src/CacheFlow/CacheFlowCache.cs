@@ -63,8 +63,11 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
         _redis.ConnectionRestored += OnConnectionRestored;
     }
 
-    /// <summary>The Redis side; tests reach its hooks.</summary>
-    internal RedisEntryStore Store => _store;
+    /// <summary>How the cache names its Redis keys.</summary>
+    internal CacheKeys Keys => _keys;
+
+    /// <summary>Whether the guard of the cache's Redis calls has its circuit open.</summary>
+    internal bool CircuitOpen => _store.Guard.IsOpen;
 
     /// <summary>Leases waiting to be released; tests release them at a moment of their choosing.</summary>
     internal AbandonedLeases AbandonedLeases => _abandoned;
@@ -77,12 +80,6 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
 
     /// <summary>How many entries the L1 holds (null when it is off).</summary>
     internal long? LocalEntries => _local?.Count;
-
-    /// <summary>Runs between a Redis read or write and storing its copy in the L1; tests hold a call there.</summary>
-    internal Func<string, Task>? BeforeLocalStore { get; set; }
-
-    /// <summary>The random source of TTL jitter and early refresh; tests seed it.</summary>
-    internal Random Random { get; set; } = Random.Shared;
 
     private long NowMs => _time.GetUtcNow().ToUnixTimeMilliseconds();
 
@@ -201,11 +198,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
                         case Freshness.Fresh:
                             request.Counters.AddHit();
                             if (_local is not null && paths.HasFlag(EntryPaths.LocalWrite))
-                            {
-                                if (BeforeLocalStore is { } hook)
-                                    await hook(key).ConfigureAwait(false);
                                 _local.Set(key, stored, request.Options, stamp);
-                            }
 
                             // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
                             if (!request.Inline && refreshable && ShouldRefreshEarly(stored.Header, now))
@@ -323,7 +316,7 @@ public sealed partial class CacheFlowCache : ICacheFlow, IDisposable
     {
         if (_options.EarlyRefreshBeta <= 0 || entry.LoadMilliseconds <= 0)
             return false;
-        var gap = entry.LoadMilliseconds * _options.EarlyRefreshBeta * -Math.Log(1 - Random.NextDouble());
+        var gap = entry.LoadMilliseconds * _options.EarlyRefreshBeta * -Math.Log(1 - Random.Shared.NextDouble());
         return nowMs + gap >= entry.SoftExpiresAt;
     }
 

@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -29,6 +30,8 @@ public sealed class RedisGuard
     private readonly int _minimumThroughput;
     private readonly int _consecutiveLimit;
     private readonly Lock _lock = new();
+    private readonly CallDeadlines? _deadlines;
+    private readonly CallDeadlines? _durableDeadlines;
     private Window _window;
     private volatile State _state = State.Closed;
     private long _openedAt;
@@ -50,6 +53,8 @@ public sealed class RedisGuard
         _consecutiveLimit = options.CircuitBreakerConsecutiveFailures;
         Timeout = options.RedisTimeout;
         DurableTimeout = options.DurableRedisTimeout;
+        _deadlines = Timeout > TimeSpan.Zero ? new CallDeadlines(Timeout) : null;
+        _durableDeadlines = DurableTimeout > TimeSpan.Zero && DurableTimeout != Timeout ? new CallDeadlines(DurableTimeout) : null;
         _window = new Window(time.GetTimestamp());
     }
 
@@ -133,11 +138,11 @@ public sealed class RedisGuard
     }
 
     /// <summary>
-    /// The call's task, or one that fails with a <see cref="TimeoutException"/> once <see cref="Timeout"/> has passed
-    /// (on the wall clock: an I/O timeout, whatever clock the cache runs on). No state machine of its own: on the hit
-    /// path that is bytes per call; a caller that gives up on the call hands it to <see cref="Abandon"/>.
+    /// The call's result, or a <see cref="TimeoutException"/> once <see cref="Timeout"/> has passed (on the wall clock: an
+    /// I/O timeout, whatever clock the cache runs on). No state machine and, for the guard's own timeouts, no allocation
+    /// of its own (<see cref="CallDeadlines"/>): on the hit path that is bytes per call.
     /// </summary>
-    internal Task<T> Bound<T>(Task<T> call) => Bound(call, Timeout);
+    internal ValueTask<T> Bound<T>(Task<T> call) => Bound(call, Timeout);
 
     /// <summary>
     /// After a timeout: the call still completes or fails in the connection later; its outcome is observed so it is
@@ -149,8 +154,11 @@ public sealed class RedisGuard
             _ = sent.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private static Task<T> Bound<T>(Task<T> call, TimeSpan timeout) =>
-        call.IsCompleted || timeout <= TimeSpan.Zero ? call : call.WaitAsync(timeout);
+    private ValueTask<T> Bound<T>(Task<T> call, TimeSpan timeout) =>
+        call.IsCompleted || timeout <= TimeSpan.Zero ? new ValueTask<T>(call)
+        : timeout == _deadlines?.Timeout ? _deadlines.Bound(call)
+        : timeout == _durableDeadlines?.Timeout ? _durableDeadlines.Bound(call)
+        : new ValueTask<T>(call.WaitAsync(timeout));
 
     /// <summary>
     /// Lets a call through (true if it is the one probe after a break), or throws while the circuit is open. A caller

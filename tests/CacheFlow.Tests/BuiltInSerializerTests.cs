@@ -65,7 +65,7 @@ public sealed class BuiltInSerializerTests(GarnetBackend backend) : IClassFixtur
     /// <summary>What Redis holds for <paramref name="key"/> after the entry's header: the stored value.</summary>
     private async Task<byte[]> PayloadAsync(CacheFlowCache cache, string key)
     {
-        var entry = (byte[])(await backend.Redis.GetDatabase().StringGetAsync((RedisKey)cache.Store.Keys.Entry(key)))!;
+        var entry = (byte[])(await backend.Redis.GetDatabase().StringGetAsync((RedisKey)cache.Keys.Entry(key)))!;
         return entry[CacheFlow.Redis.CacheEntry.HeaderSize..];
     }
 }

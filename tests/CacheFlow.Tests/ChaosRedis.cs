@@ -30,6 +30,9 @@ public sealed class ChaosRedis
     private TaskCompletionSource _resumed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private int _calls;
     private int _hung;
+    private Hold? _hold;
+    private Task _lastSent = Task.CompletedTask;
+    private Func<string, object?[], bool>? _failAfter;
 
     private ChaosRedis(IConnectionMultiplexer inner) => Connection = Proxy<IConnectionMultiplexer>.Create(inner, this);
 
@@ -60,33 +63,96 @@ public sealed class ChaosRedis
     /// <summary>The names of the database calls made through the connection, in order (<c>StringGetAsync</c>, <c>ScriptEvaluateAsync</c>…).</summary>
     public ConcurrentQueue<string> Sent { get; } = new();
 
-    private object? Intercept(MethodInfo method, Func<object?> call)
+    /// <summary>
+    /// Holds the reply of the next database call that <paramref name="match"/> picks (by method name and arguments): the
+    /// call runs at once, and its caller sees the answer only once the test releases it. Reached when the answer is in.
+    /// </summary>
+    public (Task Reached, TaskCompletionSource Release) HoldReply(Func<string, object?[], bool> match)
+    {
+        var hold = new Hold(match);
+        Volatile.Write(ref _hold, hold);
+        return (hold.Reached.Task, hold.Release);
+    }
+
+    /// <summary>
+    /// From the database call after the next one that <paramref name="match"/> picks, every call fails with
+    /// <see cref="Error"/> (<see cref="Fault"/> becomes <see cref="RedisFault.Throw"/>): a connection lost between two
+    /// steps of an operation. Setting <see cref="Fault"/> back to <see cref="RedisFault.None"/> restores it.
+    /// </summary>
+    public void FailAfter(Func<string, object?[], bool> match) => Volatile.Write(ref _failAfter, match);
+
+    /// <summary>Whether a call is <see cref="IDatabaseAsync.ScriptEvaluateAsync(string, RedisKey[], RedisValue[], CommandFlags)"/> of <paramref name="script"/>.</summary>
+    public static bool IsScript(string method, object?[] args, string script) =>
+        method == nameof(IDatabaseAsync.ScriptEvaluateAsync) && args.Length > 0 && args[0] is string text && text == script;
+
+    private object? Intercept(MethodInfo method, object?[] args, Func<object?> call)
     {
         Sent.Enqueue(method.Name);
         var fault = Fault;
-        if (fault == RedisFault.None || !method.ReturnType.IsGenericType || method.ReturnType.GetGenericTypeDefinition() != typeof(Task<>))
+        if (Volatile.Read(ref _failAfter) is { } after && after(method.Name, args) && Interlocked.CompareExchange(ref _failAfter, null, after) == after)
+            Fault = RedisFault.Throw;
+        if (Volatile.Read(ref _hold) is { } hold && hold.Match(method.Name, args) && IsTask(method) && Interlocked.CompareExchange(ref _hold, null, hold) == hold)
+            return Invoke(nameof(HeldAsync), method, this, [call, hold]);
+        if (fault == RedisFault.None || !IsTask(method))
             return call();
         Interlocked.Increment(ref _calls);
-        var result = method.ReturnType.GetGenericArguments()[0];
-        return fault == RedisFault.Throw
-            ? typeof(ChaosRedis).GetMethod(nameof(Faulted), BindingFlags.NonPublic | BindingFlags.Static)!.MakeGenericMethod(result).Invoke(null, [Error])
-            : typeof(ChaosRedis).GetMethod(nameof(LateAsync), BindingFlags.NonPublic | BindingFlags.Instance)!.MakeGenericMethod(result).Invoke(this, [call]);
+        return fault == RedisFault.Throw ? Invoke(nameof(Faulted), method, null, [Error]) : Invoke(nameof(LateAsync), method, this, [call]);
+    }
+
+    private static bool IsTask(MethodInfo method) => method.ReturnType.IsGenericType && method.ReturnType.GetGenericTypeDefinition() == typeof(Task<>);
+
+    /// <summary>Calls one of the generic helpers below for the method's result type.</summary>
+    private static object? Invoke(string helper, MethodInfo method, ChaosRedis? self, object?[] args) =>
+        typeof(ChaosRedis).GetMethod(helper, BindingFlags.NonPublic | BindingFlags.Static | BindingFlags.Instance)!.MakeGenericMethod(method.ReturnType.GetGenericArguments()[0]).Invoke(self, args);
+
+    private static async Task<T> HeldAsync<T>(Func<object?> call, Hold hold)
+    {
+        var answer = await ((Task<T>)call()!).ConfigureAwait(false);
+        hold.Reached.SetResult();
+        await hold.Release.Task.ConfigureAwait(false);
+        return answer;
     }
 
     private static Task<T> Faulted<T>(Exception error) => Task.FromException<T>(error);
 
+    /// <summary>
+    /// A call sent into the hang: sent once the hang ends, after the calls hung before it, as a stopped server runs the
+    /// commands queued on its socket in the order they came.
+    /// </summary>
     private async Task<T> LateAsync<T>(Func<object?> call)
     {
         Interlocked.Increment(ref _hung);
+        var sent = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var before = Interlocked.Exchange(ref _lastSent, sent.Task);
         await _resumed.Task.ConfigureAwait(false);
+        await before.ConfigureAwait(false);
         try
         {
-            return await ((Task<T>)call()!).ConfigureAwait(false);
+            Task<T> late;
+            try
+            {
+                late = (Task<T>)call()!;
+            }
+            finally
+            {
+                sent.TrySetResult();
+            }
+
+            return await late.ConfigureAwait(false);
         }
         finally
         {
             Interlocked.Decrement(ref _hung);
         }
+    }
+
+    private sealed class Hold(Func<string, object?[], bool> match)
+    {
+        public Func<string, object?[], bool> Match { get; } = match;
+
+        public TaskCompletionSource Reached { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public TaskCompletionSource Release { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>Forwards every call to the real object; database calls pass through the chaos first.</summary>
@@ -122,7 +188,7 @@ public sealed class ChaosRedis
 
             if (typeof(T) == typeof(IConnectionMultiplexer) && targetMethod.Name == nameof(IConnectionMultiplexer.GetDatabase))
                 return Proxy<IDatabase>.Create((IDatabase)Call()!, _chaos);
-            return typeof(T) == typeof(IDatabase) ? _chaos.Intercept(targetMethod, Call) : Call();
+            return typeof(T) == typeof(IDatabase) ? _chaos.Intercept(targetMethod, args ?? [], Call) : Call();
         }
     }
 }

@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 using StackExchange.Redis;
 
 namespace CacheFlow.Tests;
@@ -64,20 +65,16 @@ public abstract class InvalidationTests(IRedisBackend backend)
     /// taken from the index and before its entries were deleted (a connection lost, a process killed), then removes
     /// it again. Returns how many of the tagged entries are still cached.
     /// </summary>
-    private static async Task<int> SurvivorsOfAnInterruptedTagRemovalAsync(CacheFlowCache cache)
+    private async Task<int> SurvivorsOfAnInterruptedTagRemovalAsync(Action<CacheFlowOptions> configure)
     {
+        var redis = ChaosRedis.Over(Redis);
+        using var cache = TestCaches.Create(redis.Connection, configure: configure);
         for (var i = 0; i < 300; i++)
             await cache.GetOrCreateAsync($"item:{i}", _ => ValueTask.FromResult(new Item(i, "old")), Tagged, None);
-        var failed = false;
-        cache.Store.AfterTagTaken = () =>
-        {
-            if (failed)
-                return Task.CompletedTask;
-            failed = true;
-            throw new RedisConnectionException(ConnectionFailureType.SocketFailure, CommandFlags.None, "injected: the connection dropped mid-removal");
-        };
+        redis.FailAfter((method, args) => ChaosRedis.IsScript(method, args, RedisScripts.TakeTagged));
 
         Assert.Equal(-1, await cache.RemoveByTagAsync("items", None));
+        redis.Fault = RedisFault.None;
         await cache.RemoveByTagAsync("items", None);
 
         var survivors = 0;
@@ -94,25 +91,19 @@ public abstract class InvalidationTests(IRedisBackend backend)
     [Fact]
     public async Task ATagRemovalInterruptedHalfWayIsFinishedByTheNextAndNoTaggedEntrySurvives()
     {
-        using var cache = TestCaches.Create(Redis, configure: o => o.Protections &= ~(CacheProtections.KeepInvalidations | CacheProtections.TagVersions));
-
-        Assert.Equal(0, await SurvivorsOfAnInterruptedTagRemovalAsync(cache));
+        Assert.Equal(0, await SurvivorsOfAnInterruptedTagRemovalAsync(o => o.Protections &= ~(CacheProtections.KeepInvalidations | CacheProtections.TagVersions)));
     }
 
     [Fact]
     public async Task ControlWithoutTheRemovalSetTheMembersTakenBeforeTheFailureStayCached()
     {
-        using var cache = TestCaches.Create(Redis, configure: o => o.Protections &= ~(CacheProtections.KeepInvalidations | CacheProtections.TagRemovalSets | CacheProtections.TagVersions));
-
-        Assert.Equal(256, await SurvivorsOfAnInterruptedTagRemovalAsync(cache));
+        Assert.Equal(256, await SurvivorsOfAnInterruptedTagRemovalAsync(o => o.Protections &= ~(CacheProtections.KeepInvalidations | CacheProtections.TagRemovalSets | CacheProtections.TagVersions)));
     }
 
     [Fact]
     public async Task WithoutTheRemovalSetTagVersionsAloneMakeTheMembersTakenBeforeTheFailureMisses()
     {
-        using var cache = TestCaches.Create(Redis, configure: o => o.Protections &= ~(CacheProtections.KeepInvalidations | CacheProtections.TagRemovalSets));
-
-        Assert.Equal(0, await SurvivorsOfAnInterruptedTagRemovalAsync(cache));
+        Assert.Equal(0, await SurvivorsOfAnInterruptedTagRemovalAsync(o => o.Protections &= ~(CacheProtections.KeepInvalidations | CacheProtections.TagRemovalSets)));
     }
 
     [Fact]
@@ -132,15 +123,15 @@ public abstract class InvalidationTests(IRedisBackend backend)
         await Eventually.TrueAsync(() => !db.KeyExists(TagKey(cache, "items")), "the index expired with its last entry");
         for (var i = 0; i < 20; i++)
             await cache.GetOrCreateAsync($"hot:short:{i}", _ => ValueTask.FromResult(new Item(i, "x")), shortHot, None);
-        await Eventually.TrueAsync(() => !db.KeyExists(cache.Store.Keys.Entry("hot:short:19")), "the short entries expired");
+        await Eventually.TrueAsync(() => !db.KeyExists(cache.Keys.Entry("hot:short:19")), "the short entries expired");
         await cache.GetOrCreateAsync("hot:2", _ => ValueTask.FromResult(new Item(2, "x")), longLived, None);
 
         Assert.Equal(2, await db.SortedSetLengthAsync(TagKey(cache, "hot")));
     }
 
-    private static string RevokedKey(CacheFlowCache cache, string key) => cache.Store.Keys.Entry(key) + ":revoked";
+    private static string RevokedKey(CacheFlowCache cache, string key) => cache.Keys.Entry(key) + ":revoked";
 
-    private static string TagKey(CacheFlowCache cache, string tag) => cache.Store.Keys.Tag(tag);
+    private static string TagKey(CacheFlowCache cache, string tag) => cache.Keys.Tag(tag);
 }
 
 public sealed class GarnetInvalidationTests(GarnetBackend backend) : InvalidationTests(backend), IClassFixture<GarnetBackend>;

@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 using StackExchange.Redis;
 
 namespace CacheFlow.Tests;
@@ -176,7 +177,7 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task AReadThatFetchedAValueBeforeARemovalCannotPutItInTheL1After()
     {
-        var next = await LateStoreAsync(A);
+        var next = await LateStoreAsync(stamps: true);
 
         Assert.Equal((CacheOutcome.Miss, "v2"), (next.Outcome, next.Value!.Name));
     }
@@ -184,9 +185,7 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task ControlWithoutStampsTheLateStoreServesTheRemovedValueFromTheL1()
     {
-        using var unstamped = Unstamped();
-
-        var next = await LateStoreAsync(unstamped);
+        var next = await LateStoreAsync(stamps: false);
 
         Assert.Equal((CacheOutcome.Hit, "v1"), (next.Outcome, next.Value!.Name));
     }
@@ -194,7 +193,7 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task AReadThatFetchedAValueBeforeARemovalOfItsTagCannotPutItInTheL1After()
     {
-        var next = await LateStoreAsync(A, RemoveListsTagAsync);
+        var next = await LateStoreAsync(stamps: true, RemoveListsTagAsync);
 
         Assert.Equal((CacheOutcome.Miss, "v2"), (next.Outcome, next.Value!.Name));
     }
@@ -202,9 +201,7 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task ControlWithoutStampsTheLateStoreServesAValueWhoseTagWasRemovedFromTheL1()
     {
-        using var unstamped = Unstamped();
-
-        var next = await LateStoreAsync(unstamped, RemoveListsTagAsync);
+        var next = await LateStoreAsync(stamps: false, RemoveListsTagAsync);
 
         Assert.Equal((CacheOutcome.Hit, "v1"), (next.Outcome, next.Value!.Name));
     }
@@ -212,7 +209,7 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task ALoadWhoseValueWasRemovedBeforeItReachedTheL1DoesNotPutItThere()
     {
-        var next = await LateWriteBackAsync(A);
+        var next = await LateWriteBackAsync(stamps: true);
 
         Assert.Equal((CacheOutcome.Miss, "v2"), (next.Outcome, next.Value!.Name));
     }
@@ -220,23 +217,23 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
     [Fact]
     public async Task ControlWithoutStampsTheLateWriteBackServesTheRemovedValueFromTheL1()
     {
-        using var unstamped = Unstamped();
-
-        var next = await LateWriteBackAsync(unstamped);
+        var next = await LateWriteBackAsync(stamps: false);
 
         Assert.Equal((CacheOutcome.Hit, "v1"), (next.Outcome, next.Value!.Name));
     }
 
     /// <summary>
-    /// A load writes v1 to Redis and is held before keeping its L1 copy; meanwhile the same instance removes the key
-    /// (acknowledged); then the load goes on. Returns what a read that starts after the removal sees.
+    /// A load writes v1 to Redis and its answer is held on the way back, before the load keeps its L1 copy;
+    /// meanwhile the same instance removes the key (acknowledged); then the answer comes. Returns what a read that
+    /// starts after the removal sees.
     /// </summary>
-    private static async Task<CacheResult<Item?>> LateWriteBackAsync(CacheFlowCache cache)
+    private async Task<CacheResult<Item?>> LateWriteBackAsync(bool stamps)
     {
-        var (written, release) = Hold(cache);
+        var (cache, redis) = Held(stamps);
+        using var _ = cache;
+        var (written, release) = redis.HoldReply((method, args) => ChaosRedis.IsScript(method, args, RedisScripts.Fill));
         var load = cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")));
         await written;
-        cache.BeforeLocalStore = null;
         Assert.True(await cache.RemoveAsync("item:1"));
         release.SetResult();
         Assert.Equal("v1", (await load).Value!.Name);
@@ -244,39 +241,33 @@ public abstract class LocalCacheTests(IRedisBackend backend) : IAsyncLifetime
         return await cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
     }
 
-    /// <summary>An instance like A whose L1 copies carry no stamps: the control.</summary>
-    private CacheFlowCache Unstamped() => TestCaches.Create(_redisA, configure: o =>
+    /// <summary>An instance like A whose Redis answers the test can hold (<see cref="ChaosRedis.HoldReply"/>); without stamps on its L1 copies, the control.</summary>
+    private (CacheFlowCache Cache, ChaosRedis Redis) Held(bool stamps)
     {
-        Configure(o);
-        o.Protections = CacheProtections.All & ~CacheProtections.LocalStamps;
-    });
-
-    /// <summary>Holds the next call of <paramref name="cache"/> that reaches the L1 store: reached, then released.</summary>
-    private static (Task Reached, TaskCompletionSource Release) Hold(CacheFlowCache cache)
-    {
-        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        cache.BeforeLocalStore = async _ =>
+        var redis = ChaosRedis.Over(_redisA);
+        return (TestCaches.Create(redis.Connection, configure: o =>
         {
-            reached.SetResult();
-            await release.Task;
-        };
-        return (reached.Task, release);
+            Configure(o);
+            if (!stamps)
+                o.Protections = CacheProtections.All & ~CacheProtections.LocalStamps;
+        }), redis);
     }
 
     /// <summary>
-    /// A read fetches v1 from Redis and is held before storing its L1 copy; meanwhile the same instance removes the
-    /// key (acknowledged); then the read stores its copy. Returns what a read that starts after the removal sees.
+    /// A read fetches v1 from Redis and its answer is held on the way back, before the read stores its L1 copy;
+    /// meanwhile the same instance removes the key (acknowledged); then the answer comes. Returns what a read that
+    /// starts after the removal sees.
     /// </summary>
-    private async Task<CacheResult<Item?>> LateStoreAsync(CacheFlowCache reader, Func<CacheFlowCache, Task>? remove = null)
+    private async Task<CacheResult<Item?>> LateStoreAsync(bool stamps, Func<CacheFlowCache, Task>? remove = null)
     {
         // Written by an instance without an L1, so no bus message reaches the reader.
         using (var writer = TestCaches.Create(_redisB, configure: o => o.KeyPrefix = _prefix))
             await writer.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v1")), Lists);
-        var (fetched, release) = Hold(reader);
+        var (reader, redis) = Held(stamps);
+        using var _ = reader;
+        var (fetched, release) = redis.HoldReply((method, _) => method == nameof(IDatabaseAsync.StringSetAndGetAsync));
         var held = reader.GetOrCreateAsync<Item>("item:1", _ => throw new InvalidOperationException("in Redis"), Lists);
         await fetched;
-        reader.BeforeLocalStore = null;
         await (remove ?? RemoveItemAsync)(reader);
         release.SetResult();
         // The held read began before the removal: v1 is a fair answer for it.

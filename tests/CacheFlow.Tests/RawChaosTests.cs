@@ -46,7 +46,7 @@ public sealed class RawChaosTests(GarnetBackend backend) : IClassFixture<GarnetB
         // The read cannot know the entry's tags, so every pending tag may cover it.
         var tagged = await cache.GetRawAsync("raw:tagged");
         var other = await cache.GetRawAsync("raw:other");
-        var stillInRedis = await backend.Redis.GetDatabase().KeyExistsAsync(cache.Store.Keys.Entry("raw:tagged"));
+        var stillInRedis = await backend.Redis.GetDatabase().KeyExistsAsync(cache.Keys.Entry("raw:tagged"));
         Assert.Equal(0, await cache.ApplyPendingAsync());
 
         Assert.Equal((false, false, true), (tagged.HasValue, other.HasValue, stillInRedis));

@@ -124,7 +124,6 @@ public abstract class StaleAndFailSafeTests(IRedisBackend backend)
     private async Task<(int Refreshes, string Value)> ReadNearExpiryAsync(double beta)
     {
         using var cache = TestCaches.Create(Redis, _clock, o => o.EarlyRefreshBeta = beta);
-        cache.Random = new Random(12345);
         var options = new CacheEntryOptions { Duration = TimeSpan.FromMinutes(1) };
         await cache.GetOrCreateAsync("item:1", _ =>
         {

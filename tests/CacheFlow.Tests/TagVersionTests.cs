@@ -26,7 +26,7 @@ public abstract class TagVersionTests(IRedisBackend backend)
     {
         foreach (var page in new[] { "page:1", "page:2" })
             await cache.GetOrCreateAsync(page, _ => Source("old"), Lists);
-        Assert.True(await db.KeyDeleteAsync(cache.Store.Keys.Tag("lists")));
+        Assert.True(await db.KeyDeleteAsync(cache.Keys.Tag("lists")));
 
         Assert.Equal(0, await cache.RemoveByTagAsync("lists"));
 
@@ -56,7 +56,7 @@ public abstract class TagVersionTests(IRedisBackend backend)
         await cache.GetOrCreateAsync("page:1", _ => Source("old"), Lists);
         Assert.Equal(CacheOutcome.Hit, (await cache.GetOrCreateAsync("page:1", _ => Source("new"), Lists)).Outcome);
 
-        Assert.True(await Redis.GetDatabase().KeyDeleteAsync(cache.Store.Keys.Tag("lists") + ":version"));
+        Assert.True(await Redis.GetDatabase().KeyDeleteAsync(cache.Keys.Tag("lists") + ":version"));
 
         var missed = await cache.GetOrCreateAsync("page:1", _ => Source("new"), Lists);
         Assert.Equal((CacheOutcome.Miss, "new"), (missed.Outcome, missed.Value!.Name));
@@ -107,7 +107,7 @@ public abstract class TagVersionTests(IRedisBackend backend)
     {
         Assert.True(await cache.SetRawAsync("response:1", "\"old\""u8.ToArray(), Lists));
         Assert.NotNull(await cache.GetRawAsync("response:1"));
-        Assert.True(await db.KeyDeleteAsync(cache.Store.Keys.Tag("lists")));
+        Assert.True(await db.KeyDeleteAsync(cache.Keys.Tag("lists")));
 
         await cache.RemoveByTagAsync("lists");
 
@@ -147,7 +147,7 @@ public abstract class TagVersionTests(IRedisBackend backend)
         using var cache = Create();
         var keys = new[] { "page:1", "page:2", "page:3" };
         await cache.GetOrCreateManyAsync(keys, (missing, _) => ValueTask.FromResult<IReadOnlyDictionary<string, Item>>(missing.ToDictionary(k => k, _ => new Item(1, "old"))), Lists);
-        Assert.True(await Redis.GetDatabase().KeyDeleteAsync(cache.Store.Keys.Tag("lists")));
+        Assert.True(await Redis.GetDatabase().KeyDeleteAsync(cache.Keys.Tag("lists")));
 
         await cache.RemoveByTagAsync("lists");
 

@@ -14,7 +14,7 @@ internal sealed class CacheFlowHealthCheck(CacheFlowCache cache, TimeSpan pingTi
 {
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
-        var circuitOpen = cache.Store.Guard.IsOpen;
+        var circuitOpen = cache.CircuitOpen;
         var pending = cache.PendingInvalidations;
         var data = new Dictionary<string, object>
         {

@@ -41,9 +41,6 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     private readonly string _removalSets = options.Protections.HasFlag(CacheProtections.TagRemovalSets) ? "1" : "0";
     private readonly bool _tagVersions = options.Protections.HasFlag(CacheProtections.TagVersions);
 
-    /// <summary>Runs after a batch of tag members was taken, before their entries are deleted; tests fail a removal there.</summary>
-    internal Func<Task>? AfterTagTaken { get; set; }
-
     public CacheKeys Keys { get; } = new(options.KeyPrefix);
 
     public RedisGuard Guard => guard;
@@ -139,7 +136,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     /// costs no round trip for its lease. The caller reports how it ended with <see cref="EndRead"/>, whatever
     /// happened: an unrecorded probe would hold the circuit half-open for good.
     /// </summary>
-    public Task<RedisValue> BeginRead(string entryKey, Lease? lease, out GuardedCall call)
+    public ValueTask<RedisValue> BeginRead(string entryKey, Lease? lease, out GuardedCall call)
     {
         var probe = guard.Admit();
         Task<RedisValue> sent;
@@ -357,8 +354,6 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
                 (db, tagKey: (RedisKey)tagKey, removingKey, sets: _removalSets)).ConfigureAwait(false))!;
             if (members.Length == 0)
                 return removed;
-            if (AfterTagTaken is { } hook)
-                await hook().ConfigureAwait(false);
             removed += await DeleteMembersAsync(db, removingKey, members).ConfigureAwait(false);
         }
     }

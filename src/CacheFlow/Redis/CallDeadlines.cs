@@ -1,0 +1,163 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Threading.Tasks.Sources;
+
+namespace CacheFlow.Redis;
+
+/// <summary>
+/// Bounds Redis calls by one timeout without allocating on the way: a call still running is awaited through a pooled
+/// source (<see cref="IValueTaskSource{TResult}"/>) that the call completes, or that fails with a
+/// <see cref="TimeoutException"/> once its deadline passes. Every call here has the same timeout, so deadlines come in
+/// the order calls start: one queue, swept from its head by one timer, armed only while calls wait.
+/// </summary>
+/// <remarks>
+/// <see cref="Task{TResult}.WaitAsync(TimeSpan)"/>, which this replaces, cost a timer and a promise per call that had
+/// not completed by the time it was awaited: every call on the hit and miss paths. A timed-out call is still observed
+/// when it ends (its failure is never unobserved), and its source goes back to the pool only then.
+/// </remarks>
+internal sealed class CallDeadlines
+{
+    private readonly long _timeoutTicks;
+    private readonly TimeSpan _sweepEvery;
+    private readonly ConcurrentQueue<Deadline> _deadlines = new();
+    private readonly ITimer _timer;
+    private int _armed;
+
+    /// <summary>Creates the deadlines of calls bounded by <paramref name="timeout"/> (on the wall clock: an I/O timeout).</summary>
+    public CallDeadlines(TimeSpan timeout)
+    {
+        Timeout = timeout;
+        _timeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
+        // A quarter of the timeout at most late, and never a busy timer.
+        _sweepEvery = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond / 4));
+        _timer = TimeProvider.System.CreateTimer(static s => ((CallDeadlines)s!).Sweep(), this, System.Threading.Timeout.InfiniteTimeSpan, System.Threading.Timeout.InfiniteTimeSpan);
+    }
+
+    public TimeSpan Timeout { get; }
+
+    /// <summary>The call's result, or a <see cref="TimeoutException"/> if it has not come within the timeout.</summary>
+    public ValueTask<T> Bound<T>(Task<T> call)
+    {
+        if (call.IsCompleted)
+            return new ValueTask<T>(call);
+        var source = BoundCall<T>.Start(call, out var generation);
+        _deadlines.Enqueue(new Deadline(source, generation, Stopwatch.GetTimestamp() + _timeoutTicks));
+        Arm();
+        return new ValueTask<T>(source, source.Version);
+    }
+
+    private void Arm()
+    {
+        if (Interlocked.CompareExchange(ref _armed, 1, 0) == 0)
+            _timer.Change(_sweepEvery, System.Threading.Timeout.InfiniteTimeSpan);
+    }
+
+    private void Sweep()
+    {
+        var now = Stopwatch.GetTimestamp();
+        while (_deadlines.TryPeek(out var next) && next.At <= now && _deadlines.TryDequeue(out next))
+            next.Call.TimeOut(next.Generation);
+        Volatile.Write(ref _armed, 0);
+        // A call queued after the last look would otherwise wait for the next one to arm the timer.
+        if (!_deadlines.IsEmpty)
+            Arm();
+    }
+
+    private readonly record struct Deadline(IBoundCall Call, long Generation, long At);
+
+    private interface IBoundCall
+    {
+        void TimeOut(long generation);
+    }
+
+    /// <summary>
+    /// One bounded call, pooled: completed by the call or by its deadline, whichever comes first. Its state word holds
+    /// the generation (one per use) and whether it is decided, so a deadline of an earlier use never touches a later one.
+    /// </summary>
+    private sealed class BoundCall<T> : IValueTaskSource<T>, IBoundCall
+    {
+        private static readonly ConcurrentQueue<BoundCall<T>> Pool = new();
+
+        private readonly Action _onCallEnded;
+        private ManualResetValueTaskSourceCore<T> _core;
+        private Task<T>? _call;
+        private long _state;
+        private int _holders;
+
+        private BoundCall() => _onCallEnded = OnCallEnded;
+
+        public short Version => _core.Version;
+
+        /// <summary>A pooled source for <paramref name="call"/>, held by its awaiter and by the call until both are done with it.</summary>
+        public static BoundCall<T> Start(Task<T> call, out long generation)
+        {
+            if (!Pool.TryDequeue(out var source))
+                source = new BoundCall<T>();
+            source._call = call;
+            source._holders = 2;
+            generation = Volatile.Read(ref source._state) >> 1;
+            call.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(source._onCallEnded);
+            return source;
+        }
+
+        public void TimeOut(long generation)
+        {
+            if (!Decide(generation))
+                return;
+            // Not on the sweeping timer's thread: the caller goes on elsewhere, and the next deadlines are not held up.
+            _core.RunContinuationsAsynchronously = true;
+            _core.SetException(new TimeoutException("Redis did not answer within the timeout."));
+        }
+
+        public T GetResult(short token)
+        {
+            try
+            {
+                return _core.GetResult(token);
+            }
+            finally
+            {
+                Release();
+            }
+        }
+
+        public ValueTaskSourceStatus GetStatus(short token) => _core.GetStatus(token);
+
+        public void OnCompleted(Action<object?> continuation, object? state, short token, ValueTaskSourceOnCompletedFlags flags) =>
+            _core.OnCompleted(continuation, state, token, flags);
+
+        private void OnCallEnded()
+        {
+            var call = _call!;
+            if (Decide(Volatile.Read(ref _state) >> 1))
+            {
+                if (call.IsCompletedSuccessfully)
+                    _core.SetResult(call.Result);
+                else
+                    _core.SetException(call.Exception?.InnerException ?? new TaskCanceledException(call));
+            }
+            else
+            {
+                // Timed out before it ended: its failure, if any, is observed here.
+                _ = call.Exception;
+            }
+
+            Release();
+        }
+
+        /// <summary>Decides this use (the call's end or its deadline, once): true for the first to come, in its generation.</summary>
+        private bool Decide(long generation) =>
+            Interlocked.CompareExchange(ref _state, (generation << 1) | 1, generation << 1) == generation << 1;
+
+        private void Release()
+        {
+            if (Interlocked.Decrement(ref _holders) != 0)
+                return;
+            _call = null;
+            _core.Reset();
+            _core.RunContinuationsAsynchronously = false;
+            Volatile.Write(ref _state, ((_state >> 1) + 1) << 1);
+            Pool.Enqueue(this);
+        }
+    }
+}

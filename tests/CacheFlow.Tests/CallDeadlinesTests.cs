@@ -1,0 +1,78 @@
+using CacheFlow.Redis;
+
+namespace CacheFlow.Tests;
+
+/// <summary>
+/// The guard's per-call deadline (<see cref="CallDeadlines"/>): a call that answers returns its own result, one that
+/// never does fails with a <see cref="TimeoutException"/>, and pooled sources reused across calls never mix them up.
+/// Calls are <see cref="TaskCompletionSource{TResult}"/> tasks the test completes (or never does).
+/// </summary>
+public sealed class CallDeadlinesTests
+{
+    [Fact]
+    public async Task ACallThatAnswersReturnsItsResult()
+    {
+        var deadlines = new CallDeadlines(TimeSpan.FromMinutes(10));
+        var call = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var bounded = deadlines.Bound(call.Task);
+        call.SetResult(42);
+
+        Assert.Equal(42, await bounded.Within());
+    }
+
+    [Fact]
+    public async Task ACallThatFailsFailsWithItsOwnError()
+    {
+        var deadlines = new CallDeadlines(TimeSpan.FromMinutes(10));
+        var call = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        var bounded = deadlines.Bound(call.Task);
+        call.SetException(new InvalidOperationException("refused"));
+
+        Assert.Equal("refused", (await Assert.ThrowsAsync<InvalidOperationException>(() => bounded.Within())).Message);
+    }
+
+    [Fact]
+    public async Task ACallThatNeverAnswersTimesOutAndAnAnswerAfterwardsIsIgnored()
+    {
+        var deadlines = new CallDeadlines(TimeSpan.FromMilliseconds(20));
+        var call = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        await Assert.ThrowsAsync<TimeoutException>(() => deadlines.Bound(call.Task).Within());
+        call.SetException(new InvalidOperationException("too late"));
+
+        // The source went back to the pool once the late call ended: the next call gets its own answer through it.
+        var next = new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var bounded = deadlines.Bound(next.Task);
+        next.SetResult(7);
+        Assert.Equal(7, await bounded.Within());
+    }
+
+    [Fact]
+    public async Task ManyCallsThroughPooledSourcesEachGetTheirOwnAnswer()
+    {
+        var deadlines = new CallDeadlines(TimeSpan.FromMinutes(10));
+        for (var round = 0; round < 20; round++)
+        {
+            var calls = Enumerable.Range(0, 100).Select(_ => new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+            var bounded = calls.Select(c => deadlines.Bound(c.Task).AsTask()).ToArray();
+            // Answered out of order, half of them on other threads.
+            await Task.WhenAll(Enumerable.Range(0, 100).Reverse().Select(i => i % 2 == 0 ? Task.Run(() => calls[i].SetResult((round * 100) + i)) : Task.FromResult(calls[i].TrySetResult((round * 100) + i))));
+
+            var answers = await Task.WhenAll(bounded).WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.Equal(Enumerable.Range(round * 100, 100), answers);
+        }
+    }
+
+    [Fact]
+    public async Task ACallAlreadyAnsweredIsReturnedAsItIs()
+    {
+        var deadlines = new CallDeadlines(TimeSpan.FromMilliseconds(1));
+
+        var bounded = deadlines.Bound(Task.FromResult(5));
+
+        Assert.True(bounded.IsCompletedSuccessfully);
+        Assert.Equal(5, await bounded);
+    }
+}
