@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Globalization;
 using System.Text.Json;
 using BenchmarkDotNet.Attributes;
 using CacheFlow.Api.Users;
@@ -35,6 +36,12 @@ public class HitPathBenchmarks
     private readonly FusionCacheEntryOptions _fusionL2 = new() { Duration = TimeSpan.FromHours(1), SkipMemoryCacheRead = true, SkipMemoryCacheWrite = true };
     private readonly HybridCacheEntryOptions _hybridL1 = new() { Expiration = TimeSpan.FromHours(1), LocalCacheExpiration = TimeSpan.FromHours(1) };
     private readonly HybridCacheEntryOptions _hybridL2 = new() { Expiration = TimeSpan.FromHours(1), Flags = HybridCacheEntryFlags.DisableLocalCache };
+
+    // Misses live a minute, so the keys of a long run do not pile up in Redis.
+    private readonly CacheEntryOptions _missFlow = new() { Duration = TimeSpan.FromMinutes(1) };
+    private readonly FusionCacheEntryOptions _missFusion = new() { Duration = TimeSpan.FromMinutes(1), SkipMemoryCacheRead = true, SkipMemoryCacheWrite = true };
+    private readonly HybridCacheEntryOptions _missHybrid = new() { Expiration = TimeSpan.FromMinutes(1), Flags = HybridCacheEntryFlags.DisableLocalCache };
+    private long _missed;
 
     private ConnectionMultiplexer _redis = null!;
     private CacheFlowCache _flowL1 = null!, _flowL2 = null!;
@@ -143,6 +150,25 @@ public class HitPathBenchmarks
     [Benchmark(Description = "HybridCache L2")]
     [BenchmarkCategory("L2")]
     public async Task<User?> HybridL2() => await _hybrid.GetOrCreateAsync("h2:" + Key, Load, _hybridL2);
+
+    [Benchmark(Description = "CacheFlow miss (typed)")]
+    [BenchmarkCategory("Miss")]
+    public async Task<User?> CacheFlowMiss() => (await _flowL2.GetOrCreateAsync(NextMiss("m2:"), Load, _missFlow)).Value;
+
+    [Benchmark(Description = "CacheFlow miss (JSON)")]
+    [BenchmarkCategory("Miss")]
+    public async Task<int> CacheFlowMissJson() => (await _flowL2.GetOrCreateJsonAsync(NextMiss("m2j:"), Load, _missFlow)).Json.Length;
+
+    [Benchmark(Description = "FusionCache miss")]
+    [BenchmarkCategory("Miss")]
+    public async Task<User?> FusionMiss() => await _fusion.GetOrSetAsync<User?>(NextMiss("mf2:"), static async (_, _) => Sample, _missFusion);
+
+    [Benchmark(Description = "HybridCache miss")]
+    [BenchmarkCategory("Miss")]
+    public async Task<User?> HybridMiss() => await _hybrid.GetOrCreateAsync(NextMiss("h2:"), Load, _missHybrid);
+
+    /// <summary>A key never read before, in one family of the cache's (a user id past the warm ones): every call misses.</summary>
+    private string NextMiss(string prefix) => prefix + "user:" + Interlocked.Increment(ref _missed).ToString(CultureInfo.InvariantCulture);
 
     private static readonly Dictionary<string, byte[]> Ceiling = new() { [Key] = JsonSerializer.SerializeToUtf8Bytes(Sample, Json) };
 
