@@ -8,12 +8,12 @@ namespace CacheFlow.Tests;
 /// <summary>
 /// The NuGet packages as a user gets them: their metadata, docs and symbols, and a console program that restores them
 /// from a local folder feed, builds and runs against embedded Garnet. The packages come from the folder in
-/// <c>CACHEFLOW_PACKAGES</c> (CI packs them first); without it, the test packs the two libraries itself.
+/// <c>CACHEFLOW_PACKAGES</c> (CI packs them first); without it, the test packs the libraries itself.
 /// </summary>
 [Collection(DotnetCli.Collection)]
 public sealed partial class PackageTests(GarnetBackend backend) : IClassFixture<GarnetBackend>
 {
-    private static readonly string[] Packages = ["CacheFlow", "CacheFlow.AspNetCore"];
+    private static readonly string[] Packages = ["CacheFlow", "CacheFlow.AspNetCore", "CacheFlow.WriteBehind"];
 
     /// <summary>The Portable PDB record SourceLink's JSON is kept in.</summary>
     private static readonly Guid SourceLinkKind = new("CC110556-A091-4D38-9FEC-25AB9A351A6A");
@@ -122,7 +122,7 @@ public sealed partial class PackageTests(GarnetBackend backend) : IClassFixture<
         return await DotnetCli.RunAsync(project, "run", "-p:CacheFlowVersion=" + version, "--", $"127.0.0.1:{endpoint.Port}");
     }
 
-    /// <summary>Packs the two libraries of this repository into <paramref name="feed"/>.</summary>
+    /// <summary>Packs the libraries of this repository into <paramref name="feed"/>.</summary>
     private static async Task<string> PackAsync(string feed)
     {
         var root = DotnetCli.RepositoryRoot;

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using CacheFlow.Api.CacheAdmin;
 using CacheFlow.Api.Users;
+using CacheFlow.Api.WriteBehind;
 
 namespace CacheFlow.Api.Hosting;
 

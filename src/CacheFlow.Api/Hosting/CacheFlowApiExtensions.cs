@@ -7,7 +7,6 @@ using CacheFlow.Api.Redis;
 using CacheFlow.Api.Users;
 using CacheFlow.Api.Warming;
 using CacheFlow.Api.WriteBehind;
-using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.Json;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
@@ -51,15 +50,8 @@ public static class CacheFlowApiExtensions
         services.AddHostedService<UserInvalidationRelay>();
 
         // Write-behind: a durable queue in Redis, a flusher per instance, login counts coalesced.
-        services.AddOptions<WriteBehindOptions>().BindConfiguration("WriteBehind").ValidateDataAnnotations().ValidateOnStart();
-        services.AddOptions<LoginOptions>().BindConfiguration("Logins").ValidateDataAnnotations().ValidateOnStart();
-        services.AddSingleton(sp => new WriteBehindQueue(
-            sp.GetRequiredService<DurableRedis>().Connection, sp.GetRequiredService<IOptions<CacheFlowOptions>>().Value.DurableKeyPrefix, "users",
-            sp.GetRequiredService<IOptions<WriteBehindOptions>>().Value, TimeProvider.System, sp.GetService<System.Diagnostics.Metrics.IMeterFactory>(),
-            sp.GetRequiredService<DurableRedis>().Guard));
-        services.AddSingleton<LoginCounter>();
+        services.AddWriteBehind();
         services.AddSingleton<UserReader>();
-        services.AddHostedService<WriteBehindFlusher>();
 
         services.AddOptions<WarmingOptions>().BindConfiguration("Warming").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CacheWarmer>();
@@ -151,6 +143,7 @@ public static class CacheFlowApiExtensions
 
         // Every {id} in /users is a canonical positive integer: +1, 01 and " 1" are refused, not read as 1.
         app.MapUsersApi().AddEndpointFilter<CanonicalIdFilter>();
+        app.MapWriteBehindApi().AddEndpointFilter<CanonicalIdFilter>();
         app.MapCacheStatsApi();
         app.MapCacheAdminApi();
         // Made now, so a generated admin key is logged at start rather than at the first admin call.

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using CacheFlow.Api.Users;
+using CacheFlow.Api.WriteBehind;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 

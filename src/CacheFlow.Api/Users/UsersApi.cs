@@ -8,9 +8,10 @@ namespace CacheFlow.Api.Users;
 
 /// <summary>
 /// The Users API. Reads are cache-aside (<c>user:{id}</c> in code, list pages through <c>CacheResponse</c>);
-/// creates are write-through; updates and deletes change the database first, then invalidate.
+/// creates are write-through; updates and deletes change the database first, then invalidate. Queued creates and
+/// logins are <see cref="WriteBehindApi"/>'s.
 /// </summary>
-public static partial class UsersApi
+public static class UsersApi
 {
     /// <summary>Maps <c>/users</c>.</summary>
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
@@ -26,7 +27,6 @@ public static partial class UsersApi
             .RequireRateLimiting(RateLimits.Writes);
         users.MapDelete("/{id:userId}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.")
             .RequireRateLimiting(RateLimits.Writes);
-        MapWriteBehind(users);
         return users;
     }
 
@@ -105,7 +105,7 @@ public static partial class UsersApi
     /// is committed; a disconnect must not leave the cache behind it); a step Redis does not take is kept by the
     /// cache and retried, and this instance bypasses what it covers meanwhile.
     /// </summary>
-    private static async Task WriteThroughAsync(ICacheFlow cache, User user)
+    internal static async Task WriteThroughAsync(ICacheFlow cache, User user)
     {
         var entry = cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, CancellationToken.None).AsTask();
         var lists = cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None).AsTask();
@@ -162,13 +162,13 @@ public static partial class UsersApi
         await Task.WhenAll(user, lists);
     }
 
-    private static ProblemHttpResult InvalidId(long id) =>
+    internal static ProblemHttpResult InvalidId(long id) =>
         TypedResults.Problem($"A user id is a positive integer; {id} is not.", statusCode: StatusCodes.Status400BadRequest, title: "Invalid user id");
 
-    private static ProblemHttpResult NotFound(long id) =>
+    internal static ProblemHttpResult NotFound(long id) =>
         TypedResults.Problem($"There is no user {id}.", statusCode: StatusCodes.Status404NotFound, title: "User not found");
 
-    private static ProblemHttpResult Conflict(string field) =>
+    internal static ProblemHttpResult Conflict(string field) =>
         TypedResults.Problem($"Another user already has this {field}.", statusCode: StatusCodes.Status409Conflict, title: $"Duplicate {field}",
             extensions: new Dictionary<string, object?> { ["field"] = field });
 }

@@ -1,12 +1,16 @@
 // A user's program over the packed packages: registers CacheFlow (by a configuration string) as a HybridCache, its
 // output-cache store and its health check, then writes, reads and evicts through them against the Redis named by the
-// first argument. Exits 0 and prints "ok" when all of it worked.
+// first argument; then queues a write behind and applies it. Exits 0 and prints "ok" when all of it worked.
+using System.Text.Json;
 using CacheFlow;
 using CacheFlow.AspNetCore;
+using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.OutputCaching;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using StackExchange.Redis;
 
 var services = new ServiceCollection();
 services.AddLogging();
@@ -42,6 +46,17 @@ await store.SetAsync("GET/page", [1, 2, 3], ["pages"], TimeSpan.FromMinutes(1), 
 Check(await store.GetAsync("GET/page", CancellationToken.None) is [1, 2, 3], "the store returned the response it stored");
 await store.EvictByTagAsync("pages", CancellationToken.None);
 Check(await store.GetAsync("GET/page", CancellationToken.None) is null, "EvictByTagAsync removed it");
+
+// Write-behind (package CacheFlow.WriteBehind): a queue under the cache's durable prefix, through the cache's guard.
+await using var redis = await ConnectionMultiplexer.ConnectAsync(args[0]);
+using var queue = new WriteBehindQueue(redis, provider.GetRequiredService<IOptions<CacheFlowOptions>>().Value.DurableKeyPrefix, "greetings",
+    new WriteBehindOptions(), TimeProvider.System, guard: provider.GetRequiredService<RedisGuard>());
+var accepted = await queue.EnqueueAsync("greet", JsonSerializer.SerializeToElement(new Greeting("queued")));
+Check(await queue.GetStatusAsync(accepted.Id) is { State: WriteStatus.Pending }, "EnqueueAsync left the write pending");
+var taken = await queue.TakeAsync(10);
+Check(taken is [{ } write] && write.Id == accepted.Id && write.Payload.GetProperty("Text").GetString() == "queued", $"TakeAsync took the write (took {taken.Count})");
+await queue.CompleteAsync(taken[0], "1");
+Check(await queue.GetStatusAsync(accepted.Id) is { State: WriteStatus.Done, Result: "1" }, "CompleteAsync marked the write done");
 
 Console.WriteLine("ok");
 return 0;

@@ -3,18 +3,24 @@ using System.Text.Json;
 using CacheFlow.Api.Data;
 using CacheFlow.Api.Hosting;
 using CacheFlow.Api.Redis;
-using CacheFlow.Api.WriteBehind;
+using CacheFlow.Api.Users;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.HttpResults;
 
-namespace CacheFlow.Api.Users;
+namespace CacheFlow.Api.WriteBehind;
 
-public static partial class UsersApi
+/// <summary>
+/// The users' write-behind endpoints: creates queued durably in Redis and applied in the background (with their
+/// statuses), and logins counted in Redis and written to the database behind, coalesced (with the leaderboard).
+/// </summary>
+public static class WriteBehindApi
 {
     private const int TopLimit = 100;
 
-    private static void MapWriteBehind(RouteGroupBuilder users)
+    /// <summary>Maps <c>/users/async</c>, <c>/users/{id}/logins</c> and <c>/users/top</c>, beside the Users API.</summary>
+    public static RouteGroupBuilder MapWriteBehindApi(this IEndpointRouteBuilder app)
     {
+        var users = app.MapGroup("/users").WithTags("Users");
         users.MapPost("/async", CreateUserBehind)
             .WithSummary("Accepts a user to create (202): queued durably in Redis, applied to the database in the background (write-behind).")
             .RequireRateLimiting(RateLimits.Writes);
@@ -23,6 +29,7 @@ public static partial class UsersApi
             .RequireRateLimiting(RateLimits.Writes);
         users.MapGet("/top", TopUsers).WithSummary("The users with the most logins, from the leaderboard (their users read from the cache in one batch).")
             .RequireRateLimiting(RateLimits.Reads);
+        return users;
     }
 
     private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> CreateUserBehind(
@@ -37,7 +44,7 @@ public static partial class UsersApi
         try
         {
             if (await users.FindClashAsync(request.Username!, email, cancellationToken) is { } field)
-                return Conflict(field);
+                return UsersApi.Conflict(field);
         }
         catch (Exception ex) when (DatabaseFailure.IsUnavailable(ex))
         {
@@ -77,7 +84,7 @@ public static partial class UsersApi
     {
         var outcome = (await users.ApplyCreatesAsync([create], cancellationToken))[0];
         if (outcome.DuplicateField is { } field)
-            return Conflict(field);
+            return UsersApi.Conflict(field);
         if (outcome.Refused)
         {
             // Validated before: only a rule of the database itself gets here.
@@ -90,7 +97,7 @@ public static partial class UsersApi
                 statusCode: StatusCodes.Status409Conflict, title: "Deleted since");
         }
 
-        await WriteThroughAsync(cache, user);
+        await UsersApi.WriteThroughAsync(cache, user);
         return TypedResults.Created($"/users/{user.Id}", user);
     }
 
@@ -119,11 +126,11 @@ public static partial class UsersApi
         long id, ICacheFlow cache, UserReader reader, LoginCounter logins, IUserRepository users, CancellationToken cancellationToken)
     {
         if (id < 1)
-            return InvalidId(id);
+            return UsersApi.InvalidId(id);
         var key = UserCacheKeys.User(id);
         var cached = await cache.GetOrCreateAsync(key, ct => reader.LoadAsync(id, ct), UserCacheKeys.UserEntry, cancellationToken);
         if (cached.Value is not { } user)
-            return NotFound(id);
+            return UsersApi.NotFound(id);
 
         long count;
         try

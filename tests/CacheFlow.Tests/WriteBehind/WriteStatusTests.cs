@@ -1,7 +1,7 @@
 using System.Text.Json;
 using CacheFlow.WriteBehind;
 
-namespace CacheFlow.Tests;
+namespace CacheFlow.Tests.WriteBehind;
 
 /// <summary>Write statuses as stored in Redis: only what a reader of the status needs, and readable across versions.</summary>
 public sealed class WriteStatusTests

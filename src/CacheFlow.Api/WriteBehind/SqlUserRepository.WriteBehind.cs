@@ -6,6 +6,8 @@ using Dapper;
 
 namespace CacheFlow.Api.Data;
 
+// The repository's write-behind part (queued creates and login counts applied in batches), kept in the feature folder
+// with the rest of write-behind; as a part of the repository, it shares its namespace and its connection handling.
 public abstract partial class SqlUserRepository
 {
     /// <inheritdoc />

@@ -1,6 +1,6 @@
 using CacheFlow.WriteBehind;
 
-namespace CacheFlow.Tests;
+namespace CacheFlow.Tests.WriteBehind;
 
 /// <summary>Queued writes as stored in Redis, read across versions.</summary>
 public sealed class QueuedWriteTests

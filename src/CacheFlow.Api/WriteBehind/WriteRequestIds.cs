@@ -1,4 +1,4 @@
-namespace CacheFlow.Api.Users;
+namespace CacheFlow.Api.WriteBehind;
 
 /// <summary>
 /// The ids of queued writes, as <c>POST /users/async</c> gives them: a version 7 GUID in 32 lower-case hex digits.
