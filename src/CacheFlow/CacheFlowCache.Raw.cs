@@ -1,3 +1,4 @@
+using CacheFlow.Logging;
 using CacheFlow.Redis;
 
 namespace CacheFlow;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using CacheFlow.Logging;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
 using CacheFlow.Tracing;

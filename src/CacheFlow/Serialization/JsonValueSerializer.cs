@@ -1,10 +1,10 @@
 using System.Buffers;
-using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
+using System.Text.Json;
 using CacheFlow.Serialization;
 using Microsoft.Extensions.Caching.Hybrid;
 
-namespace CacheFlow;
+namespace CacheFlow.Serialization;
 
 /// <summary>Serializes values as UTF-8 JSON with a type's <see cref="JsonTypeInfo{T}"/> (source-generated when a context gives it).</summary>
 /// <typeparam name="T">The type of the values.</typeparam>

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 
-namespace CacheFlow;
+namespace CacheFlow.Logging;
 
 /// <summary>The library's log messages. Event ids are public once shipped: 1000-1099 are cache operations.</summary>
 internal static partial class Log

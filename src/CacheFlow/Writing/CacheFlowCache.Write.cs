@@ -1,4 +1,5 @@
 using CacheFlow.Invalidation;
+using CacheFlow.Logging;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
 

@@ -1,4 +1,5 @@
 using System.Buffers;
+using CacheFlow.Logging;
 using CacheFlow.Redis;
 
 namespace CacheFlow;
