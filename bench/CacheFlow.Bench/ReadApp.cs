@@ -139,6 +139,9 @@ public sealed class ReadApp : IAsyncDisposable
             // The miss path: the run's generation is part of the key, so every read of a run is a key no run read before.
             app.MapGet($"/{Slug(name)}/cold/{{generation:int}}/users/{{id:long}}", (int generation, long id) =>
                 user($"cold:{generation}:user:{id}", ct => Counted(() => users.GetAsync(id, ct))));
+            // Misses among hits: a key of the same family as the warm ones (user), never read before (the run's generation in it).
+            app.MapGet($"/{Slug(name)}/fresh/{{generation:int}}/users/{{id:long}}", (int generation, long id) =>
+                user($"user:{id}-{generation}", ct => Counted(() => users.GetAsync(id, ct))));
             app.MapGet($"/{Slug(name)}/users", (int page, int limit) => list(page, limit, ct => Counted(() => users.ListAsync(page, limit, ct))));
 
             async Task<T> Counted<T>(Func<Task<T>> load)

@@ -15,6 +15,8 @@ public static class ReadScenario
     private const int WarmUsers = 1000;
     private const int ListPages = 100;
 
+    private static readonly string Warm = WarmUsers.ToString(CultureInfo.InvariantCulture);
+
     /// <summary>A Zipf row is warm when one warming pass moves its hit ratio by less than this.</summary>
     private const double SteadyHitRatioStep = 0.01;
 
@@ -29,6 +31,7 @@ public static class ReadScenario
         {
             "list" => $"/{ReadApp.Slug(Variant)}/users",
             "cold" => $"/{ReadApp.Slug(Variant)}/cold/",
+            "mixed" => $"/{ReadApp.Slug(Variant)}/",
             _ => $"/{ReadApp.Slug(Variant)}/users/",
         };
     }
@@ -45,6 +48,7 @@ public static class ReadScenario
         var mixed = new[] { ReadApp.NoCache, "CacheFlow L2", "CacheFlow L1+L2", "FusionCache L1+L2", "HybridCache L1+L2" };
         var rows = everyVariant.Select(v => new Row($"hit: {v}", v, "uniform", WarmUsers))
             .Concat(ReadApp.Caches.Select(v => new Row($"miss: {v}", v, "cold", count)))
+            .Concat(ReadApp.Caches.Select(v => new Row($"mixed: {v}", v, "mixed", count)))
             .Concat(mixed.Select(v => new Row($"zipf: {v}", v, "zipf", count)))
             .Concat(mixed.Select(v => new Row($"list: {v}", v, "list", ListPages)))
             .Where(r => only is null || r.Name.Contains(only, StringComparison.Ordinal))
@@ -74,7 +78,7 @@ public static class ReadScenario
             Console.WriteLine($"  [read] warming {row.Name}");
             if (row.Mode != "zipf")
             {
-                await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, 2, Run());
+                await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, 2, Run(), Warm);
                 await app.SettleAsync();
                 continue;
             }
@@ -102,7 +106,7 @@ public static class ReadScenario
             {
                 var loads = app.Loads(row.Variant);
                 var allocated = GC.GetTotalAllocatedBytes();
-                var run = await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, seconds, Run());
+                var run = await Wrk.RunAsync(app.Port, script, row.Path, row.Mode, row.N, seconds, Run(), Warm);
                 await app.SettleAsync();
                 var sample = new Sample(run.RequestsPerSecond, run.P50Ms, run.P99Ms,
                     (double)(app.Loads(row.Variant) - loads) / run.Requests, (double)(GC.GetTotalAllocatedBytes() - allocated) / run.Requests);
@@ -127,7 +131,7 @@ public static class ReadScenario
 
         return Report.Write("read", $"Read path over HTTP: requests/s (wrk -t2 -c64), {database}", "requests/s", servers.RedisDescription,
             rows.ToDictionary(r => r.Name, r => samples[r].Select(s => s.RequestsPerSecond).ToList()),
-            $"hit: ids uniform over {WarmUsers:N0} warm users; miss: keys never read before (each run's number is in its keys), ids scattered over all {count:N0}; zipf: ids Zipf-distributed (s = 1) over all {count:N0}, each variant's cache first given ids 1..{ZipfWarmIds:N0} (one read each, the same for all), then warmed until a pass moved its hit ratio by less than a point; list: pages uniform over the first {ListPages} (limit 20). " +
+            $"hit: ids uniform over {WarmUsers:N0} warm users; miss: keys never read before (each run's number is in its keys, family cold), ids scattered over all {count:N0}; mixed: misses among hits of one family (user), 15% keys never read before (as miss), 85% ids uniform over the {WarmUsers:N0} warm users; zipf: ids Zipf-distributed (s = 1) over all {count:N0}, each variant's cache first given ids 1..{ZipfWarmIds:N0} (one read each, the same for all), then warmed until a pass moved its hit ratio by less than a point; list: pages uniform over the first {ListPages} (limit 20). " +
             $"{seconds} s per row and repeat after one discarded 2 s pass; wrk, the app{(servers.Embedded ? ", Garnet" : ", Redis, PostgreSQL")} share the 2 cores. " +
             "Loads per request are factory calls (database reads) per request, so 1 − that is the hit ratio; bytes are all the harness process allocated per request" +
             (servers.Embedded ? " (Garnet's included: it runs in the process)." : "."),
@@ -153,6 +157,9 @@ public static class ReadScenario
                 Ratio("miss: CacheFlow L2", "miss: HybridCache L2", 1.0),
                 Ratio("miss: CacheFlow L1+L2", "miss: FusionCache L1+L2", 1.0),
                 Ratio("miss: CacheFlow L1+L2", "miss: HybridCache L1+L2", 1.0),
+                Ratio("mixed: CacheFlow L2", "mixed: HybridCache L2", 1.0),
+                Ratio("mixed: CacheFlow L1+L2", "mixed: HybridCache L1+L2", 1.0),
+                Ratio("mixed: CacheFlow L2", "mixed: FusionCache L2", 1.0),
                 Ratio("zipf: CacheFlow L1+L2", "zipf: FusionCache L1+L2", 1.0),
                 Ratio("zipf: CacheFlow L1+L2", "zipf: HybridCache L1+L2", 1.0),
                 "Zipf hit ratio when warm (the last warming pass): " + string.Join("; ", warmed.Select(w => $"{w.Key.Variant} {w.Value}")),

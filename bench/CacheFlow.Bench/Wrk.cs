@@ -11,7 +11,8 @@ public static partial class Wrk
 
     /// <summary>
     /// Writes the request script: ids uniform over 1..n, Zipf-like over 1..n, never read before (cold: keys of the
-    /// run's own, the run's number in the path), or list pages uniform over 1..n. The fourth argument numbers the run: each run and
+    /// run's own, the run's number in the path), misses among hits of one family (mixed: 15% never read before, the rest
+    /// uniform over the warm ids 1..the fifth argument), or list pages uniform over 1..n. The fourth argument numbers the run: each run and
     /// each wrk thread draws a sequence of its own (an unseeded wrk replays the same ids in every run).
     /// </summary>
     public static string WriteScript(string directory)
@@ -21,7 +22,7 @@ public static partial class Wrk
             local threads = 0
             setup = function(thread) threads = threads + 1; thread:set("tid", threads) end
             init = function(args)
-              prefix = args[1]; mode = args[2]; n = tonumber(args[3]); run = tonumber(args[4] or "0"); i = 0
+              prefix = args[1]; mode = args[2]; n = tonumber(args[3]); run = tonumber(args[4] or "0"); warm = tonumber(args[5] or "1000"); i = 0
               math.randomseed(run * 7919 + tid)
             end
             request = function()
@@ -31,6 +32,11 @@ public static partial class Wrk
               elseif mode == "cold" then i = i + 1; path = prefix .. run .. "/users/" .. (((i * 2 + tid) * 7919) % n + 1)
               -- floor(n^u), u uniform in [0,1): P(k) proportional to about 1/k (Zipf, s = 1)
               elseif mode == "zipf" then path = prefix .. math.floor(n ^ math.random())
+              -- misses among hits of their family: one read in seven a key never read before (ids scattered over 1..n),
+              -- the others uniform over the warm ids 1..warm
+              elseif mode == "mixed" then
+                if math.random(1, 100) <= 15 then i = i + 1; path = prefix .. "fresh/" .. run .. "/users/" .. (((i * 2 + tid) * 7919) % n + 1)
+                else path = prefix .. "users/" .. math.random(1, warm) end
               else path = prefix .. "?page=" .. math.random(1, n) .. "&limit=20" end
               return wrk.format("GET", path)
             end
