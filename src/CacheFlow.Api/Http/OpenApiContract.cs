@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Makes <c>/openapi/v1.json</c> say what the server does, so a validating client can trust it: every status an

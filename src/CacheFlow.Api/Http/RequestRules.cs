@@ -1,7 +1,7 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Middleware that holds every request to the API's rules before an endpoint sees it: a body of at most

@@ -1,4 +1,4 @@
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Our words for the problems the framework writes without a detail (a status code page: a wrong content type, a

@@ -5,7 +5,7 @@ using CacheFlow.Api.Observability;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Per-client limits (ASP.NET Core's rate limiter, partitioned by the client's IP address) on what costs the API:

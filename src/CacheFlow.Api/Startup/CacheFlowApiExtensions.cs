@@ -1,9 +1,11 @@
 using CacheFlow;
 using CacheFlow.Api.CacheAdmin;
 using CacheFlow.Api.Data;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Health;
+using CacheFlow.Api.Http;
 using CacheFlow.Api.Observability;
 using CacheFlow.Api.Redis;
+using CacheFlow.Api.Startup;
 using CacheFlow.Api.Users;
 using CacheFlow.Api.Warming;
 using CacheFlow.Api.WriteBehind;

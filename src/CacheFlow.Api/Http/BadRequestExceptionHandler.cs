@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using CacheFlow.Api.Users;
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Turns the framework's bad-request errors (an unparsable id, malformed JSON, a wrong content type, a body over
