@@ -41,7 +41,7 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
         switch (exception.StatusCode)
         {
             case StatusCodes.Status413PayloadTooLarge:
-                return ("Body too large", $"The request body is larger than {CacheFlowApiExtensions.MaxRequestBodySize} bytes.");
+                return ("Body too large", $"The request body is larger than {RequestRules.MaxRequestBodySize} bytes.");
             case StatusCodes.Status415UnsupportedMediaType:
                 return ("Unsupported media type", message.StartsWith("Bodies are JSON", StringComparison.Ordinal)
                     ? message
