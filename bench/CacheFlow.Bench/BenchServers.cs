@@ -1,5 +1,5 @@
 using CacheFlow.Api.Data;
-using CacheFlow.Api.Redis;
+using CacheFlow.Garnet;
 using CacheFlow.Testing;
 using Microsoft.Data.Sqlite;
 using Npgsql;

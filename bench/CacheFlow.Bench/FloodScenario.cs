@@ -1,5 +1,5 @@
 using System.Globalization;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 using CacheFlow.Api.Redis;
 using CacheFlow.Testing;
 using Microsoft.AspNetCore.Builder;

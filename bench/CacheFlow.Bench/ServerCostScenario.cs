@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
-using CacheFlow.Api.Redis;
+using CacheFlow.Garnet;
 using CacheFlow.Redis;
 using CacheFlow.Testing;
 using Microsoft.Extensions.Caching.Hybrid;

@@ -1,6 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Globalization;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

@@ -1,5 +1,5 @@
 using System.Net;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Health;
 using Microsoft.AspNetCore.TestHost;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

@@ -1,4 +1,5 @@
 using CacheFlow.Api.Redis;
+using CacheFlow.Garnet;
 using StackExchange.Redis;
 
 namespace CacheFlow.Api.Tests;

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 using CacheFlow.Api.Users;
 using CacheFlow.Api.WriteBehind;
 using CacheFlow.WriteBehind;

@@ -1,4 +1,4 @@
-using CacheFlow.Api.Redis;
+using CacheFlow.Garnet;
 using CacheFlow.Testing;
 using StackExchange.Redis;
 

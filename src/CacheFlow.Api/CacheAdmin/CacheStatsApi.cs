@@ -1,5 +1,5 @@
 using System.Globalization;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 using CacheFlow.Api.Observability;
 using CacheFlow.Api.Redis;
 using Microsoft.AspNetCore.Http.HttpResults;

@@ -1,3 +1,4 @@
+using CacheFlow.Garnet;
 using StackExchange.Redis;
 
 namespace CacheFlow.Api.Redis;

@@ -1,4 +1,4 @@
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 
 namespace CacheFlow.Api.Users;
 

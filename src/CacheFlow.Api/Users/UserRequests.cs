@@ -1,5 +1,5 @@
 using System.Text.Json.Serialization;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 
 namespace CacheFlow.Api.Users;
 

@@ -1,5 +1,5 @@
 using CacheFlow.Api.Data;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 using CacheFlow.Api.WriteBehind;
 using CacheFlow.AspNetCore;
 using Microsoft.AspNetCore.Http.HttpResults;

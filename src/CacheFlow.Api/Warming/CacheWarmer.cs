@@ -1,7 +1,7 @@
 using System.ComponentModel.DataAnnotations;
 using System.Diagnostics;
 using CacheFlow.Api.Data;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Health;
 using CacheFlow.Api.Users;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using CacheFlow.Api.Data;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Http;
 using CacheFlow.Api.Redis;
 using CacheFlow.Api.Users;
 using CacheFlow.WriteBehind;

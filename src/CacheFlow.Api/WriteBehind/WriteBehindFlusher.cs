@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
 using CacheFlow.Api.Data;
-using CacheFlow.Api.Hosting;
+using CacheFlow.Api.Health;
+using CacheFlow.Api.Http;
 using CacheFlow.Api.Users;
 using CacheFlow.WriteBehind;
 using Microsoft.Extensions.Options;

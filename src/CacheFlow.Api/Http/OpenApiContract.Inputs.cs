@@ -5,7 +5,7 @@ using CacheFlow.Api.WriteBehind;
 using Microsoft.AspNetCore.OpenApi;
 using Microsoft.OpenApi;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 internal static partial class OpenApiContract
 {

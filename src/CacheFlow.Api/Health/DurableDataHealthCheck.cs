@@ -1,7 +1,7 @@
 using CacheFlow.Api.Redis;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Health;
 
 /// <summary>
 /// Readiness: the Redis that holds durable data cannot lose it (Healthy, with what was checked), can and the operator

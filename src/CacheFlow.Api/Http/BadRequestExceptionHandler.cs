@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 using CacheFlow.Api.Users;
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Turns the framework's bad-request errors (an unparsable id, malformed JSON, a wrong content type, a body over
@@ -41,7 +41,7 @@ internal sealed partial class BadRequestExceptionHandler(IProblemDetailsService 
         switch (exception.StatusCode)
         {
             case StatusCodes.Status413PayloadTooLarge:
-                return ("Body too large", $"The request body is larger than {CacheFlowApiExtensions.MaxRequestBodySize} bytes.");
+                return ("Body too large", $"The request body is larger than {RequestRules.MaxRequestBodySize} bytes.");
             case StatusCodes.Status415UnsupportedMediaType:
                 return ("Unsupported media type", message.StartsWith("Bodies are JSON", StringComparison.Ordinal)
                     ? message

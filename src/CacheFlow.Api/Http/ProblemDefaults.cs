@@ -1,4 +1,4 @@
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Our words for the problems the framework writes without a detail (a status code page: a wrong content type, a
@@ -16,7 +16,7 @@ internal static class ProblemDefaults
         {
             StatusCodes.Status404NotFound => ("Not found", "Nothing is served at this path."),
             StatusCodes.Status405MethodNotAllowed => ("Method not allowed", $"This path does not answer {ErrorText.Truncate(context.HttpContext.Request.Method)}."),
-            StatusCodes.Status413PayloadTooLarge => ("Body too large", $"The request body is larger than {CacheFlowApiExtensions.MaxRequestBodySize} bytes."),
+            StatusCodes.Status413PayloadTooLarge => ("Body too large", $"The request body is larger than {RequestRules.MaxRequestBodySize} bytes."),
             StatusCodes.Status415UnsupportedMediaType => ("Unsupported media type", BadRequestExceptionHandler.NotJson),
             _ => (problem.Title, problem.Detail),
         };

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 using IServer = Microsoft.AspNetCore.Hosting.Server.IServer;
 using StackExchange.Redis;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Startup;
 
 /// <summary>
 /// Before the server takes requests: migrates and seeds the database, connects to Redis (starting the embedded

@@ -1,7 +1,7 @@
 using CacheFlow.Api.Data;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Health;
 
 /// <summary>Readiness: the users database answers.</summary>
 internal sealed class DatabaseHealthCheck(IUserRepository users) : IHealthCheck

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Health;
 
 /// <summary>
 /// Writes <c>/health/ready</c> as JSON: the overall status, and each check's status and description (what it found,

@@ -2,7 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Garnet;
 
-namespace CacheFlow.Api.Redis;
+namespace CacheFlow.Garnet;
 
 /// <summary>
 /// A Garnet server in this process on a free loopback port: the Redis of a machine that has none. The API starts two:

@@ -8,7 +8,7 @@ using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 using Microsoft.OpenApi;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Makes <c>/openapi/v1.json</c> say what the server does, so a validating client can trust it: every status an
@@ -118,7 +118,7 @@ internal static partial class OpenApiContract
         if (hasBody)
         {
             AddProblem(operation, context.Document, StatusCodes.Status400BadRequest, "The body is not valid JSON, or a field breaks a rule (errors by field).");
-            AddProblem(operation, context.Document, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {CacheFlowApiExtensions.MaxRequestBodySize} bytes.");
+            AddProblem(operation, context.Document, StatusCodes.Status413PayloadTooLarge, $"The body is larger than {RequestRules.MaxRequestBodySize} bytes.");
             AddProblem(operation, context.Document, StatusCodes.Status415UnsupportedMediaType,
                 "The body is not application/json in UTF-8: the charset, if given, must be utf-8 or utf8 (any case, quoted or not); an empty or any other charset is refused.");
         }

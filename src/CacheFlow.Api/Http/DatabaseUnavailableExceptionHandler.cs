@@ -2,7 +2,7 @@ using System.Globalization;
 using CacheFlow.Api.Data;
 using Microsoft.AspNetCore.Diagnostics;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Turns a database outage (as <see cref="DatabaseFailure"/> decides) on any endpoint into a 503 problem+json with

@@ -1,11 +1,10 @@
-using System.ComponentModel.DataAnnotations;
 using System.Globalization;
 using System.Threading.RateLimiting;
 using CacheFlow.Api.Observability;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Per-client limits (ASP.NET Core's rate limiter, partitioned by the client's IP address) on what costs the API:
@@ -65,35 +64,4 @@ public static class RateLimits
             },
         });
     }
-}
-
-/// <summary>The rate limits (configuration section <c>RateLimits</c>), per client IP address.</summary>
-public sealed class RateLimitOptions
-{
-    /// <summary>Whether requests are limited at all.</summary>
-    /// <value>The default value is true.</value>
-    public bool Enabled { get; set; } = true;
-
-    /// <summary>Public writes: creates (also queued), updates, deletes and logins.</summary>
-    /// <value>The default value is 600 a minute.</value>
-    [Required]
-    public RateLimitRule Writes { get; set; } = new() { PermitLimit = 600 };
-
-    /// <summary>Reads that fill the cache (a user, a list page) or ask every Redis primary for INFO (the stats).</summary>
-    /// <value>The default value is 6000 a minute.</value>
-    [Required]
-    public RateLimitRule Reads { get; set; } = new() { PermitLimit = 6000 };
-}
-
-/// <summary>How many requests a client may send in a window (a fixed window: the count restarts with each window).</summary>
-public sealed class RateLimitRule
-{
-    /// <summary>The requests allowed in one window.</summary>
-    [Range(1, 10_000_000)]
-    public int PermitLimit { get; set; } = 600;
-
-    /// <summary>The window.</summary>
-    /// <value>The default value is 1 minute.</value>
-    [Range(typeof(TimeSpan), "00:00:01", "01:00:00")]
-    public TimeSpan Window { get; set; } = TimeSpan.FromMinutes(1);
 }

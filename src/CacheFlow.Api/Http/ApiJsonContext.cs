@@ -4,7 +4,7 @@ using CacheFlow.Api.CacheAdmin;
 using CacheFlow.Api.Users;
 using CacheFlow.Api.WriteBehind;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>The API's JSON contract (snake_case), source-generated. The cache serializes with it too, so a cached
 /// value is the response body.</summary>

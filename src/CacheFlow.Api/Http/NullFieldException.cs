@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// A request body gave a field as <c>null</c> (<see cref="NonNullFieldConverter{T}"/>); the serializer adds the

@@ -1,20 +1,23 @@
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Net.Http.Headers;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>
 /// Middleware that holds every request to the API's rules before an endpoint sees it: a body of at most
-/// <see cref="CacheFlowApiExtensions.MaxRequestBodySize"/> bytes, in UTF-8 (JSON is UTF-8, RFC 8259); and a HEAD
+/// <see cref="MaxRequestBodySize"/> bytes, in UTF-8 (JSON is UTF-8, RFC 8259); and a HEAD
 /// wherever there is a GET.
 /// </summary>
 internal static class RequestRules
 {
+    /// <summary>The largest request body accepted: 64 KiB.</summary>
+    public const int MaxRequestBodySize = 64 * 1024;
+
     /// <summary>413 for a body announced larger than the limit (Kestrel stops a longer one as it is read).</summary>
     public static Task LimitBodyAsync(HttpContext context, RequestDelegate next) =>
-        context.Request.ContentLength > CacheFlowApiExtensions.MaxRequestBodySize
+        context.Request.ContentLength > MaxRequestBodySize
             ? throw new BadHttpRequestException(
-                $"The request body is larger than {CacheFlowApiExtensions.MaxRequestBodySize} bytes.", StatusCodes.Status413PayloadTooLarge)
+                $"The request body is larger than {MaxRequestBodySize} bytes.", StatusCodes.Status413PayloadTooLarge)
             : next(context);
 
     /// <summary>

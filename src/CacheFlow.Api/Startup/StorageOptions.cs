@@ -1,6 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Startup;
 
 /// <summary>Where the embedded servers keep their data (configuration section <c>Storage</c>).</summary>
 public sealed class StorageOptions

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Health;
 
 /// <summary>Readiness: no background worker's last attempt failed other than by an outage (<see cref="BackgroundFailures"/>).</summary>
 internal sealed class BackgroundHealthCheck(BackgroundFailures failures) : IHealthCheck

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using CacheFlow.Api.Data;
 
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Health;
 
 /// <summary>
 /// What the background workers (the outbox relay, the write-behind flusher and its login flush, warming, the demo

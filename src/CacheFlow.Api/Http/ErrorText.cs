@@ -1,4 +1,4 @@
-namespace CacheFlow.Api.Hosting;
+namespace CacheFlow.Api.Http;
 
 /// <summary>How client input is quoted back in an error: short, so an error never echoes a large input.</summary>
 internal static class ErrorText
