@@ -1,6 +1,7 @@
 using System.Globalization;
 using CacheFlow.Api.Http;
 using CacheFlow.Api.Redis;
+using CacheFlow.Redis;
 using CacheFlow.Testing;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;

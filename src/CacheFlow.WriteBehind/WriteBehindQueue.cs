@@ -1,5 +1,6 @@
 using System.Diagnostics.Metrics;
 using System.Text.Json;
+using CacheFlow.Redis;
 using StackExchange.Redis;
 
 namespace CacheFlow.WriteBehind;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Collections.Concurrent;
-using System.Runtime.InteropServices;
 using CacheFlow.Local;
 using CacheFlow.Redis;
 using CacheFlow.Serialization;
@@ -16,6 +15,11 @@ namespace CacheFlow;
 /// </summary>
 public sealed partial class CacheFlowCache
 {
+    private const int MaxKeptBuffer = 64 * 1024;
+
+    [ThreadStatic]
+    private static ArrayBufferWriter<byte>? _encodeBuffer;
+
     private readonly ConcurrentDictionary<Type, object> _jsonSerializers = new();
 
     /// <inheritdoc />
@@ -127,10 +131,18 @@ public sealed partial class CacheFlowCache
     /// <summary>Serializes <paramref name="value"/> after room for the entry header.</summary>
     private static Memory<byte> Encode<T>(T value, IHybridCacheSerializer<T> serializer)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
+        // Serialized into this thread's buffer, then copied once into an entry of its exact length (kept by the L1 and
+        // sent to Redis as it is). Taken while in use: a serializer that went through the cache gets a buffer of its own.
+        var buffer = _encodeBuffer ?? new ArrayBufferWriter<byte>(1024);
+        _encodeBuffer = null;
+        buffer.ResetWrittenCount();
         buffer.GetSpan(CacheEntry.HeaderSize);
         buffer.Advance(CacheEntry.HeaderSize);
         serializer.Serialize(value, buffer);
-        return MemoryMarshal.AsMemory(buffer.WrittenMemory);
+        var entry = buffer.WrittenSpan.ToArray();
+        // One large value does not keep its buffer for good.
+        if (buffer.Capacity <= MaxKeptBuffer)
+            _encodeBuffer = buffer;
+        return entry;
     }
 }

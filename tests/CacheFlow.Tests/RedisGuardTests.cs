@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 using Microsoft.Extensions.Time.Testing;
 using StackExchange.Redis;
 

@@ -1,5 +1,6 @@
 using CacheFlow.Api.Observability;
 using CacheFlow.Api.Warming;
+using CacheFlow.Redis;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.HttpResults;
 

@@ -2,8 +2,9 @@ using System.Globalization;
 using CacheFlow.Api.Http;
 using CacheFlow.Api.Observability;
 using CacheFlow.Api.Redis;
-using Microsoft.AspNetCore.Http.HttpResults;
+using CacheFlow.Redis;
 using CacheFlow.WriteBehind;
+using Microsoft.AspNetCore.Http.HttpResults;
 using StackExchange.Redis;
 
 namespace CacheFlow.Api.CacheAdmin;

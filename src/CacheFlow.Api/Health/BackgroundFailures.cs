@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 using CacheFlow.Api.Data;
+using CacheFlow.Redis;
 
 namespace CacheFlow.Api.Health;
 

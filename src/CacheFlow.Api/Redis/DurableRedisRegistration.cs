@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

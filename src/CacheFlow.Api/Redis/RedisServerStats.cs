@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 using StackExchange.Redis;
 
 namespace CacheFlow.Api.Redis;

@@ -2,6 +2,7 @@ using CacheFlow.Api.Data;
 using CacheFlow.Api.Redis;
 using CacheFlow.Api.Warming;
 using CacheFlow.Api.WriteBehind;
+using CacheFlow.Redis;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Options;
 using IServer = Microsoft.AspNetCore.Hosting.Server.IServer;

@@ -1,5 +1,6 @@
 using CacheFlow.Api.Data;
 using CacheFlow.Api.WriteBehind;
+using CacheFlow.Redis;
 
 namespace CacheFlow.Api.Users;
 

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using CacheFlow.Api.Data;
 using CacheFlow.Api.Redis;
 using CacheFlow.Api.Users;
+using CacheFlow.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 

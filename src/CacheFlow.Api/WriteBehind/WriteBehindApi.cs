@@ -4,6 +4,7 @@ using CacheFlow.Api.Data;
 using CacheFlow.Api.Http;
 using CacheFlow.Api.Redis;
 using CacheFlow.Api.Users;
+using CacheFlow.Redis;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Http.HttpResults;
 

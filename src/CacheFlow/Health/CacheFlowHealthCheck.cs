@@ -1,4 +1,5 @@
 using System.Globalization;
+using CacheFlow.Redis;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace CacheFlow.Health;

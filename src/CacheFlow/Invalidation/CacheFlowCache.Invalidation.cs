@@ -1,5 +1,6 @@
 using CacheFlow.Invalidation;
 using CacheFlow.Logging;
+using CacheFlow.Redis;
 using CacheFlow.Tracing;
 using StackExchange.Redis;
 

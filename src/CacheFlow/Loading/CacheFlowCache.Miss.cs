@@ -15,24 +15,23 @@ public sealed partial class CacheFlowCache
     private bool SingleFlight => _options.Protections.HasFlag(CacheProtections.SingleFlight);
 
     /// <summary>
-    /// A read that found no usable value: join this process's load of the key, or start one
-    /// (<see cref="KeyLoad{TState}"/>). A joiner takes the load's result only if it is shareable (committed, or
-    /// checked against the lease) and was decided after it joined; otherwise it starts over, so it never returns a
-    /// value that an invalidation it could have seen revoked. A read that took the lease (<paramref name="lease"/>)
-    /// loads under it if it starts the load, else hands it back.
+    /// A read that found no usable value: join this process's load of the key, or start one (<paramref name="load"/>).
+    /// A joiner takes the load's result only if it is shareable (committed, or checked against the lease) and was
+    /// decided after it joined; otherwise it starts over, so it never returns a value that an invalidation it could
+    /// have seen revoked. A read that took the lease loads under it if it starts the load, else hands it back.
     /// </summary>
-    private ValueTask<CacheResult> MissAsync<TState>(LoadRequest<TState> request, LoadMode mode, Lease? lease, CancellationToken cancellationToken) =>
-        CacheActivities.Enabled ? TracedMissAsync(request, mode, lease, cancellationToken) : LoadSharedAsync(request, mode, lease, cancellationToken);
+    private ValueTask<CacheResult> MissAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken) =>
+        CacheActivities.Enabled ? TracedMissAsync(load, cancellationToken) : LoadSharedAsync(load, cancellationToken);
 
-    private async ValueTask<CacheResult> TracedMissAsync<TState>(LoadRequest<TState> request, LoadMode mode, Lease? lease, CancellationToken cancellationToken)
+    private async ValueTask<CacheResult> TracedMissAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
     {
-        var bypass = mode == LoadMode.WithoutRedis;
-        using var activity = CacheActivities.Start(bypass ? CacheActivities.Bypass : CacheActivities.Miss, _options, request.Counters.Family);
+        var bypass = load.Mode == LoadMode.WithoutRedis;
+        using var activity = CacheActivities.Start(bypass ? CacheActivities.Bypass : CacheActivities.Miss, _options, load.Counters.Family);
         if (bypass)
             activity?.SetTag(CacheActivities.BypassReason, "redis_unavailable");
         try
         {
-            var result = await LoadSharedAsync(request, mode, lease, cancellationToken).ConfigureAwait(false);
+            var result = await LoadSharedAsync(load, cancellationToken).ConfigureAwait(false);
             activity?.SetTag(CacheActivities.Outcome, CacheActivities.OutcomeName(result.Outcome));
             return result;
         }
@@ -43,31 +42,28 @@ public sealed partial class CacheFlowCache
         }
     }
 
-    private async ValueTask<CacheResult> LoadSharedAsync<TState>(LoadRequest<TState> request, LoadMode mode, Lease? lease, CancellationToken cancellationToken)
+    private async ValueTask<CacheResult> LoadSharedAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
     {
         if (SingleFlight)
         {
             for (var join = 0; join < MaxJoins; join++)
             {
-                var mine = new Flight(request.EntryKey, _disposed.Token, abandonable: true);
-                var flight = _flights.GetOrAdd(request.EntryKey, mine);
+                var mine = new Flight(load.EntryKey, _disposed.Token, abandonable: true);
+                var flight = _flights.GetOrAdd(load.EntryKey, mine);
                 if (flight == mine)
                 {
-                    var run = new KeyLoad<TState>(this, request, mode, mine, lease).RunAsync();
+                    var run = load.RunAsync(mine);
                     // An inline factory may use this caller's context, so the caller stays until it is done.
-                    if (request.Inline)
+                    if (load.Inline)
                         await run.ConfigureAwait(false);
                     return (await mine.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
                 }
 
                 // Not started: its token source, linked to the cache's, must not stay registered there.
                 mine.Finish();
-                if (lease is { } held)
-                {
-                    // Another caller here loads the key: it needs the lease this read took.
-                    lease = null;
-                    await TryReleaseAsync(held, request.Counters).ConfigureAwait(false);
-                }
+                // Another caller here loads the key: it needs the lease this read took.
+                if (load.HandBackLease() is { } held)
+                    await TryReleaseAsync(held, load.Counters).ConfigureAwait(false);
 
                 var joinedAt = flight.Issued;
                 FlightResult shared;
@@ -86,7 +82,7 @@ public sealed partial class CacheFlowCache
             }
         }
 
-        return (await new KeyLoad<TState>(this, request, mode, flight: null, lease).LoadAsync().ConfigureAwait(false)).Result;
+        return (await load.LoadAsync().ConfigureAwait(false)).Result;
     }
 
     /// <summary>
@@ -96,12 +92,13 @@ public sealed partial class CacheFlowCache
     /// </summary>
     private (Flight? Flight, long JoinedAt, Task? Started) StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
     {
+        var refresh = new KeyLoad<TState>(this, request, LoadMode.Refresh, lease: null, stale);
         if (!SingleFlight)
-            return (null, 0, new KeyLoad<TState>(this, request, LoadMode.Refresh, flight: null, lease: null, stale).RunAsync());
+            return (null, 0, refresh.RunAsync(flight: null));
 
         var mine = new Flight(request.EntryKey, _disposed.Token, abandonable: false);
         var flight = _flights.GetOrAdd(request.EntryKey, mine);
-        return flight != mine ? (flight, flight.Issued, null) : (mine, 0, new KeyLoad<TState>(this, request, LoadMode.Refresh, mine, lease: null, stale).RunAsync());
+        return flight != mine ? (flight, flight.Issued, null) : (mine, 0, refresh.RunAsync(mine));
     }
 
     /// <summary>Frees a lease if this load still holds it (once Redis answers, if it does not now).</summary>
@@ -129,19 +126,36 @@ public sealed partial class CacheFlowCache
     /// write-back, the lease check of an uncached null) is numbered with the flight's <see cref="Flight.Issue"/>
     /// before it is sent (see <see cref="Flight"/>).
     /// </remarks>
-    private sealed class KeyLoad<TState>(CacheFlowCache cache, LoadRequest<TState> request, LoadMode mode, Flight? flight, Lease? lease, StoredEntry? stale = null)
+    private sealed class KeyLoad<TState>(CacheFlowCache cache, LoadRequest<TState> request, LoadMode mode, Lease? lease, StoredEntry? stale = null)
     {
         private LoadRequest<TState> _request = request;
         private Lease? _lease = lease;
+        private Flight? _flight;
 
-        private FamilyCounters Counters => _request.Counters;
+        public LoadMode Mode => mode;
+
+        public string EntryKey => _request.EntryKey;
+
+        public FamilyCounters Counters => _request.Counters;
+
+        /// <summary>Whether its factory may use its caller's context, so runs only while that caller waits.</summary>
+        public bool Inline => _request.Inline;
+
+        /// <summary>The lease the read took, handed back by a caller that joins another load instead of running this one.</summary>
+        public Lease? HandBackLease()
+        {
+            var held = _lease;
+            _lease = null;
+            return held;
+        }
 
         /// <summary>
         /// Runs the load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries
         /// the error). The flight leaves the map before it completes, so a caller that comes later starts a new one.
-        /// </summary>
-        public async Task RunAsync()
+        /// </summary>my =
+        public async Task RunAsync(Flight? flight)
         {
+            _flight = flight;
             try
             {
                 var result = await LoadAsync().ConfigureAwait(false);
@@ -173,8 +187,13 @@ public sealed partial class CacheFlowCache
                     return await LoadLeaselessAsync().ConfigureAwait(false);
             }
 
-            if (_lease is null && await AcquireAsync().ConfigureAwait(false) is { } decided)
-                return decided;
+            if (_lease is null)
+            {
+                var acquired = await AcquireAsync().ConfigureAwait(false);
+                if (acquired.HasValue)
+                    return acquired.Value;
+            }
+
             var held = _lease!.Value;
 
             Loaded loaded;
@@ -197,22 +216,21 @@ public sealed partial class CacheFlowCache
 
             var loadMilliseconds = (int)Math.Min(int.MaxValue, cache._time.GetElapsedTime(started).TotalMilliseconds);
             // The write-back (or the lease check) decides whether joiners may take the value.
-            var call = flight?.Issue() ?? 0;
-            var result = loaded.Result(CacheOutcome.Miss);
+            var call = _flight?.Issue() ?? 0;
             using var commit = CacheActivities.Start(CacheActivities.Commit, cache._options, Counters.Family);
             if (!Cacheable(loaded))
             {
                 // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
                 var released = await cache.TryReleaseAsync(held, Counters).ConfigureAwait(false);
                 commit?.SetTag(CacheActivities.CommitResult, released == Verdict.Failed ? "failed" : "released");
-                return new FlightResult(result, Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused, call);
+                return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused, call);
             }
 
             var written = await cache.WriteAsync(_request.Key, Counters, loaded, _request.Options, loadMilliseconds, held, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
             commit?.SetTag(CacheActivities.CommitResult, written switch { Verdict.Done => "written", Verdict.Refused => "lease_lost", _ => "failed" });
             if (written == Verdict.Refused)
                 Counters.AddLeaseLost();
-            return new FlightResult(result, Shareable: written != Verdict.Refused, call);
+            return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: written != Verdict.Refused, call);
         }
 
         /// <summary>
@@ -230,7 +248,7 @@ public sealed partial class CacheFlowCache
             Activity? wait = null;
             while (true)
             {
-                var call = flight?.Issue() ?? 0;
+                var call = _flight?.Issue() ?? 0;
                 var candidate = inEntry ? Lease.ForRead(_request.EntryKey) : Lease.Beside(_request.EntryKey);
                 bool taken;
                 bool held;
@@ -314,7 +332,7 @@ public sealed partial class CacheFlowCache
             using var activity = CacheActivities.Start(CacheActivities.Load, cache._options, Counters.Family);
             try
             {
-                var loaded = await _request.Load(_request.State, flight?.Token ?? cache._disposed.Token).ConfigureAwait(false);
+                var loaded = await _request.Load(_request.State, _flight?.Token ?? cache._disposed.Token).ConfigureAwait(false);
                 cache._metrics.RecordLoad(Counters, _request.Key, cache._time.GetElapsedTime(started));
                 return loaded;
             }
@@ -333,7 +351,7 @@ public sealed partial class CacheFlowCache
         /// </summary>
         private async Task<FlightResult> LoadWithoutRedisAsync()
         {
-            var loading = flight?.Issue() ?? 0;
+            var loading = _flight?.Issue() ?? 0;
             var loaded = await CallFactoryAsync().ConfigureAwait(false);
             return new FlightResult(loaded.Result(CacheOutcome.Bypass), Shareable: !loaded.Uncacheable, loading);
         }
@@ -360,7 +378,7 @@ public sealed partial class CacheFlowCache
                 }
             }
 
-            var loading = flight?.Issue() ?? 0;
+            var loading = _flight?.Issue() ?? 0;
             var loaded = await CallFactoryAsync().ConfigureAwait(false);
             var result = loaded.Result(CacheOutcome.Miss);
             if (!Cacheable(loaded))
@@ -412,8 +430,8 @@ public sealed partial class CacheFlowCache
 
         private void Leave()
         {
-            if (flight is not null)
-                cache._flights.TryRemove(KeyValuePair.Create(flight.EntryKey, flight));
+            if (_flight is not null)
+                cache._flights.TryRemove(KeyValuePair.Create(_flight.EntryKey, _flight));
         }
     }
 }

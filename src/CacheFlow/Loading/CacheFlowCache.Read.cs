@@ -17,20 +17,19 @@ namespace CacheFlow;
 public sealed partial class CacheFlowCache
 {
     /// <summary>
-    /// The read path: one read of Redis that also takes the key's lease if there is no entry, then a hit, a stale
-    /// value with a refresh, or a load shared with other callers (<see cref="MissAsync"/>).
+    /// The read path: the L1, then one read of Redis that also takes the key's lease if there is no entry
+    /// (<see cref="ReadRemoteAsync"/>), then a hit, a stale value with a refresh, or a load shared with other callers
+    /// (<see cref="MissAsync"/>). No state machine of its own: the one that waits for Redis holds the request alone.
     /// </summary>
-    private async ValueTask<CacheResult> GetOrCreateCoreAsync<TState>(
+    private ValueTask<CacheResult> GetOrCreateCoreAsync<TState>(
         string key, TState state, Func<TState, CancellationToken, ValueTask<Loaded>> load, CacheEntryOptions? options, bool inline, CancellationToken cancellationToken,
         EntryPaths paths = EntryPaths.All)
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         if (paths.HasFlag(EntryPaths.LocalRead) && LocalHit(key) is { } local)
-            return local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true };
-        var counters = _metrics.For(key);
-
+            return ValueTask.FromResult(local.Stored.Result(CacheOutcome.Hit) with { FromLocal = true });
         var entryKey = _keys.Entry(key);
-        var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, counters, inline, paths);
+        var request = new LoadRequest<TState>(key, entryKey, state, load, options ?? DefaultEntryOptions, _metrics.For(key), inline, paths);
 
         if (_pending.Covers(entryKey, request.Options.Tags))
         {
@@ -38,39 +37,50 @@ public sealed partial class CacheFlowCache
             // this instance acknowledged. Until it is applied, reads here go to the source and cache nothing.
             request.Counters.AddBypass();
             return paths.HasFlag(EntryPaths.Factory)
-                ? await LoadPastPendingAsync(request).ConfigureAwait(false)
-                : new CacheResult(CacheOutcome.Bypass, default, IsNull: true);
+                ? LoadPastPendingAsync(request)
+                : ValueTask.FromResult(new CacheResult(CacheOutcome.Bypass, default, IsNull: true));
         }
 
         // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
-        var stamp = _local?.Stamp(key, request.Options.Tags) ?? 0;
-        request = request with { Stamp = stamp };
-        var refreshable = paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite | EntryPaths.Factory);
-        if (SingleFlight && refreshable && _flights.TryGetValue(entryKey, out var running) && running.Abandonable)
+        request = request with { Stamp = _local?.Stamp(key, request.Options.Tags) ?? 0 };
+        if (SingleFlight && request.Refreshable && _flights.TryGetValue(entryKey, out var running) && running.Abandonable)
         {
             // A load of this key is running here: its value will be no older than what Redis holds now, so the caller
             // joins it at once instead of reading Redis first (and counts as waiting for it from the start).
             request.Counters.AddMiss();
-            return await MissAsync(request, LoadMode.Load, lease: null, cancellationToken).ConfigureAwait(false);
+            return MissAsync(new KeyLoad<TState>(this, request, LoadMode.Load, lease: null), cancellationToken);
         }
 
-        var reachable = true;
+        return ReadRemoteAsync(request, cancellationToken);
+    }
+
+    /// <summary>The read of Redis, and what follows from it: a hit, a stale value, or the miss.</summary>
+    private async ValueTask<CacheResult> ReadRemoteAsync<TState>(LoadRequest<TState> request, CancellationToken cancellationToken)
+    {
         // A read that may load asks for the lease as it reads: a lone miss then costs no round trip for it.
-        var lease = refreshable && _store.Leases ? Lease.ForRead(entryKey) : (Lease?)null;
-        var read = default(EntryRead);
-        if (paths.HasFlag(EntryPaths.RemoteRead))
+        var lease = request.Refreshable && _store.Leases ? Lease.ForRead(request.EntryKey) : (Lease?)null;
+        // Set after the read (not before it, so the state machine does not carry them through it): what the miss needs.
+        bool reachable;
+        Lease? taken;
+        long[]? versions;
+        if (!request.Paths.HasFlag(EntryPaths.RemoteRead))
+        {
+            (reachable, taken, versions) = (true, null, null);
+        }
+        else
         {
             try
             {
+                EntryRead read;
                 if (request.Options.Tags.Count > 0 && _store.TagVersions)
                 {
                     // A tagged entry is current only while its tags' versions are: read beside it, in one round trip.
-                    read = await _store.ReadTaggedAsync(entryKey, request.Options.Tags, lease).ConfigureAwait(false);
+                    read = await _store.ReadTaggedAsync(request.EntryKey, request.Options.Tags, lease).ConfigureAwait(false);
                 }
                 else
                 {
                     // The guard's steps by hand, so an L2 hit costs no state machine but this one's.
-                    var sent = _store.BeginRead(entryKey, lease, out var call);
+                    var sent = _store.BeginRead(request.EntryKey, lease, out var call);
                     RedisValue value;
                     try
                     {
@@ -78,13 +88,15 @@ public sealed partial class CacheFlowCache
                     }
                     catch (Exception ex)
                     {
-                        _store.EndRead(call, ex);
+                        _store.End(call, ex);
                         throw;
                     }
 
-                    _store.EndRead(call, failure: null);
+                    _store.End(call, failure: null);
                     read = RedisEntryStore.Decode(value, leasing: lease is not null);
                 }
+
+                (reachable, taken, versions) = (true, read.Lease == LeaseState.Taken ? lease : null, read.Versions);
 
                 if (read.Entry is { } stored)
                 {
@@ -93,17 +105,17 @@ public sealed partial class CacheFlowCache
                     {
                         case Freshness.Fresh:
                             request.Counters.AddHit();
-                            if (_local is not null && paths.HasFlag(EntryPaths.LocalWrite))
-                                _local.Set(key, stored, request.Options, stamp);
+                            if (_local is not null && request.Paths.HasFlag(EntryPaths.LocalWrite))
+                                _local.Set(request.Key, stored, request.Options, request.Stamp);
 
                             // An inline factory cannot run after its caller returns, and a hit should not wait for a refresh.
-                            if (!request.Inline && refreshable && ShouldRefreshEarly(stored.Header, now))
+                            if (!request.Inline && request.Refreshable && ShouldRefreshEarly(stored.Header, now))
                                 StartRefresh(request, stored);
                             return stored.Result(CacheOutcome.Hit);
                         case Freshness.Throttled:
                             request.Counters.AddStale();
                             return stored.Result(CacheOutcome.Stale);
-                        case Freshness.Stale when refreshable:
+                        case Freshness.Stale when request.Refreshable:
                             return await ServeStaleAsync(request, stored, cancellationToken).ConfigureAwait(false);
                     }
                 }
@@ -113,12 +125,11 @@ public sealed partial class CacheFlowCache
                 // A read that timed out may have taken the lease all the same.
                 if (lease is { } asked)
                     _abandoned.Add(asked);
-                reachable = false;
+                (reachable, taken, versions) = (false, null, null);
                 OnRedisFailure(request.Counters, ex, Log.ReadFailed);
             }
         }
 
-        var taken = read.Lease == LeaseState.Taken ? lease : null;
         if (cancellationToken.IsCancellationRequested)
         {
             // The lease this read took is handed back, so other readers need not wait for it to run out.
@@ -131,13 +142,13 @@ public sealed partial class CacheFlowCache
             request.Counters.AddMiss();
         else
             request.Counters.AddBypass();
-        if (!paths.HasFlag(EntryPaths.Factory))
+        if (!request.Paths.HasFlag(EntryPaths.Factory))
             return new CacheResult(reachable ? CacheOutcome.Miss : CacheOutcome.Bypass, default, IsNull: true);
         // Redis just failed this read: the load does not ask it again (a hung Redis would cost a second timeout).
         var mode = !reachable ? LoadMode.WithoutRedis
-            : !paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite) ? LoadMode.Leaseless
+            : !request.Paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite) ? LoadMode.Leaseless
             : LoadMode.Load;
-        return await MissAsync(request with { TagVersions = read.Versions }, mode, taken, cancellationToken).ConfigureAwait(false);
+        return await MissAsync(new KeyLoad<TState>(this, request with { TagVersions = versions }, mode, taken), cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>An invalidation of the key waits for Redis: the value comes from the source, uncached.</summary>
@@ -147,7 +158,7 @@ public sealed partial class CacheFlowCache
         activity?.SetTag(CacheActivities.BypassReason, "invalidation_pending");
         try
         {
-            return (await new KeyLoad<TState>(this, request, LoadMode.WithoutRedis, flight: null, lease: null).LoadAsync().ConfigureAwait(false)).Result;
+            return (await new KeyLoad<TState>(this, request, LoadMode.WithoutRedis, lease: null).LoadAsync().ConfigureAwait(false)).Result;
         }
         catch (Exception ex)
         {

@@ -45,9 +45,15 @@ internal sealed class Flight
     public long Issue() => Interlocked.Increment(ref _issued);
 
     /// <summary>Waits for the result until <paramref name="cancellationToken"/> fires; the last waiter to give up abandons the load.</summary>
-    public async Task<FlightResult> WaitAsync(CancellationToken cancellationToken)
+    public Task<FlightResult> WaitAsync(CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _waiting);
+        // A caller that cannot give up waits for the result as it is: no state machine, and it never leaves the count.
+        return cancellationToken.CanBeCanceled ? WaitOrGiveUpAsync(cancellationToken) : Completion.Task;
+    }
+
+    private async Task<FlightResult> WaitOrGiveUpAsync(CancellationToken cancellationToken)
+    {
         try
         {
             return await Completion.Task.WaitAsync(cancellationToken).ConfigureAwait(false);

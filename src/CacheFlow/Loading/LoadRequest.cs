@@ -18,6 +18,9 @@ public sealed partial class CacheFlowCache
         public long Stamp { get; init; }
 
         public IReadOnlyList<long>? TagVersions { get; init; }
+
+        /// <summary>Whether the read may load and write back (so take the lease, and refresh a stale entry).</summary>
+        public bool Refreshable => Paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite | EntryPaths.Factory);
     }
 
     /// <summary>

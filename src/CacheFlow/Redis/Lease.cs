@@ -23,8 +23,8 @@ internal readonly record struct Lease(string EntryKey, long Token, bool InEntry)
     /// <summary>The key that holds the lease.</summary>
     public RedisKey Key => InEntry ? EntryKey : CacheKeys.Lease(EntryKey);
 
-    /// <summary>What that key holds while the lease is this load's.</summary>
-    public RedisValue Value { get; } = InEntry ? Placeholder(Token) : Token;
+    /// <summary>What that key holds while the lease is this load's (a placeholder made afresh: the lease stays small where it is copied).</summary>
+    public RedisValue Value => InEntry ? Placeholder(Token) : Token;
 
     /// <summary>A lease in the entry key with a fresh token, to try for with a read.</summary>
     public static Lease ForRead(string entryKey) => new(entryKey, NewToken(), InEntry: true);

@@ -64,11 +64,11 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         }
         catch (Exception ex)
         {
-            EndRead(call, ex);
+            End(call, ex);
             throw;
         }
 
-        EndRead(call, failure: null);
+        End(call, failure: null);
         return StoredEntry.From(value);
     }
 
@@ -129,20 +129,50 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         Taken(await guard.RunAsync(static s => Task.WhenAll(s.Store.SendVersionTakes(s.Store.Database, s.Tags)), (Store: this, Tags: tags)).ConfigureAwait(false));
 
     /// <summary>
-    /// The read of the hit path, the guard's steps by hand so that the caller awaits it in its own state machine (none
-    /// more per L2 hit): admitted (or <see cref="RedisCircuitOpenException"/>), sent, bounded. With a
-    /// <paramref name="lease"/> the read is <c>SET entry placeholder NX PX lease GET</c>: one plain command that
-    /// returns the entry if there is one and otherwise takes the lease (<see cref="Decode"/> tells which), so a miss
-    /// costs no round trip for its lease. The caller reports how it ended with <see cref="EndRead"/>, whatever
-    /// happened: an unrecorded probe would hold the circuit half-open for good.
+    /// The read of the hit path, the guard's steps by hand (<see cref="Begin"/>) so that the caller awaits it in its own
+    /// state machine. With a <paramref name="lease"/> the read is <c>SET entry placeholder NX PX lease GET</c>: one
+    /// plain command that returns the entry if there is one and otherwise takes the lease (<see cref="Decode"/> tells
+    /// which), so a miss costs no round trip for its lease.
     /// </summary>
-    public ValueTask<RedisValue> BeginRead(string entryKey, Lease? lease, out GuardedCall call)
+    public ValueTask<RedisValue> BeginRead(string entryKey, Lease? lease, out GuardedCall call) =>
+        Begin(static (s, db) => s.Store.SendRead(db, s.EntryKey, s.Lease), (Store: this, EntryKey: (RedisKey)entryKey, Lease: lease), out call);
+
+    /// <summary>
+    /// The write of an untagged entry as one script (a write-back, a write-through, an overwrite), the guard's steps by
+    /// hand as for <see cref="BeginRead"/>: its reply is 1 if written. Null when the write is not one script (tests'
+    /// controls): the caller then uses <see cref="WriteAsync"/>.
+    /// </summary>
+    public ValueTask<RedisResult>? BeginWrite(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, Lease? lease, bool overwrite, out GuardedCall call)
+    {
+        if (!WritesByScript(lease, overwrite))
+        {
+            call = default;
+            return null;
+        }
+
+        return Begin(static (s, db) => s.Store.SendWrite(db, s.EntryKey, s.Entry, s.TtlMs, s.Lease, s.Overwrite)!, (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Lease: lease, Overwrite: overwrite), out call);
+    }
+
+    /// <summary>Records how a call made with <see cref="Begin"/> ended (<paramref name="failure"/> null: it succeeded).</summary>
+    public void End(GuardedCall call, Exception? failure)
+    {
+        guard.Record(failed: failure is not null && RedisGuard.Trips(failure), call.Probe);
+        if (failure is not null)
+            RedisGuard.Abandon(call.Sent, failure);
+    }
+
+    /// <summary>
+    /// A guarded call that the caller awaits itself (no state machine here, on the hit and miss paths that is bytes per
+    /// call): admitted (or <see cref="RedisCircuitOpenException"/>), sent, bounded. The caller reports how it ended
+    /// with <see cref="End"/>, whatever happened: an unrecorded probe would hold the circuit half-open for good.
+    /// </summary>
+    private ValueTask<T> Begin<T, TState>(Func<TState, IDatabase, Task<T>> send, TState state, out GuardedCall call)
     {
         var probe = guard.Admit();
-        Task<RedisValue> sent;
+        Task<T> sent;
         try
         {
-            sent = SendRead(Database, entryKey, lease);
+            sent = send(state, Database);
         }
         catch (Exception ex)
         {
@@ -153,14 +183,6 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 
         call = new GuardedCall(sent, probe);
         return guard.Bound(sent);
-    }
-
-    /// <summary>Records how a <see cref="BeginRead"/> ended (<paramref name="failure"/> null: it succeeded).</summary>
-    public void EndRead(GuardedCall call, Exception? failure)
-    {
-        guard.Record(failed: failure is not null && RedisGuard.Trips(failure), call.Probe);
-        if (failure is not null)
-            RedisGuard.Abandon(call.Sent, failure);
     }
 
     /// <summary>
@@ -446,6 +468,20 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return (int)existed == 1;
     }
 
+    /// <summary>Whether a write is one script (with the protections on), or, in tests' controls, a plain SET.</summary>
+    private bool WritesByScript(Lease? lease, bool overwrite) => lease is null ? (overwrite && _leases) || _revocations : _leases;
+
+    /// <summary>
+    /// The script that writes an entry, sent: a miss's write-back (fill), a refresh's (commit), an overwrite, a
+    /// write-through. Null where <see cref="WritesByScript"/> says the write is a plain SET.
+    /// </summary>
+    private Task<RedisResult>? SendWrite(IDatabase db, string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, Lease? lease, bool overwrite) =>
+        !WritesByScript(lease, overwrite) ? null
+        : lease is { InEntry: true } miss ? db.ScriptEvaluateAsync(RedisScripts.Fill, [entryKey], [miss.Value, entry, ttlMs])
+        : lease is { } refresh ? db.ScriptEvaluateAsync(RedisScripts.Commit, [entryKey, refresh.Key], [refresh.Token, entry, ttlMs])
+        : overwrite && _leases ? db.ScriptEvaluateAsync(RedisScripts.Overwrite, [entryKey, CacheKeys.Lease(entryKey)], [entry, ttlMs])
+        : db.ScriptEvaluateAsync(RedisScripts.WriteThrough, [entryKey, CacheKeys.Lease(entryKey), CacheKeys.Revoked(entryKey)], [entry, ttlMs]);
+
     private async Task<bool> WriteCoreAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, Lease? lease, bool overwrite)
     {
         var db = Database;
@@ -457,12 +493,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
             indexes![i] = db.ScriptEvaluateAsync(RedisScripts.Tag, [tagKey, CacheKeys.TagVersion(tagKey)], [entryKey, ttlMs]);
         }
 
-        var script =
-            lease is { InEntry: true } miss && _leases ? db.ScriptEvaluateAsync(RedisScripts.Fill, [entryKey], [miss.Value, entry, ttlMs])
-            : lease is { } refresh && _leases ? db.ScriptEvaluateAsync(RedisScripts.Commit, [entryKey, refresh.Key], [refresh.Token, entry, ttlMs])
-            : lease is null && overwrite && _leases ? db.ScriptEvaluateAsync(RedisScripts.Overwrite, [entryKey, CacheKeys.Lease(entryKey)], [entry, ttlMs])
-            : lease is null && _revocations ? db.ScriptEvaluateAsync(RedisScripts.WriteThrough, [entryKey, CacheKeys.Lease(entryKey), CacheKeys.Revoked(entryKey)], [entry, ttlMs])
-            : null;
+        var script = SendWrite(db, entryKey, entry, ttlMs, lease, overwrite);
         // Tests' controls: an unconditional SET (after revoking loads, for a write-through).
         var revoke = script is null && lease is null && _leases ? db.KeyDeleteAsync(CacheKeys.Lease(entryKey)) : null;
         var set = script is null ? db.StringSetAsync(entryKey, entry, TimeSpan.FromMilliseconds(ttlMs)) : null;
@@ -475,4 +506,4 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 }
 
 /// <summary>A guarded call its caller awaits itself: the call as sent (to observe if abandoned) and whether it is the breaker's probe.</summary>
-internal readonly record struct GuardedCall(Task<RedisValue> Sent, bool Probe);
+internal readonly record struct GuardedCall(Task Sent, bool Probe);

@@ -1,7 +1,6 @@
 using System.Buffers;
-using System.Text.Json.Serialization.Metadata;
 using System.Text.Json;
-using CacheFlow.Serialization;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.Extensions.Caching.Hybrid;
 
 namespace CacheFlow.Serialization;
@@ -15,9 +14,6 @@ internal sealed class JsonValueSerializer<T>(JsonTypeInfo<T> typeInfo) : IHybrid
     {
     }
 
-    /// <summary>The type's metadata from the options' resolver (a source-generated context gives it without reflection).</summary>
-    private static JsonTypeInfo<T> TypeInfoOf(JsonSerializerOptions options) => (JsonTypeInfo<T>)JsonOptions.Freeze(options).GetTypeInfo(typeof(T));
-
     public T Deserialize(ReadOnlySequence<byte> source)
     {
         var reader = new Utf8JsonReader(source);
@@ -26,7 +22,38 @@ internal sealed class JsonValueSerializer<T>(JsonTypeInfo<T> typeInfo) : IHybrid
 
     public void Serialize(T value, IBufferWriter<byte> target)
     {
-        using var writer = new Utf8JsonWriter(target);
+        // A writer that threw is dropped, not returned.
+        var writer = JsonWriters.Rent(target);
         JsonSerializer.Serialize(writer, value, typeInfo);
+        JsonWriters.Return(writer);
+    }
+
+    /// <summary>The type's metadata from the options' resolver (a source-generated context gives it without reflection).</summary>
+    private static JsonTypeInfo<T> TypeInfoOf(JsonSerializerOptions options) => (JsonTypeInfo<T>)JsonOptions.Freeze(options).GetTypeInfo(typeof(T));
+}
+
+/// <summary>One JSON writer per thread, reset for each value: a writer is 200 bytes on every load and write otherwise.</summary>
+internal static class JsonWriters
+{
+    [ThreadStatic]
+    private static Utf8JsonWriter? _cached;
+
+    public static Utf8JsonWriter Rent(IBufferWriter<byte> target)
+    {
+        var writer = _cached;
+        if (writer is null)
+            return new Utf8JsonWriter(target);
+        // Taken: a serializer that serialized another value through the cache would get a writer of its own.
+        _cached = null;
+        writer.Reset(target);
+        return writer;
+    }
+
+    public static void Return(Utf8JsonWriter writer)
+    {
+        writer.Flush();
+        // Holds no buffer between values.
+        writer.Reset();
+        _cached = writer;
     }
 }

@@ -2,6 +2,7 @@ using CacheFlow.Invalidation;
 using CacheFlow.Logging;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
+using StackExchange.Redis;
 
 namespace CacheFlow;
 
@@ -64,7 +65,29 @@ public sealed partial class CacheFlowCache
                 }
             }
 
-            var written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, lease, overwrite).ConfigureAwait(false);
+            bool written;
+            if (options.Tags.Count == 0 && _store.BeginWrite(entryKey, entry, ttlMs, lease, overwrite, out var call) is { } sent)
+            {
+                // One script, the guard's steps by hand as on the read path: no state machine but this one's.
+                RedisResult reply;
+                try
+                {
+                    reply = await sent.ConfigureAwait(false);
+                }
+                catch (Exception ex)
+                {
+                    _store.End(call, ex);
+                    throw;
+                }
+
+                _store.End(call, failure: null);
+                written = (int)reply == 1;
+            }
+            else
+            {
+                written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, lease, overwrite).ConfigureAwait(false);
+            }
+
             // A write-through drops the other instances' copies; a load's write-back tells no one (the invalidation
             // that made it a miss already did, and a copy elsewhere expires with its entry).
             if (written && lease is null)

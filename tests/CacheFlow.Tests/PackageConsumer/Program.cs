@@ -1,3 +1,4 @@
+using CacheFlow.Redis;
 // A user's program over the packed packages: registers CacheFlow (by a configuration string) as a HybridCache, its
 // output-cache store and its health check, then writes, reads and evicts through them against the Redis named by the
 // first argument; then queues a write behind and applies it. Exits 0 and prints "ok" when all of it worked.

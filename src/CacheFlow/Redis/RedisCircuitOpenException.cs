@@ -1,6 +1,6 @@
 using StackExchange.Redis;
 
-namespace CacheFlow;
+namespace CacheFlow.Redis;
 
 /// <summary>Thrown instead of calling Redis while the circuit breaker is open (after repeated failures).</summary>
 public sealed class RedisCircuitOpenException : RedisException

@@ -1,8 +1,7 @@
-using CacheFlow.Redis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
-namespace CacheFlow;
+namespace CacheFlow.Redis;
 
 /// <summary>
 /// Every Redis call of the cache, and of code that shares its connection (write-behind, counters), goes through one
