@@ -5,7 +5,6 @@ using CacheFlow.Local;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
 using CacheFlow.Serialization;
-using CacheFlow.Tracing;
 using Microsoft.Extensions.Caching.Hybrid;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;

@@ -1,15 +1,7 @@
-using System.Collections.Concurrent;
-using System.Diagnostics.Metrics;
-using CacheFlow.Invalidation;
 using CacheFlow.Local;
 using CacheFlow.Logging;
-using CacheFlow.Metrics;
 using CacheFlow.Redis;
-using CacheFlow.Serialization;
 using CacheFlow.Tracing;
-using Microsoft.Extensions.Caching.Hybrid;
-using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
 namespace CacheFlow;
