@@ -55,6 +55,39 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
     }
 
     [Fact]
+    public async Task AReadRacingAPrefixRemovalCannotWriteTheOldValueBack()
+    {
+        var (read, cached, leaseLost) = await StaleSetRaceAsync(CacheProtections.All, static c => c.RemoveByPrefixAsync("row:").AsTask());
+
+        Assert.Equal((1, 1L), (read, leaseLost));
+        Assert.NotEqual(1, cached);
+    }
+
+    [Fact]
+    public async Task ControlWithoutLeasesTheReadRacingAPrefixRemovalLeavesTheOldValueInTheCache()
+    {
+        var (_, cached, leaseLost) = await StaleSetRaceAsync(CacheProtections.SingleFlight, static c => c.RemoveByPrefixAsync("row:").AsTask());
+
+        Assert.Equal((1, 0L), (cached, leaseLost));
+    }
+
+    [Fact]
+    public async Task AReadRacingAWriteThroughCannotWriteTheOldValueOverTheNewOne()
+    {
+        var (read, cached, leaseLost) = await StaleSetRaceAsync(CacheProtections.All, static c => c.SetAsync("row:1", 2).AsTask());
+
+        Assert.Equal((1, 2, 1L), (read, cached, leaseLost));
+    }
+
+    [Fact]
+    public async Task ControlWithoutLeasesTheReadRacingAWriteThroughWritesTheOldValueOverTheNewOne()
+    {
+        var (_, cached, leaseLost) = await StaleSetRaceAsync(CacheProtections.SingleFlight, static c => c.SetAsync("row:1", 2).AsTask());
+
+        Assert.Equal((1, 0L), (cached, leaseLost));
+    }
+
+    [Fact]
     public async Task ALoaderThatHangsLosesItsLeaseAndAnotherCallerLoads()
     {
         var prefix = $"hang{Guid.NewGuid():N}:";
@@ -241,7 +274,12 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
     /// invalidates; the reader is released and writes back. Returns what the reader got, what the cache then holds
     /// (-1 for nothing), and the lease-lost count.
     /// </summary>
-    private async Task<(int Read, int Cached, long LeaseLost)> StaleSetRaceAsync(CacheProtections protections)
+    /// <summary>
+    /// A read of row:1 loads version 1 and is held at a gate before its write-back while the row becomes version 2 and
+    /// <paramref name="invalidate"/> runs (a removal of the key by default); then the write-back goes on. Returns what the
+    /// read returned, what the cache holds after, and how many write-backs lost their lease.
+    /// </summary>
+    private async Task<(int Read, int Cached, long LeaseLost)> StaleSetRaceAsync(CacheProtections protections, Func<CacheFlowCache, Task>? invalidate = null)
     {
         using var cache = Create(Redis, configure: o => o.Protections = protections);
         var source = 1;
@@ -257,7 +295,7 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
         }));
         await readDone.Task;
         Volatile.Write(ref source, 2);
-        await cache.RemoveAsync("row:1");
+        await (invalidate ?? (static c => c.RemoveAsync("row:1").AsTask()))(cache);
         resume.SetResult();
         var read = await reader.WaitAsync(TimeSpan.FromSeconds(20));
 
