@@ -42,48 +42,63 @@ public sealed partial class CacheFlowCache
         }
     }
 
-    private async ValueTask<CacheResult> LoadSharedAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
+    private ValueTask<CacheResult> LoadSharedAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
     {
-        if (SingleFlight)
+        if (!SingleFlight)
+            return LoadAloneAsync(load);
+        var mine = new Flight(load.EntryKey, _disposed.Token, forCallers: true, cancellationToken);
+        var flight = _flights.GetOrAdd(load.EntryKey, mine);
+        if (flight == mine)
+            return OwnAsync(load, mine, cancellationToken);
+        // Not started: its token source, linked to the cache's, must not stay registered there.
+        mine.Finish();
+        return JoinAsync(load, flight, cancellationToken);
+    }
+
+    /// <summary>The caller that started the flight runs the load and waits for it like any caller.</summary>
+    private static async ValueTask<CacheResult> OwnAsync<TState>(KeyLoad<TState> load, Flight mine, CancellationToken cancellationToken)
+    {
+        var run = load.RunAsync(mine);
+        // An inline factory may use this caller's context, so the caller stays until it is done.
+        if (load.Inline)
+            await run.ConfigureAwait(false);
+        return (await mine.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
+    }
+
+    /// <summary>
+    /// A caller that found a load of its key running here waits for it, and takes its result if it may; otherwise it
+    /// starts over (a flight of its own, or another's to join), <see cref="MaxJoins"/> times at most, then loads alone.
+    /// </summary>
+    private async ValueTask<CacheResult> JoinAsync<TState>(KeyLoad<TState> load, Flight flight, CancellationToken cancellationToken)
+    {
+        // Another caller here loads the key: it needs the lease this read took.
+        if (load.HandBackLease() is { } held)
+            await TryReleaseAsync(held, load.Counters).ConfigureAwait(false);
+        for (var join = 1; ; join++)
         {
-            for (var join = 0; join < MaxJoins; join++)
+            var joinedAt = flight.Issued;
+            try
             {
-                var mine = new Flight(load.EntryKey, _disposed.Token, abandonable: true);
-                var flight = _flights.GetOrAdd(load.EntryKey, mine);
-                if (flight == mine)
-                {
-                    var run = load.RunAsync(mine);
-                    // An inline factory may use this caller's context, so the caller stays until it is done.
-                    if (load.Inline)
-                        await run.ConfigureAwait(false);
-                    return (await mine.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
-                }
-
-                // Not started: its token source, linked to the cache's, must not stay registered there.
-                mine.Finish();
-                // Another caller here loads the key: it needs the lease this read took.
-                if (load.HandBackLease() is { } held)
-                    await TryReleaseAsync(held, load.Counters).ConfigureAwait(false);
-
-                var joinedAt = flight.Issued;
-                FlightResult shared;
-                try
-                {
-                    shared = await flight.WaitAsync(cancellationToken).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-                {
-                    // The flight was abandoned by the callers before this one (or its inline owner's request ended): start over.
-                    continue;
-                }
-
+                var shared = await flight.WaitAsync(cancellationToken).ConfigureAwait(false);
                 if (shared.SharesWith(joinedAt))
                     return shared.Result with { Outcome = shared.Result.Outcome == CacheOutcome.Bypass ? CacheOutcome.Bypass : CacheOutcome.Miss };
             }
-        }
+            catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+            {
+                // The flight was abandoned by the callers before this one (or its inline owner's request ended): start over.
+            }
 
-        return (await load.LoadAsync().ConfigureAwait(false)).Result;
+            if (join == MaxJoins)
+                return await LoadAloneAsync(load).ConfigureAwait(false);
+            var mine = new Flight(load.EntryKey, _disposed.Token, forCallers: true, cancellationToken);
+            flight = _flights.GetOrAdd(load.EntryKey, mine);
+            if (flight == mine)
+                return await OwnAsync(load, mine, cancellationToken).ConfigureAwait(false);
+            mine.Finish();
+        }
     }
+
+    private static async ValueTask<CacheResult> LoadAloneAsync<TState>(KeyLoad<TState> load) => (await load.LoadAsync().ConfigureAwait(false)).Result;
 
     /// <summary>
     /// Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns
@@ -96,7 +111,7 @@ public sealed partial class CacheFlowCache
         if (!SingleFlight)
             return (null, 0, refresh.RunAsync(flight: null));
 
-        var mine = new Flight(request.EntryKey, _disposed.Token, abandonable: false);
+        var mine = new Flight(request.EntryKey, _disposed.Token, forCallers: false);
         var flight = _flights.GetOrAdd(request.EntryKey, mine);
         return flight != mine ? (flight, flight.Issued, null) : (mine, 0, refresh.RunAsync(mine));
     }

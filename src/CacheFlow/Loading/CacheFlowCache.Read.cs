@@ -35,7 +35,7 @@ public sealed partial class CacheFlowCache
 
         // Taken before the read: a copy read now and stored after an invalidation is never served (LocalCache).
         request = request with { Stamp = _local?.Stamp(key, request.Options.Tags) ?? 0 };
-        if (SingleFlight && request.Refreshable && _flights.TryGetValue(entryKey, out var running) && running.Abandonable)
+        if (SingleFlight && request.Refreshable && _flights.TryGetValue(entryKey, out var running) && running.ForCallers)
         {
             // A load of this key is running here: its value will be no older than what Redis holds now, so the caller
             // joins it at once instead of reading Redis first (and counts as waiting for it from the start).
@@ -71,21 +71,8 @@ public sealed partial class CacheFlowCache
                 }
                 else
                 {
-                    // The guard's steps by hand, so an L2 hit costs no state machine but this one's.
-                    var sent = _store.BeginRead(request.EntryKey, lease, out var call);
-                    RedisValue value;
-                    try
-                    {
-                        value = await sent.ConfigureAwait(false);
-                    }
-                    catch (Exception ex)
-                    {
-                        _store.End(call, ex);
-                        throw;
-                    }
-
-                    _store.End(call, failure: null);
-                    read = RedisEntryStore.Decode(value, leasing: lease is not null);
+                    // Awaited here, so an L2 hit costs no state machine but this one's.
+                    read = RedisEntryStore.Decode(await _store.BeginRead(request.EntryKey, lease).ConfigureAwait(false), leasing: lease is not null);
                 }
 
                 (reachable, taken, versions) = (true, read.Lease == LeaseState.Taken ? lease : null, read.Versions);

@@ -20,18 +20,23 @@ internal sealed class Flight
     private long _issued;
     private int _waiting;
 
-    /// <summary>Starts a flight whose factory runs with <paramref name="disposed"/>, and, if it is <paramref name="abandonable"/>, until its callers all give up.</summary>
-    public Flight(string entryKey, CancellationToken disposed, bool abandonable)
+    /// <summary>
+    /// Starts a flight whose factory runs with <paramref name="disposed"/>, and, if it is a load <paramref name="forCallers"/>
+    /// that its <paramref name="owner"/> may give up on, until its callers all give up. An owner that cannot give up
+    /// waits to the end, so the load is never abandoned: it needs no token source of its own.
+    /// </summary>
+    public Flight(string entryKey, CancellationToken disposed, bool forCallers, CancellationToken owner = default)
     {
         EntryKey = entryKey;
-        _abandoned = abandonable ? CancellationTokenSource.CreateLinkedTokenSource(disposed) : null;
+        ForCallers = forCallers;
+        _abandoned = forCallers && owner.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(disposed) : null;
         Token = _abandoned?.Token ?? disposed;
     }
 
     public string EntryKey { get; }
 
     /// <summary>Whether this is a load for waiting callers (not a background refresh, whose callers were served already).</summary>
-    public bool Abandonable => _abandoned is not null;
+    public bool ForCallers { get; }
 
     /// <summary>The token of the flight's factory.</summary>
     public CancellationToken Token { get; }

@@ -20,13 +20,18 @@ internal sealed class CallDeadlines
     private readonly long _timeoutTicks;
     private readonly TimeSpan _sweepEvery;
     private readonly ConcurrentQueue<Deadline> _deadlines = new();
+    private readonly RedisGuard? _guard;
     private readonly ITimer _timer;
     private int _armed;
 
-    /// <summary>Creates the deadlines of calls bounded by <paramref name="timeout"/> (on the wall clock: an I/O timeout).</summary>
-    public CallDeadlines(TimeSpan timeout)
+    /// <summary>
+    /// Creates the deadlines of calls bounded by <paramref name="timeout"/> (on the wall clock: an I/O timeout; zero: no
+    /// deadline), reporting to <paramref name="guard"/> how the calls it is asked to record ended.
+    /// </summary>
+    public CallDeadlines(TimeSpan timeout, RedisGuard? guard = null)
     {
         Timeout = timeout;
+        _guard = guard;
         _timeoutTicks = (long)(timeout.TotalSeconds * Stopwatch.Frequency);
         // A quarter of the timeout at most late, and never a busy timer.
         _sweepEvery = TimeSpan.FromTicks(Math.Clamp(timeout.Ticks / 4, TimeSpan.TicksPerMillisecond, TimeSpan.TicksPerSecond / 4));
@@ -36,13 +41,30 @@ internal sealed class CallDeadlines
     public TimeSpan Timeout { get; }
 
     /// <summary>The call's result, or a <see cref="TimeoutException"/> if it has not come within the timeout.</summary>
-    public ValueTask<T> Bound<T>(Task<T> call)
+    public ValueTask<T> Bound<T>(Task<T> call) => Bound(call, record: false, probe: false);
+
+    /// <summary>
+    /// As <see cref="Bound{T}(Task{T})"/>, and reports to the guard how the call ended (<see cref="RedisGuard.Record"/>) as
+    /// it ends or times out: its caller awaits it in its own state machine and has nothing left to report.
+    /// </summary>
+    public ValueTask<T> Recorded<T>(Task<T> call, bool probe) => Bound(call, record: true, probe);
+
+    private ValueTask<T> Bound<T>(Task<T> call, bool record, bool probe)
     {
+        var guard = record ? _guard : null;
         if (call.IsCompleted)
+        {
+            guard?.Record(failed: call.Exception?.InnerException is { } failure && RedisGuard.Trips(failure), probe);
             return new ValueTask<T>(call);
-        var source = BoundCall<T>.Start(call, out var generation);
-        _deadlines.Enqueue(new Deadline(source, generation, Stopwatch.GetTimestamp() + _timeoutTicks));
-        Arm();
+        }
+
+        var source = BoundCall<T>.Start(call, guard, probe, out var generation);
+        if (_timeoutTicks > 0)
+        {
+            _deadlines.Enqueue(new Deadline(source, generation, Stopwatch.GetTimestamp() + _timeoutTicks));
+            Arm();
+        }
+
         return new ValueTask<T>(source, source.Version);
     }
 
@@ -81,6 +103,8 @@ internal sealed class CallDeadlines
         private readonly Action _onCallEnded;
         private ManualResetValueTaskSourceCore<T> _core;
         private Task<T>? _call;
+        private RedisGuard? _guard;
+        private bool _probe;
         private long _state;
         private int _holders;
 
@@ -89,11 +113,13 @@ internal sealed class CallDeadlines
         public short Version => _core.Version;
 
         /// <summary>A pooled source for <paramref name="call"/>, held by its awaiter and by the call until both are done with it.</summary>
-        public static BoundCall<T> Start(Task<T> call, out long generation)
+        public static BoundCall<T> Start(Task<T> call, RedisGuard? guard, bool probe, out long generation)
         {
             if (!Pool.TryDequeue(out var source))
                 source = new BoundCall<T>();
             source._call = call;
+            source._guard = guard;
+            source._probe = probe;
             source._holders = 2;
             generation = Volatile.Read(ref source._state) >> 1;
             call.ConfigureAwait(false).GetAwaiter().UnsafeOnCompleted(source._onCallEnded);
@@ -104,6 +130,7 @@ internal sealed class CallDeadlines
         {
             if (!Decide(generation))
                 return;
+            _guard?.Record(failed: true, _probe);
             // Not on the sweeping timer's thread: the caller goes on elsewhere, and the next deadlines are not held up.
             _core.RunContinuationsAsynchronously = true;
             _core.SetException(new TimeoutException("Redis did not answer within the timeout."));
@@ -131,10 +158,12 @@ internal sealed class CallDeadlines
             var call = _call!;
             if (Decide(Volatile.Read(ref _state) >> 1))
             {
-                if (call.IsCompletedSuccessfully)
+                var failure = call.IsCompletedSuccessfully ? null : call.Exception?.InnerException ?? new TaskCanceledException(call);
+                _guard?.Record(failed: failure is not null && RedisGuard.Trips(failure), _probe);
+                if (failure is null)
                     _core.SetResult(call.Result);
                 else
-                    _core.SetException(call.Exception?.InnerException ?? new TaskCanceledException(call));
+                    _core.SetException(failure);
             }
             else
             {
@@ -154,6 +183,7 @@ internal sealed class CallDeadlines
             if (Interlocked.Decrement(ref _holders) != 0)
                 return;
             _call = null;
+            _guard = null;
             _core.Reset();
             _core.RunContinuationsAsynchronously = false;
             Volatile.Write(ref _state, ((_state >> 1) + 1) << 1);

@@ -53,24 +53,8 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 
     private IDatabase Database => redis.GetDatabase();
 
-    /// <summary>Reads an entry without taking a lease (off the hit path; the hit path uses <see cref="BeginRead"/>).</summary>
-    public async ValueTask<StoredEntry?> GetAsync(string entryKey)
-    {
-        var get = BeginRead(entryKey, lease: null, out var call);
-        RedisValue value;
-        try
-        {
-            value = await get.ConfigureAwait(false);
-        }
-        catch (Exception ex)
-        {
-            End(call, ex);
-            throw;
-        }
-
-        End(call, failure: null);
-        return StoredEntry.From(value);
-    }
+    /// <summary>Reads an entry without taking a lease.</summary>
+    public async ValueTask<StoredEntry?> GetAsync(string entryKey) => StoredEntry.From(await BeginRead(entryKey, lease: null).ConfigureAwait(false));
 
     /// <summary>
     /// Reads an entry that the caller knows carries <paramref name="tags"/>, with the tags' versions in the same round
@@ -129,44 +113,25 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         Taken(await guard.RunAsync(static s => Task.WhenAll(s.Store.SendVersionTakes(s.Store.Database, s.Tags)), (Store: this, Tags: tags)).ConfigureAwait(false));
 
     /// <summary>
-    /// The read of the hit path, the guard's steps by hand (<see cref="Begin"/>) so that the caller awaits it in its own
-    /// state machine. With a <paramref name="lease"/> the read is <c>SET entry placeholder NX PX lease GET</c>: one
-    /// plain command that returns the entry if there is one and otherwise takes the lease (<see cref="Decode"/> tells
-    /// which), so a miss costs no round trip for its lease.
+    /// The read of the hit path, awaited in the caller's own state machine (bounded and reported to the guard by <see cref="RedisGuard.Recorded"/>). With a
+    /// <paramref name="lease"/> the read is <c>SET entry placeholder NX PX lease GET</c>: one plain command that returns
+    /// the entry if there is one and otherwise takes the lease (<see cref="Decode"/> tells which), so a miss costs no
+    /// round trip for its lease.
     /// </summary>
-    public ValueTask<RedisValue> BeginRead(string entryKey, Lease? lease, out GuardedCall call) =>
-        Begin(static (s, db) => s.Store.SendRead(db, s.EntryKey, s.Lease), (Store: this, EntryKey: (RedisKey)entryKey, Lease: lease), out call);
+    public ValueTask<RedisValue> BeginRead(string entryKey, Lease? lease) =>
+        Begin(static (s, db) => s.Store.SendRead(db, s.EntryKey, s.Lease), (Store: this, EntryKey: (RedisKey)entryKey, Lease: lease));
 
     /// <summary>
-    /// The write of an untagged entry as one script (a write-back, a write-through, an overwrite), the guard's steps by
-    /// hand as for <see cref="BeginRead"/>: its reply is 1 if written. Null when the write is not one script (tests'
-    /// controls): the caller then uses <see cref="WriteAsync"/>.
+    /// The write of an untagged entry as one script (a write-back, a write-through, an overwrite), awaited as
+    /// <see cref="BeginRead"/> is: its reply is 1 if written. Null when the write is not one script (tests' controls):
+    /// the caller then uses <see cref="WriteAsync"/>.
     /// </summary>
-    public ValueTask<RedisResult>? BeginWrite(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, Lease? lease, bool overwrite, out GuardedCall call)
-    {
-        if (!WritesByScript(lease, overwrite))
-        {
-            call = default;
-            return null;
-        }
+    public ValueTask<RedisResult>? BeginWrite(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, Lease? lease, bool overwrite) =>
+        !WritesByScript(lease, overwrite) ? null
+        : Begin(static (s, db) => s.Store.SendWrite(db, s.EntryKey, s.Entry, s.TtlMs, s.Lease, s.Overwrite)!, (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Lease: lease, Overwrite: overwrite));
 
-        return Begin(static (s, db) => s.Store.SendWrite(db, s.EntryKey, s.Entry, s.TtlMs, s.Lease, s.Overwrite)!, (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Lease: lease, Overwrite: overwrite), out call);
-    }
-
-    /// <summary>Records how a call made with <see cref="Begin"/> ended (<paramref name="failure"/> null: it succeeded).</summary>
-    public void End(GuardedCall call, Exception? failure)
-    {
-        guard.Record(failed: failure is not null && RedisGuard.Trips(failure), call.Probe);
-        if (failure is not null)
-            RedisGuard.Abandon(call.Sent, failure);
-    }
-
-    /// <summary>
-    /// A guarded call that the caller awaits itself (no state machine here, on the hit and miss paths that is bytes per
-    /// call): admitted (or <see cref="RedisCircuitOpenException"/>), sent, bounded. The caller reports how it ended
-    /// with <see cref="End"/>, whatever happened: an unrecorded probe would hold the circuit half-open for good.
-    /// </summary>
-    private ValueTask<T> Begin<T, TState>(Func<TState, IDatabase, Task<T>> send, TState state, out GuardedCall call)
+    /// <summary>A call admitted by the guard (or <see cref="RedisCircuitOpenException"/>), sent, bounded and recorded, for its caller to await.</summary>
+    private ValueTask<T> Begin<T, TState>(Func<TState, IDatabase, Task<T>> send, TState state)
     {
         var probe = guard.Admit();
         Task<T> sent;
@@ -176,13 +141,12 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         }
         catch (Exception ex)
         {
-            // Thrown before a task existed (no connection, say): recorded here, as the caller has nothing to end.
+            // Thrown before a task existed (no connection, say): recorded here, as the caller has nothing to await.
             guard.Record(failed: RedisGuard.Trips(ex), probe);
             throw;
         }
 
-        call = new GuardedCall(sent, probe);
-        return guard.Bound(sent);
+        return guard.Recorded(sent, probe);
     }
 
     /// <summary>
@@ -504,6 +468,3 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         return script is not null ? (int)await script.ConfigureAwait(false) == 1 : await set!.ConfigureAwait(false);
     }
 }
-
-/// <summary>A guarded call its caller awaits itself: the call as sent (to observe if abandoned) and whether it is the breaker's probe.</summary>
-internal readonly record struct GuardedCall(Task Sent, bool Probe);

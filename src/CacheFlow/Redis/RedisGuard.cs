@@ -29,7 +29,7 @@ public sealed class RedisGuard
     private readonly int _minimumThroughput;
     private readonly int _consecutiveLimit;
     private readonly Lock _lock = new();
-    private readonly CallDeadlines? _deadlines;
+    private readonly CallDeadlines _deadlines;
     private readonly CallDeadlines? _durableDeadlines;
     private Window _window;
     private volatile State _state = State.Closed;
@@ -52,7 +52,7 @@ public sealed class RedisGuard
         _consecutiveLimit = options.CircuitBreakerConsecutiveFailures;
         Timeout = options.RedisTimeout;
         DurableTimeout = options.DurableRedisTimeout;
-        _deadlines = Timeout > TimeSpan.Zero ? new CallDeadlines(Timeout) : null;
+        _deadlines = new CallDeadlines(Timeout, this);
         _durableDeadlines = DurableTimeout > TimeSpan.Zero && DurableTimeout != Timeout ? new CallDeadlines(DurableTimeout) : null;
         _window = new Window(time.GetTimestamp());
     }
@@ -144,6 +144,12 @@ public sealed class RedisGuard
     internal ValueTask<T> Bound<T>(Task<T> call) => Bound(call, Timeout);
 
     /// <summary>
+    /// A call its caller made itself after <see cref="Admit"/> (the hit and miss paths, to spare a state machine), bounded
+    /// by <see cref="Timeout"/> and reported to the guard (<see cref="Record"/>) as it ends or times out.
+    /// </summary>
+    internal ValueTask<T> Recorded<T>(Task<T> sent, bool probe) => _deadlines.Recorded(sent, probe);
+
+    /// <summary>
     /// After a timeout: the call still completes or fails in the connection later; its outcome is observed so it is
     /// not reported as an unobserved exception.
     /// </summary>
@@ -155,7 +161,7 @@ public sealed class RedisGuard
 
     private ValueTask<T> Bound<T>(Task<T> call, TimeSpan timeout) =>
         call.IsCompleted || timeout <= TimeSpan.Zero ? new ValueTask<T>(call)
-        : timeout == _deadlines?.Timeout ? _deadlines.Bound(call)
+        : timeout == _deadlines.Timeout ? _deadlines.Bound(call)
         : timeout == _durableDeadlines?.Timeout ? _durableDeadlines.Bound(call)
         : new ValueTask<T>(call.WaitAsync(timeout));
 

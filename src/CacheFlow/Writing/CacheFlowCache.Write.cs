@@ -66,22 +66,10 @@ public sealed partial class CacheFlowCache
             }
 
             bool written;
-            if (options.Tags.Count == 0 && _store.BeginWrite(entryKey, entry, ttlMs, lease, overwrite, out var call) is { } sent)
+            if (options.Tags.Count == 0 && _store.BeginWrite(entryKey, entry, ttlMs, lease, overwrite) is { } script)
             {
-                // One script, the guard's steps by hand as on the read path: no state machine but this one's.
-                RedisResult reply;
-                try
-                {
-                    reply = await sent.ConfigureAwait(false);
-                }
-                catch (Exception ex)
-                {
-                    _store.End(call, ex);
-                    throw;
-                }
-
-                _store.End(call, failure: null);
-                written = (int)reply == 1;
+                // One script, awaited here as on the read path: no state machine but this one's.
+                written = (int)await script.ConfigureAwait(false) == 1;
             }
             else
             {
