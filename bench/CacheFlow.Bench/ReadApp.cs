@@ -65,7 +65,7 @@ public sealed class ReadApp : IAsyncDisposable
     {
         var port = ServerProcess.FreeLoopbackPort();
         var builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
+        builder.Logging.ClearProviders(); builder.Logging.AddConsole(); builder.Logging.SetMinimumLevel(LogLevel.Error);
         builder.WebHost.UseUrls($"http://127.0.0.1:{port}");
         var read = new ReadApp(builder.Build(), port);
         await read.MapAsync(redis, users, warmUsers);
