@@ -59,6 +59,7 @@ public static class CacheFlowApiExtensions
             sp.GetRequiredService<DurableRedis>().Guard));
         services.AddSingleton<LoginCounter>();
         services.AddSingleton<UserReader>();
+        services.AddSingleton<ListInvalidation>();
         services.AddHostedService<WriteBehindFlusher>();
 
         services.AddOptions<WarmingOptions>().BindConfiguration("Warming").ValidateDataAnnotations().ValidateOnStart();
@@ -149,8 +150,7 @@ public static class CacheFlowApiExtensions
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready"), ResponseWriter = HealthReportWriter.WriteAsync });
 
-        // Every {id} in /users is a canonical positive integer: +1, 01 and " 1" are refused, not read as 1.
-        app.MapUsersApi().AddEndpointFilter<CanonicalIdFilter>();
+        app.MapUsersApi();
         app.MapCacheStatsApi();
         app.MapCacheAdminApi();
         // Made now, so a generated admin key is logged at start rather than at the first admin call.
