@@ -6,9 +6,15 @@ namespace CacheFlow.Api.Users;
 /// what removing the tag itself would give it; changes that ask while a removal runs share the next one. Under load,
 /// creates then cost one tag removal (three Redis calls or more) per round trip instead of one each.
 /// </summary>
-internal sealed class ListInvalidation(ICacheFlow cache)
+internal sealed class ListInvalidation(Func<Task<long>> remove)
 {
     private readonly Lock _lock = new();
+
+    /// <summary>Drops the list pages of <paramref name="cache"/>.</summary>
+    public ListInvalidation(ICacheFlow cache)
+        : this(() => cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None).AsTask())
+    {
+    }
 
     // The callers waiting for a removal that has not started yet, and whether one is running.
     private TaskCompletionSource<long>? _waiting;
@@ -56,7 +62,7 @@ internal sealed class ListInvalidation(ICacheFlow cache)
 
             try
             {
-                callers.SetResult(await cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None));
+                callers.SetResult(await remove());
             }
             catch (Exception ex)
             {
