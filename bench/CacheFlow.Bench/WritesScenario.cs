@@ -1,4 +1,6 @@
+using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using System.Runtime;
 using System.Globalization;
 using CacheFlow.Api.Http;
 using CacheFlow.WriteBehind;
@@ -22,6 +24,8 @@ public static class WritesScenario
     private const string WriteBehind = "POST /users/async (write-behind)";
     private const string Logins = "POST /users/{id}/logins (coalesced)";
     private const int SeedUsers = 10_000;
+    private const int MaxWarmupPasses = 8;
+    private const double WarmJitShare = 0.01;
 
     private sealed record Sample(double RequestsPerSecond, double P50Ms, double P99Ms, double? CommandsPerRequest, double? DelayP99Ms);
 
@@ -88,23 +92,21 @@ public static class WritesScenario
         var rows = new (string Name, string Path, string Mode)[] { (WriteThrough, "/users", "create"), (WriteBehind, "/users/async", "create"), (Logins, "/users", "logins") };
         var samples = rows.ToDictionary(r => r.Name, _ => new List<Sample>());
         var run = 0;
-        for (var repeat = -1; repeat < repeats; repeat++)
+        var warmup = await WarmUpAsync(port, script, rows.Select(r => (r.Name, r.Path, r.Mode)).ToList(), queue, () => ++run);
+        for (var repeat = 0; repeat < repeats; repeat++)
         {
             foreach (var row in rows)
             {
-                // Repeat -1 is a discarded 2 s pass: tiered-up code, warm pools.
                 lock (delays)
                     delays.Clear();
                 var before = Interlocked.Read(ref commands);
-                var result = await Wrk.RunAsync(port, script, row.Path, row.Mode, SeedUsers, repeat < 0 ? 2 : seconds, (++run).ToString(CultureInfo.InvariantCulture));
+                var result = await Wrk.RunAsync(port, script, row.Path, row.Mode, SeedUsers, seconds, (++run).ToString(CultureInfo.InvariantCulture));
                 await SettleAsync(queue, row.Name);
                 var used = Interlocked.Read(ref commands) - before;
                 double? delayP99;
                 lock (delays)
                     delayP99 = row.Name == WriteBehind && delays.Count > 0 ? Percentile(delays, 0.99) : null;
                 var sample = new Sample(result.RequestsPerSecond, result.P50Ms, result.P99Ms, users is null ? null : (double)used / result.Requests, delayP99);
-                if (repeat < 0)
-                    continue;
                 samples[row.Name].Add(sample);
                 Console.WriteLine($"  [writes] repeat {repeat + 1}: {row.Name,-36} {sample.RequestsPerSecond,8:F0} requests/s  p99 {sample.P99Ms:F2} ms  " +
                     $"commands/request {sample.CommandsPerRequest:F3}  delay p99 {sample.DelayP99Ms:F0} ms");
@@ -120,7 +122,8 @@ public static class WritesScenario
                 : "";
         return Report.Write("writes", "Write paths of the API: requests/s (wrk -t2 -c64)", "requests/s", redisDescription,
             rows.ToDictionary(r => r.Name, r => samples[r.Name].Select(s => s.RequestsPerSecond).ToList()),
-            $"database: {(users is null ? "SQLite file" : "PostgreSQL (throwaway, loopback, fsync off)")}, {SeedUsers:N0} users; {seconds} s per row and repeat after one discarded 2 s pass. " +
+            $"database: {(users is null ? "SQLite file" : "PostgreSQL (throwaway, loopback, fsync off)")}, {SeedUsers:N0} users; {seconds} s per row and repeat after {warmup} " +
+            $"discarded passes of 2 s per row (until the JIT spent under {WarmJitShare:P0} of a pass compiling, at most {MaxWarmupPasses} passes). " +
             "Creates use a new username each; logins pick a user uniformly. Commands per request are the database commands Npgsql ran " +
             "(its db.client.operation.duration count; none on SQLite) over requests, counted until the queue has drained and the login flush has run; " +
             "the write-behind delay is from acceptance (202) to applied, per write (histogram cacheflow.write_behind.delay), p99 over the row's writes.",
@@ -130,6 +133,32 @@ public static class WritesScenario
                 ("DB commands per request", rows.ToDictionary(r => r.Name, r => Column(r.Name, s => s.CommandsPerRequest, "0.000"))),
                 ("write-behind delay p99 ms", rows.ToDictionary(r => r.Name, r => Column(r.Name, s => s.DelayP99Ms, "0"))),
             ]);
+    }
+
+    /// <summary>
+    /// Runs discarded passes (2 s of each row) until the code is tiered up: until the JIT spent less than
+    /// <see cref="WarmJitShare"/> of a pass compiling, at most <see cref="MaxWarmupPasses"/>. One pass was not enough:
+    /// on a busy 2-core machine the JIT still took about a third of the API's CPU in the first measured row, and more
+    /// the more code the request path has. Returns the passes run.
+    /// </summary>
+    private static async Task<int> WarmUpAsync(int port, string script, List<(string Name, string Path, string Mode)> rows, WriteBehindQueue queue, Func<int> nextRun)
+    {
+        for (var pass = 1; ; pass++)
+        {
+            var compiled = JitInfo.GetCompilationTime();
+            var started = Stopwatch.GetTimestamp();
+            foreach (var row in rows)
+            {
+                await Wrk.RunAsync(port, script, row.Path, row.Mode, SeedUsers, 2, nextRun().ToString(CultureInfo.InvariantCulture));
+                await SettleAsync(queue, row.Name);
+            }
+
+            var compiling = JitInfo.GetCompilationTime() - compiled;
+            var elapsed = Stopwatch.GetElapsedTime(started);
+            Console.WriteLine($"  [writes] warm-up pass {pass}: the JIT compiled for {compiling.TotalMilliseconds:F0} ms in {elapsed.TotalSeconds:F1} s");
+            if (compiling < elapsed * WarmJitShare || pass == MaxWarmupPasses)
+                return pass;
+        }
     }
 
     /// <summary>Waits until the queue has applied every accepted write (creates), or for the login flush to have run twice.</summary>

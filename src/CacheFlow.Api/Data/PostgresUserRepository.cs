@@ -8,6 +8,9 @@ namespace CacheFlow.Api.Data;
 /// <summary>Users in PostgreSQL.</summary>
 public sealed class PostgresUserRepository : SqlUserRepository, IAsyncDisposable, IDisposable
 {
+    /// <summary>The statements each connection prepares (Npgsql's <c>Max Auto Prepare</c>) unless the connection string says otherwise.</summary>
+    public const int AutoPrepared = 32;
+
     private readonly NpgsqlDataSource _dataSource;
 
     /// <summary>
@@ -19,14 +22,38 @@ public sealed class PostgresUserRepository : SqlUserRepository, IAsyncDisposable
     public PostgresUserRepository(string connectionString, TimeProvider time, TimeSpan? timeout = null) : base(time, timeout ?? DatabaseOptions.DefaultTimeout)
     {
         StartupConnectionString = connectionString;
-        var bounded = new NpgsqlConnectionStringBuilder(connectionString);
-        var seconds = (int)Math.Min(1024, Math.Ceiling(Timeout.TotalSeconds));
-        var milliseconds = ((long)Timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+        _dataSource = NpgsqlDataSource.Create(Pooled(connectionString, Timeout));
+    }
+
+    /// <summary>
+    /// The pooled connections' settings: <paramref name="connectionString"/> bounded by <paramref name="timeout"/>, with
+    /// prepared statements and no reset between uses unless it sets those itself.
+    /// </summary>
+    /// <remarks>
+    /// Unprepared, PostgreSQL parses and plans a statement every time it runs; the API runs a handful of statements
+    /// for every request, so each connection prepares them once. A pooled connection is handed out again without the
+    /// reset Npgsql would send first (<c>DISCARD ALL</c>, or with prepared statements to keep, seven statements of its
+    /// own): nothing the API does outlives its call in a session (no SET, temporary table, LISTEN, cursor or advisory
+    /// lock; a transaction left open is rolled back on close regardless). Behind a pooler that shares server
+    /// connections between transactions, set <c>Max Auto Prepare=0</c> unless it keeps track of prepared statements
+    /// (PgBouncer 1.21 and later, with <c>max_prepared_statements</c>).
+    /// </remarks>
+    internal static NpgsqlConnectionStringBuilder Pooled(string connectionString, TimeSpan timeout)
+    {
+        var pooled = new NpgsqlConnectionStringBuilder(connectionString);
+        var seconds = (int)Math.Min(1024, Math.Ceiling(timeout.TotalSeconds));
+        var milliseconds = ((long)timeout.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
         // Npgsql's own limits in whole seconds (its connect timeout tops out at 1024); the budget's token ends the wait first.
-        bounded.Timeout = seconds;
-        bounded.CommandTimeout = seconds;
-        bounded.Options = $"{bounded.Options} -c lock_timeout={milliseconds} -c statement_timeout={milliseconds}".TrimStart();
-        _dataSource = NpgsqlDataSource.Create(bounded);
+        pooled.Timeout = seconds;
+        pooled.CommandTimeout = seconds;
+        pooled.Options = $"{pooled.Options} -c lock_timeout={milliseconds} -c statement_timeout={milliseconds}".TrimStart();
+        var given = new DbConnectionStringBuilder { ConnectionString = connectionString }.Keys.Cast<string>()
+            .Select(k => k.Replace(" ", "", StringComparison.Ordinal)).ToHashSet(StringComparer.OrdinalIgnoreCase);
+        if (!given.Contains(nameof(pooled.MaxAutoPrepare)))
+            pooled.MaxAutoPrepare = AutoPrepared;
+        if (!given.Contains(nameof(pooled.NoResetOnClose)))
+            pooled.NoResetOnClose = true;
+        return pooled;
     }
 
     /// <inheritdoc />

@@ -25,6 +25,7 @@ public static partial class CacheFlowApiExtensions
         // Write-behind: a durable queue in Redis, a flusher per instance, login counts coalesced.
         services.AddWriteBehind();
         services.AddSingleton<UserReader>();
+        services.AddSingleton<ListInvalidation>();
 
         services.AddOptions<WarmingOptions>().BindConfiguration("Warming").ValidateDataAnnotations().ValidateOnStart();
         services.AddSingleton<CacheWarmer>();
@@ -56,9 +57,9 @@ public static partial class CacheFlowApiExtensions
         app.MapPrometheusScrapingEndpoint();
         MapHealth(app);
 
-        // Every {id} in /users is a canonical positive integer: +1, 01 and " 1" are refused, not read as 1.
-        app.MapUsersApi().AddEndpointFilter<CanonicalIdFilter>();
-        app.MapWriteBehindApi().AddEndpointFilter<CanonicalIdFilter>();
+        // Each endpoint with an {id} refuses an id that is not a canonical positive integer (CanonicalIdFilter).
+        app.MapUsersApi();
+        app.MapWriteBehindApi();
         app.MapCacheStatsApi();
         app.MapCacheAdminApi();
         // Made now, so a generated admin key is logged at start rather than at the first admin call.

@@ -13,20 +13,20 @@ namespace CacheFlow.Api.Users;
 /// </summary>
 public static class UsersApi
 {
-    /// <summary>Maps <c>/users</c>.</summary>
+    /// <summary>Maps <c>/users</c>. Every <c>{id}</c> is a canonical positive integer: +1, 01 and " 1" are refused, not read as 1.</summary>
     public static RouteGroupBuilder MapUsersApi(this IEndpointRouteBuilder app)
     {
         var users = app.MapGroup("/users").WithTags("Users");
         users.MapGet("/{id:userId}", GetUser).WithSummary("One user (cache-aside, fresh 300 s; X-Cache says HIT, MISS, STALE or BYPASS).")
-            .RequireRateLimiting(RateLimits.Reads);
+            .AddEndpointFilter<CanonicalIdFilter>().RequireRateLimiting(RateLimits.Reads);
         users.MapGet("/", ListUsers).WithSummary("A page of users ordered by id (cached, fresh 60 s); a page past the last is 404, not cached.")
             .CacheResponse(UserCacheKeys.Lists, UserCacheKeys.ListEntry).RequireRateLimiting(RateLimits.Reads);
         users.MapPost("/", CreateUser).WithSummary("Creates a user: database first, then the cache (write-through).")
             .RequireRateLimiting(RateLimits.Writes);
         users.MapPatch("/{id:userId}", UpdateUser).WithSummary("Changes a user's fields, then invalidates the user and every list page.")
-            .RequireRateLimiting(RateLimits.Writes);
+            .AddEndpointFilter<CanonicalIdFilter>().RequireRateLimiting(RateLimits.Writes);
         users.MapDelete("/{id:userId}", DeleteUser).WithSummary("Deletes a user, then invalidates the user and every list page.")
-            .RequireRateLimiting(RateLimits.Writes);
+            .AddEndpointFilter<CanonicalIdFilter>().RequireRateLimiting(RateLimits.Writes);
         return users;
     }
 
@@ -70,12 +70,12 @@ public static class UsersApi
     }
 
     private static async Task<Results<Created<User>, ValidationProblem, ProblemHttpResult>> CreateUser(
-        CreateUserRequest request, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+        CreateUserRequest request, ICacheFlow cache, ListInvalidation lists, IUserRepository users, CancellationToken cancellationToken)
     {
         var errors = UserValidation.Validate(request.Username, request.Email, required: true);
         if (errors.Count > 0)
             return TypedResults.ValidationProblem(errors);
-        var (created, clash) = await CreateWriteThroughAsync(request, cache, users, cancellationToken);
+        var (created, clash) = await CreateWriteThroughAsync(request, cache, lists, users, cancellationToken);
         return created is not null ? created : clash!;
     }
 
@@ -84,7 +84,7 @@ public static class UsersApi
     /// returned). Gives the 201 or, if another user has the username or email, the 409.
     /// </summary>
     private static async Task<(Created<User>? Created, ProblemHttpResult? Clash)> CreateWriteThroughAsync(
-        CreateUserRequest request, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+        CreateUserRequest request, ICacheFlow cache, ListInvalidation lists, IUserRepository users, CancellationToken cancellationToken)
     {
         User user;
         try
@@ -96,7 +96,7 @@ public static class UsersApi
             return (null, Conflict(ex.Field));
         }
 
-        await WriteThroughAsync(cache, user);
+        await WriteThroughAsync(cache, lists, user);
         return (TypedResults.Created($"/users/{user.Id}", user), null);
     }
 
@@ -105,15 +105,14 @@ public static class UsersApi
     /// is committed; a disconnect must not leave the cache behind it); a step Redis does not take is kept by the
     /// cache and retried, and this instance bypasses what it covers meanwhile.
     /// </summary>
-    internal static async Task WriteThroughAsync(ICacheFlow cache, User user)
+    internal static async Task WriteThroughAsync(ICacheFlow cache, ListInvalidation lists, User user)
     {
         var entry = cache.SetAsync(UserCacheKeys.User(user.Id), user, UserCacheKeys.UserEntry, CancellationToken.None).AsTask();
-        var lists = cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None).AsTask();
-        await Task.WhenAll(entry, lists);
+        await Task.WhenAll(entry, lists.RemoveAsync());
     }
 
     private static async Task<Results<Ok<User>, ValidationProblem, ProblemHttpResult>> UpdateUser(
-        long id, UpdateUserRequest request, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+        long id, UpdateUserRequest request, ICacheFlow cache, ListInvalidation lists, IUserRepository users, CancellationToken cancellationToken)
     {
         if (id < 1)
             return InvalidId(id);
@@ -134,18 +133,18 @@ public static class UsersApi
 
         if (user is null)
             return NotFound(id);
-        await InvalidateAsync(cache, id);
+        await InvalidateAsync(cache, lists, id);
         return TypedResults.Ok(user);
     }
 
     private static async Task<Results<NoContent, ProblemHttpResult>> DeleteUser(
-        long id, ICacheFlow cache, IUserRepository users, LoginCounter logins, CancellationToken cancellationToken)
+        long id, ICacheFlow cache, ListInvalidation lists, IUserRepository users, LoginCounter logins, CancellationToken cancellationToken)
     {
         if (id < 1)
             return InvalidId(id);
         if (!await users.DeleteAsync(id, cancellationToken))
             return NotFound(id);
-        await InvalidateAsync(cache, id);
+        await InvalidateAsync(cache, lists, id);
         await logins.ForgetAsync(id);
         return TypedResults.NoContent();
     }
@@ -154,12 +153,11 @@ public static class UsersApi
     /// After an update's or delete's commit: the user and every list page out. Not cancelled by the caller; what Redis
     /// does not take now is kept by the cache and retried, and this instance bypasses it meanwhile.
     /// </summary>
-    private static async Task InvalidateAsync(ICacheFlow cache, long id)
+    private static async Task InvalidateAsync(ICacheFlow cache, ListInvalidation lists, long id)
     {
         // Side by side: while Redis hangs, each waits out its timeout, and the write waits for one timeout, not two.
         var user = cache.RemoveAsync(UserCacheKeys.User(id), CancellationToken.None).AsTask();
-        var lists = cache.RemoveByTagAsync(UserCacheKeys.Lists, CancellationToken.None).AsTask();
-        await Task.WhenAll(user, lists);
+        await Task.WhenAll(user, lists.RemoveAsync());
     }
 
     internal static ProblemHttpResult InvalidId(long id) =>

@@ -27,15 +27,15 @@ public static class WriteBehindApi
             .RequireRateLimiting(RateLimits.Writes);
         users.MapGet("/async/{requestId}", GetWriteStatus).WithSummary("Where a queued create stands: pending, done (with the user's id) or failed (with the reason).");
         users.MapPost("/{id:userId}/logins", RecordLogin).WithSummary("Counts a login: at once in Redis (user and leaderboard), in the database behind, coalesced.")
-            .RequireRateLimiting(RateLimits.Writes);
+            .AddEndpointFilter<CanonicalIdFilter>().RequireRateLimiting(RateLimits.Writes);
         users.MapGet("/top", TopUsers).WithSummary("The users with the most logins, from the leaderboard (their users read from the cache in one batch).")
             .RequireRateLimiting(RateLimits.Reads);
         return users;
     }
 
     private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> CreateUserBehind(
-        CreateUserRequest request, WriteBehindQueue queue, DurableRedis durable, ICacheFlow cache, IUserRepository users, ILogger<WriteBehindQueue> logger,
-        CancellationToken cancellationToken)
+        CreateUserRequest request, WriteBehindQueue queue, DurableRedis durable, ICacheFlow cache, ListInvalidation lists, IUserRepository users,
+        ILogger<WriteBehindQueue> logger, CancellationToken cancellationToken)
     {
         var errors = UserValidation.Validate(request.Username, request.Email, required: true);
         if (errors.Count > 0)
@@ -69,7 +69,7 @@ public static class WriteBehindApi
             // A timed-out enqueue may still be carried out by a Redis that was only slow: the write is applied under
             // its request id, as the flusher applies it, so whichever comes second finds it applied (once, not twice).
             Log.QueueUnavailable(logger, ex);
-            return await ApplyNowAsync(new QueuedCreate(requestId, write.Username!, email, write.IsActive ?? true), cache, users, cancellationToken);
+            return await ApplyNowAsync(new QueuedCreate(requestId, write.Username!, email, write.IsActive ?? true), cache, lists, users, cancellationToken);
         }
     }
 
@@ -81,7 +81,7 @@ public static class WriteBehindApi
     /// for a user that the queued copy created).
     /// </summary>
     private static async Task<Results<Accepted<AcceptedWrite>, Created<User>, ValidationProblem, ProblemHttpResult>> ApplyNowAsync(
-        QueuedCreate create, ICacheFlow cache, IUserRepository users, CancellationToken cancellationToken)
+        QueuedCreate create, ICacheFlow cache, ListInvalidation lists, IUserRepository users, CancellationToken cancellationToken)
     {
         var outcome = (await users.ApplyCreatesAsync([create], cancellationToken))[0];
         if (outcome.DuplicateField is { } field)
@@ -98,7 +98,7 @@ public static class WriteBehindApi
                 statusCode: StatusCodes.Status409Conflict, title: "Deleted since");
         }
 
-        await UsersApi.WriteThroughAsync(cache, user);
+        await UsersApi.WriteThroughAsync(cache, lists, user);
         return TypedResults.Created($"/users/{user.Id}", user);
     }
 
