@@ -137,13 +137,6 @@ public sealed class RedisGuard
     }
 
     /// <summary>
-    /// The call's result, or a <see cref="TimeoutException"/> once <see cref="Timeout"/> has passed (on the wall clock: an
-    /// I/O timeout, whatever clock the cache runs on). No state machine and, for the guard's own timeouts, no allocation
-    /// of its own (<see cref="CallDeadlines"/>): on the hit path that is bytes per call.
-    /// </summary>
-    internal ValueTask<T> Bound<T>(Task<T> call) => Bound(call, Timeout);
-
-    /// <summary>
     /// A call its caller made itself after <see cref="Admit"/> (the hit and miss paths, to spare a state machine), bounded
     /// by <see cref="Timeout"/> and reported to the guard (<see cref="Record"/>) as it ends or times out.
     /// </summary>
