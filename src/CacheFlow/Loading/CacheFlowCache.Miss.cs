@@ -20,10 +20,10 @@ public sealed partial class CacheFlowCache
     /// decided after it joined; otherwise it starts over, so it never returns a value that an invalidation it could
     /// have seen revoked. A read that took the lease loads under it if it starts the load, else hands it back.
     /// </summary>
-    private ValueTask<CacheResult> MissAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken) =>
+    private ValueTask<FlightResult> MissAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken) =>
         CacheActivities.Enabled ? TracedMissAsync(load, cancellationToken) : LoadSharedAsync(load, cancellationToken);
 
-    private async ValueTask<CacheResult> TracedMissAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
+    private async ValueTask<FlightResult> TracedMissAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
     {
         var bypass = load.Mode == LoadMode.WithoutRedis;
         using var activity = CacheActivities.Start(bypass ? CacheActivities.Bypass : CacheActivities.Miss, _options, load.Counters.Family);
@@ -32,7 +32,7 @@ public sealed partial class CacheFlowCache
         try
         {
             var result = await LoadSharedAsync(load, cancellationToken).ConfigureAwait(false);
-            activity?.SetTag(CacheActivities.Outcome, CacheActivities.OutcomeName(result.Outcome));
+            activity?.SetTag(CacheActivities.Outcome, CacheActivities.OutcomeName(result.Result.Outcome));
             return result;
         }
         catch (Exception ex)
@@ -42,7 +42,7 @@ public sealed partial class CacheFlowCache
         }
     }
 
-    private ValueTask<CacheResult> LoadSharedAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
+    private ValueTask<FlightResult> LoadSharedAsync<TState>(KeyLoad<TState> load, CancellationToken cancellationToken)
     {
         if (!SingleFlight)
             return LoadAloneAsync(load);
@@ -55,21 +55,28 @@ public sealed partial class CacheFlowCache
         return JoinAsync(load, flight, cancellationToken);
     }
 
-    /// <summary>The caller that started the flight runs the load and waits for it like any caller.</summary>
-    private static async ValueTask<CacheResult> OwnAsync<TState>(KeyLoad<TState> load, Flight mine, CancellationToken cancellationToken)
+    /// <summary>
+    /// The caller that started the flight runs the load and waits for it like any caller (no state machine of its own:
+    /// the read's awaits the flight).
+    /// </summary>
+    private static ValueTask<FlightResult> OwnAsync<TState>(KeyLoad<TState> load, Flight mine, CancellationToken cancellationToken)
     {
         var run = load.RunAsync(mine);
-        // An inline factory may use this caller's context, so the caller stays until it is done.
-        if (load.Inline)
-            await run.ConfigureAwait(false);
-        return (await mine.WaitAsync(cancellationToken).ConfigureAwait(false)).Result;
+        return load.Inline ? OwnInlineAsync(run, mine, cancellationToken) : new ValueTask<FlightResult>(mine.WaitAsync(cancellationToken));
+    }
+
+    /// <summary>An inline factory may use this caller's context, so the caller stays until it is done.</summary>
+    private static async ValueTask<FlightResult> OwnInlineAsync(Task run, Flight mine, CancellationToken cancellationToken)
+    {
+        await run.ConfigureAwait(false);
+        return await mine.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>
     /// A caller that found a load of its key running here waits for it, and takes its result if it may; otherwise it
     /// starts over (a flight of its own, or another's to join), <see cref="MaxJoins"/> times at most, then loads alone.
     /// </summary>
-    private async ValueTask<CacheResult> JoinAsync<TState>(KeyLoad<TState> load, Flight flight, CancellationToken cancellationToken)
+    private async ValueTask<FlightResult> JoinAsync<TState>(KeyLoad<TState> load, Flight flight, CancellationToken cancellationToken)
     {
         // Another caller here loads the key: it needs the lease this read took.
         if (load.HandBackLease() is { } held)
@@ -81,7 +88,7 @@ public sealed partial class CacheFlowCache
             {
                 var shared = await flight.WaitAsync(cancellationToken).ConfigureAwait(false);
                 if (shared.SharesWith(joinedAt))
-                    return shared.Result with { Outcome = shared.Result.Outcome == CacheOutcome.Bypass ? CacheOutcome.Bypass : CacheOutcome.Miss };
+                    return shared with { Result = shared.Result with { Outcome = shared.Result.Outcome == CacheOutcome.Bypass ? CacheOutcome.Bypass : CacheOutcome.Miss } };
             }
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
@@ -98,7 +105,7 @@ public sealed partial class CacheFlowCache
         }
     }
 
-    private static async ValueTask<CacheResult> LoadAloneAsync<TState>(KeyLoad<TState> load) => (await load.LoadAsync().ConfigureAwait(false)).Result;
+    private static ValueTask<FlightResult> LoadAloneAsync<TState>(KeyLoad<TState> load) => new(load.LoadAsync());
 
     /// <summary>
     /// Starts a background refresh of a stale (or nearly expired) entry unless a load of the key is running; returns
@@ -146,6 +153,7 @@ public sealed partial class CacheFlowCache
         private LoadRequest<TState> _request = request;
         private Lease? _lease = lease;
         private Flight? _flight;
+        private bool _running;
 
         public LoadMode Mode => mode;
 
@@ -167,85 +175,111 @@ public sealed partial class CacheFlowCache
         /// <summary>
         /// Runs the load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries
         /// the error). The flight leaves the map before it completes, so a caller that comes later starts a new one.
-        /// </summary>my =
-        public async Task RunAsync(Flight? flight)
+        /// </summary>
+        public Task RunAsync(Flight? flight)
         {
             _flight = flight;
+            _running = true;
+            return LoadAsync();
+        }
+
+        /// <summary>
+        /// The load itself: its lease first (unless the read brought it), then the factory and the write-back. Run for
+        /// a flight (<see cref="RunAsync"/>), it ends the flight too. One state machine for the whole miss: every
+        /// <c>return</c> sets <c>result</c>, which the <c>finally</c> hands to the flight.
+        /// </summary>
+        public async Task<FlightResult> LoadAsync()
+        {
+            var result = FlightResult.Nothing;
             try
             {
-                var result = await LoadAsync().ConfigureAwait(false);
-                Leave();
-                flight?.Completion.TrySetResult(result);
+                if (mode == LoadMode.WithoutRedis)
+                    return result = await LoadWithoutRedisAsync().ConfigureAwait(false);
+                if (mode == LoadMode.Leaseless)
+                    return result = await LoadLeaselessAsync().ConfigureAwait(false);
+                if (_lease is null)
+                {
+                    var settled = await AcquireAsync().ConfigureAwait(false);
+                    if (settled.HasValue)
+                        return result = settled.Value;
+                }
+
+                // The lease is read from the field where it is used, not kept in a local: the state machine stays smaller.
+                Loaded loaded;
+                var started = cache._time.GetTimestamp();
+                try
+                {
+                    loaded = await CallFactoryAsync().ConfigureAwait(false);
+                }
+                catch (Exception ex) when (stale is not null)
+                {
+                    Log.RefreshFailed(cache._logger, ex, Counters.Family);
+                    await KeepStaleAsync(_lease!.Value, stale.Value).ConfigureAwait(false);
+                    return result = new FlightResult(stale.Value.Result(CacheOutcome.Stale), Shareable: false, 0);
+                }
+                catch
+                {
+                    await cache.TryReleaseAsync(_lease!.Value, Counters).ConfigureAwait(false);
+                    throw;
+                }
+
+                var loadMilliseconds = (int)Math.Min(int.MaxValue, cache._time.GetElapsedTime(started).TotalMilliseconds);
+                // The write-back (or the lease check) decides whether joiners may take the value.
+                var call = _flight?.Issue() ?? 0;
+                using var commit = CacheActivities.Start(CacheActivities.Commit, cache._options, Counters.Family);
+                if (!Cacheable(loaded))
+                {
+                    // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
+                    var released = await cache.TryReleaseAsync(_lease!.Value, Counters).ConfigureAwait(false);
+                    commit?.SetTag(CacheActivities.CommitResult, released == Verdict.Failed ? "failed" : "released");
+                    return result = new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused, call);
+                }
+
+                var header = cache.NewHeader(loaded, _request.Options, loadMilliseconds, _lease, out var ttl);
+                var write = cache.StartWrite(_request.Key, loaded.Entry, header, _request.Options);
+                Verdict written;
+                if (_request.Options.Tags.Count == 0 && cache.BeginWrite(write, ttl, _lease) is { } script)
+                {
+                    // The untagged write-back's one script, awaited here: the write has no state machine of its own.
+                    try
+                    {
+                        var landed = (int)await script.ConfigureAwait(false) == 1;
+                        written = cache.Written(write, _request.Options, _lease, _request.Paths, landed);
+                    }
+                    catch (Exception ex) when (RedisGuard.IsFailure(ex))
+                    {
+                        written = cache.WriteFailed(write, _request.Options, _lease, _request.Paths, Counters, ex);
+                    }
+                }
+                else
+                {
+                    written = await cache.WriteEntryAsync(_request.Key, Counters, loaded.Entry, header, ttl, _request.Options, _lease, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
+                }
+
+                commit?.SetTag(CacheActivities.CommitResult, written switch { Verdict.Done => "written", Verdict.Refused => "lease_lost", _ => "failed" });
+                if (written == Verdict.Refused)
+                    Counters.AddLeaseLost();
+                return result = new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: written != Verdict.Refused, call);
             }
-            catch (Exception ex)
+            catch (Exception ex) when (_running)
             {
+                // Run for a flight: the flight carries the error (a refresh with none logs it), and the run never throws.
                 Leave();
-                if (flight is null)
+                if (_flight is null)
                     Log.RefreshFailed(cache._logger, ex, Counters.Family);
                 else
-                    flight.Completion.TrySetException(ex);
+                    _flight.Completion.TrySetException(ex);
+                return FlightResult.Nothing;
             }
             finally
             {
-                flight?.Finish();
+                if (_running)
+                {
+                    Leave();
+                    _flight?.Completion.TrySetResult(result);
+                    _flight?.Finish();
+                }
             }
-        }
-
-        /// <summary>The load itself: its lease first (unless the read brought it), then the factory and the write-back.</summary>
-        public async Task<FlightResult> LoadAsync()
-        {
-            switch (mode)
-            {
-                case LoadMode.WithoutRedis:
-                    return await LoadWithoutRedisAsync().ConfigureAwait(false);
-                case LoadMode.Leaseless:
-                    return await LoadLeaselessAsync().ConfigureAwait(false);
-            }
-
-            if (_lease is null)
-            {
-                var acquired = await AcquireAsync().ConfigureAwait(false);
-                if (acquired.HasValue)
-                    return acquired.Value;
-            }
-
-            var held = _lease!.Value;
-
-            Loaded loaded;
-            var started = cache._time.GetTimestamp();
-            try
-            {
-                loaded = await CallFactoryAsync().ConfigureAwait(false);
-            }
-            catch (Exception ex) when (stale is not null)
-            {
-                Log.RefreshFailed(cache._logger, ex, Counters.Family);
-                await KeepStaleAsync(held, stale.Value).ConfigureAwait(false);
-                return new FlightResult(stale.Value.Result(CacheOutcome.Stale), Shareable: false, 0);
-            }
-            catch
-            {
-                await cache.TryReleaseAsync(held, Counters).ConfigureAwait(false);
-                throw;
-            }
-
-            var loadMilliseconds = (int)Math.Min(int.MaxValue, cache._time.GetElapsedTime(started).TotalMilliseconds);
-            // The write-back (or the lease check) decides whether joiners may take the value.
-            var call = _flight?.Issue() ?? 0;
-            using var commit = CacheActivities.Start(CacheActivities.Commit, cache._options, Counters.Family);
-            if (!Cacheable(loaded))
-            {
-                // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
-                var released = await cache.TryReleaseAsync(held, Counters).ConfigureAwait(false);
-                commit?.SetTag(CacheActivities.CommitResult, released == Verdict.Failed ? "failed" : "released");
-                return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused, call);
-            }
-
-            var written = await cache.WriteAsync(_request.Key, Counters, loaded, _request.Options, loadMilliseconds, held, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
-            commit?.SetTag(CacheActivities.CommitResult, written switch { Verdict.Done => "written", Verdict.Refused => "lease_lost", _ => "failed" });
-            if (written == Verdict.Refused)
-                Counters.AddLeaseLost();
-            return new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: written != Verdict.Refused, call);
         }
 
         /// <summary>

@@ -40,7 +40,7 @@ public sealed partial class CacheFlowCache
             // A load of this key is running here: its value will be no older than what Redis holds now, so the caller
             // joins it at once instead of reading Redis first (and counts as waiting for it from the start).
             request.Counters.AddMiss();
-            return MissAsync(new KeyLoad<TState>(this, request, LoadMode.Load, lease: null), cancellationToken);
+            return ResultOf(MissAsync(new KeyLoad<TState>(this, request, LoadMode.Load, lease: null), cancellationToken));
         }
 
         return ReadRemoteAsync(request, cancellationToken);
@@ -127,8 +127,10 @@ public sealed partial class CacheFlowCache
         var mode = !reachable ? LoadMode.WithoutRedis
             : !request.Paths.HasFlag(EntryPaths.RemoteRead | EntryPaths.RemoteWrite) ? LoadMode.Leaseless
             : LoadMode.Load;
-        return await MissAsync(new KeyLoad<TState>(this, request with { TagVersions = versions }, mode, taken), cancellationToken).ConfigureAwait(false);
+        return (await MissAsync(new KeyLoad<TState>(this, request with { TagVersions = versions }, mode, taken), cancellationToken).ConfigureAwait(false)).Result;
     }
+
+    private static async ValueTask<CacheResult> ResultOf(ValueTask<FlightResult> flight) => (await flight.ConfigureAwait(false)).Result;
 
     /// <summary>An invalidation of the key waits for Redis: the value comes from the source, uncached.</summary>
     private async ValueTask<CacheResult> LoadPastPendingAsync<TState>(LoadRequest<TState> request)

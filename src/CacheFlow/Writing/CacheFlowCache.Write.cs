@@ -10,8 +10,8 @@ public sealed partial class CacheFlowCache
 {
     /// <summary>
     /// Writes a freshly loaded or set value with its expiries (jittered), tags first. With a token the write is the
-    /// lease-checked commit; without one it is a write-through that revokes any load in progress. Returns true if
-    /// written, false if refused (the lease was lost, or an invalidation came just before), null if Redis failed.
+    /// lease-checked commit; without one it is a write-through that revokes any load in progress. Refused if the lease
+    /// was lost, or an invalidation came just before; failed if Redis did.
     /// </summary>
     private Task<Verdict> WriteAsync(
         string key, FamilyCounters counters, Loaded loaded, CacheEntryOptions options, int loadMilliseconds, Lease? lease, EntryPaths paths = EntryPaths.All,
@@ -48,12 +48,15 @@ public sealed partial class CacheFlowCache
         string key, FamilyCounters counters, Memory<byte> entry, CacheEntry header, TimeSpan ttl, CacheEntryOptions options, Lease? lease,
         EntryPaths paths = EntryPaths.All, bool overwrite = false, IReadOnlyList<long>? tagVersions = null)
     {
-        header.WriteHeader(entry.Span);
-        var entryKey = _keys.Entry(key);
-        var ttlMs = Math.Max(1, (long)ttl.TotalMilliseconds);
-        var stamp = _local?.Stamp(key, options.Tags);
+        var write = StartWrite(key, entry, header, options);
         try
         {
+            if (options.Tags.Count == 0 && BeginWrite(write, ttl, lease, overwrite) is { } script)
+            {
+                // One script, awaited here as on the read path: no state machine but this one's.
+                return Written(write, options, lease, paths, (int)await script.ConfigureAwait(false) == 1);
+            }
+
             if (options.Tags.Count > 0 && _store.TagVersions && header.TagsLength == 0)
             {
                 tagVersions ??= lease is null ? await _store.TakeTagVersionsAsync(options.Tags).ConfigureAwait(false) : null;
@@ -62,48 +65,72 @@ public sealed partial class CacheFlowCache
                     entry = EntryTags.Append(entry, options.Tags, tagVersions, out var length);
                     header = header with { TagsLength = length };
                     header.WriteHeader(entry.Span);
+                    write = write with { Stored = new StoredEntry(header, entry) };
                 }
             }
 
-            bool written;
-            if (options.Tags.Count == 0 && _store.BeginWrite(entryKey, entry, ttlMs, lease, overwrite) is { } script)
-            {
-                // One script, awaited here as on the read path: no state machine but this one's.
-                written = (int)await script.ConfigureAwait(false) == 1;
-            }
-            else
-            {
-                written = await _store.WriteAsync(entryKey, entry, ttlMs, options.Tags, lease, overwrite).ConfigureAwait(false);
-            }
-
-            // A write-through drops the other instances' copies; a load's write-back tells no one (the invalidation
-            // that made it a miss already did, and a copy elsewhere expires with its entry).
-            if (written && lease is null)
-                _bus.PublishKey(entryKey);
-            if (written && _local is not null && stamp is { } before)
-                KeepLocal(key, new StoredEntry(header, entry), options, before, lease, paths);
-
-            return written ? Verdict.Done : Verdict.Refused;
+            return Written(write, options, lease, paths, await _store.WriteAsync(write.EntryKey, entry, TtlMs(ttl), options.Tags, lease, overwrite).ConfigureAwait(false));
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
-            OnRedisFailure(counters, ex, Log.WriteFailed);
-            // A write-back that did not get through leaves its lease: released once Redis answers, so that readers of
-            // the key, here and elsewhere, need not wait for it to run out.
-            if (lease is { } held)
-                _abandoned.Add(held);
-            if (lease is null)
-            {
-                // A write-through that did not land leaves the value before the write in Redis (or in flight to it,
-                // if Redis hangs): it is removed as soon as Redis answers, and reads here bypass it meanwhile.
-                KeepPending(InvalidationKind.Key, entryKey);
-                if (_local is not null && stamp is { } before && paths.HasFlag(EntryPaths.LocalWrite))
-                    _local.SetWritten(key, new StoredEntry(header, entry), options, before);
-            }
-
-            return Verdict.Failed;
+            return WriteFailed(write, options, lease, paths, counters, ex);
         }
     }
+
+    /// <summary>An entry write about to be sent: its header written, and the L1's stamp taken before it is.</summary>
+    private EntryWrite StartWrite(string key, Memory<byte> entry, CacheEntry header, CacheEntryOptions options)
+    {
+        header.WriteHeader(entry.Span);
+        return new EntryWrite(key, _keys.Entry(key), new StoredEntry(header, entry), _local?.Stamp(key, options.Tags));
+    }
+
+    /// <summary>
+    /// An untagged write's one script, sent, for its caller to await in its own state machine (as the read is); null
+    /// where the write is not one script (tests' controls): the caller then uses <see cref="WriteEntryAsync"/>.
+    /// </summary>
+    private ValueTask<RedisResult>? BeginWrite(in EntryWrite write, TimeSpan ttl, Lease? lease, bool overwrite = false) =>
+        _store.BeginWrite(write.EntryKey, write.Stored.Bytes, TtlMs(ttl), lease, overwrite);
+
+    /// <summary>
+    /// A write Redis answered: if it landed, a write-through drops the other instances' copies (a load's write-back
+    /// tells no one: the invalidation that made it a miss already did, and a copy elsewhere expires with its entry),
+    /// and this instance's L1 keeps the value if the paths allow.
+    /// </summary>
+    private Verdict Written(in EntryWrite write, CacheEntryOptions options, Lease? lease, EntryPaths paths, bool written)
+    {
+        if (!written)
+            return Verdict.Refused;
+        if (lease is null)
+            _bus.PublishKey(write.EntryKey);
+        if (_local is not null && write.Stamp is { } before)
+            KeepLocal(write.Key, write.Stored, options, before, lease, paths);
+        return Verdict.Done;
+    }
+
+    /// <summary>A write Redis failed (or may not have taken): what is left is made safe.</summary>
+    private Verdict WriteFailed(in EntryWrite write, CacheEntryOptions options, Lease? lease, EntryPaths paths, FamilyCounters counters, Exception ex)
+    {
+        OnRedisFailure(counters, ex, Log.WriteFailed);
+        // A write-back that did not get through leaves its lease: released once Redis answers, so that readers of
+        // the key, here and elsewhere, need not wait for it to run out.
+        if (lease is { } held)
+            _abandoned.Add(held);
+        else
+        {
+            // A write-through that did not land leaves the value before the write in Redis (or in flight to it,
+            // if Redis hangs): it is removed as soon as Redis answers, and reads here bypass it meanwhile.
+            KeepPending(InvalidationKind.Key, write.EntryKey);
+            if (_local is not null && write.Stamp is { } before && paths.HasFlag(EntryPaths.LocalWrite))
+                _local.SetWritten(write.Key, write.Stored, options, before);
+        }
+
+        return Verdict.Failed;
+    }
+
+    private static long TtlMs(TimeSpan ttl) => Math.Max(1, (long)ttl.TotalMilliseconds);
+
+    /// <summary>One entry write: the key, what is written, and the L1's stamp taken before it was sent.</summary>
+    private readonly record struct EntryWrite(string Key, string EntryKey, StoredEntry Stored, long? Stamp);
 
     /// <summary>
     /// After a write landed, this instance's L1 keeps the value if the paths allow: a write-through's unless another
