@@ -61,8 +61,9 @@ public sealed partial class CacheFlowCache
     /// </summary>
     private static ValueTask<FlightResult> OwnAsync<TState>(KeyLoad<TState> load, Flight mine, CancellationToken cancellationToken)
     {
-        var run = load.RunAsync(mine);
-        return load.Inline ? OwnInlineAsync(run, mine, cancellationToken) : new ValueTask<FlightResult>(mine.WaitAsync(cancellationToken));
+        if (load.Inline)
+            return OwnInlineAsync(load.RunAsync(mine), mine, cancellationToken);
+        return new ValueTask<FlightResult>(mine.WaitAsync(load.RunAsync(mine, ownerAwaits: true), cancellationToken));
     }
 
     /// <summary>An inline factory may use this caller's context, so the caller stays until it is done.</summary>
@@ -154,6 +155,7 @@ public sealed partial class CacheFlowCache
         private Lease? _lease = lease;
         private Flight? _flight;
         private bool _running;
+        private bool _ownerAwaits;
 
         public LoadMode Mode => mode;
 
@@ -173,13 +175,15 @@ public sealed partial class CacheFlowCache
         }
 
         /// <summary>
-        /// Runs the load for its flight, decoupled from any one caller's cancellation; never throws (the flight carries
-        /// the error). The flight leaves the map before it completes, so a caller that comes later starts a new one.
+        /// Runs the load for its flight, decoupled from any one caller's cancellation; the flight carries the error, and
+        /// the run throws it only for an owner that awaits the run (<paramref name="ownerAwaits"/>). The flight leaves
+        /// the map before it completes, so a caller that comes later starts a new one.
         /// </summary>
-        public Task RunAsync(Flight? flight)
+        public Task<FlightResult> RunAsync(Flight? flight, bool ownerAwaits = false)
         {
             _flight = flight;
             _running = true;
+            _ownerAwaits = ownerAwaits;
             return LoadAsync();
         }
 
@@ -263,12 +267,14 @@ public sealed partial class CacheFlowCache
             }
             catch (Exception ex) when (_running)
             {
-                // Run for a flight: the flight carries the error (a refresh with none logs it), and the run never throws.
+                // Run for a flight: the flight carries the error (a refresh with none logs it); only an owner awaiting the run sees it thrown.
                 Leave();
                 if (_flight is null)
                     Log.RefreshFailed(cache._logger, ex, Counters.Family);
                 else
                     _flight.Completion.TrySetException(ex);
+                if (_ownerAwaits)
+                    throw;
                 return FlightResult.Nothing;
             }
             finally
