@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using CacheFlow.Logging;
 using CacheFlow.Metrics;
 using CacheFlow.Redis;
@@ -115,7 +116,7 @@ public sealed partial class CacheFlowCache
     /// </summary>
     private (Flight? Flight, long JoinedAt, Task? Started) StartRefresh<TState>(LoadRequest<TState> request, StoredEntry stale)
     {
-        var refresh = new KeyLoad<TState>(this, request, LoadMode.Refresh, lease: null, stale);
+        var refresh = new KeyLoad<TState>(this, request, LoadMode.Refresh, lease: null, new StrongBox<StoredEntry>(stale));
         if (!SingleFlight)
             return (null, 0, refresh.RunAsync(flight: null));
 
@@ -148,8 +149,12 @@ public sealed partial class CacheFlowCache
     /// Every Redis call that decides what joiners may take (the call that found another loader's value, the
     /// write-back, the lease check of an uncached null) is numbered with the flight's <see cref="Flight.Issue"/>
     /// before it is sent (see <see cref="Flight"/>).
+    /// <para>
+    /// A refresh's stale entry comes boxed (<paramref name="stale"/>): a miss, which has none, carries a reference, not
+    /// an empty entry's bytes.
+    /// </para>
     /// </remarks>
-    private sealed class KeyLoad<TState>(CacheFlowCache cache, LoadRequest<TState> request, LoadMode mode, Lease? lease, StoredEntry? stale = null)
+    private sealed class KeyLoad<TState>(CacheFlowCache cache, LoadRequest<TState> request, LoadMode mode, Lease? lease, StrongBox<StoredEntry>? stale = null)
     {
         private LoadRequest<TState> _request = request;
         private Lease? _lease = lease;
