@@ -115,11 +115,19 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
         Assert.Equal((CacheOutcome.Hit, "from b"), (cached.Outcome, cached.Value!.Name));
     }
 
-    [Fact]
-    public async Task AFactoryThatThrowsGivesEveryWaiterTheErrorAndFreesTheLease()
+    /// <remarks>
+    /// The flight's owner awaits its own run of the load, which throws for it, where its token cannot be cancelled, and
+    /// the flight's completion where it can (<paramref name="cancellable"/>); its joiners, the flight's completion.
+    /// </remarks>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task AFactoryThatThrowsGivesEveryWaiterTheErrorAndFreesTheLease(bool cancellable)
     {
         var prefix = $"throw{Guid.NewGuid():N}:";
         using var cache = Create(Redis, configure: o => o.KeyPrefix = prefix);
+        using var never = new CancellationTokenSource();
+        var token = cancellable ? never.Token : CancellationToken.None;
         var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var loads = 0;
         var callers = Enumerable.Range(0, 50).Select(_ => Task.Run(async () =>
@@ -128,7 +136,7 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
                 Interlocked.Increment(ref loads);
                 await release.Task;
                 throw new TimeoutException("the database timed out");
-            }))).ToArray();
+            }, cancellationToken: token))).ToArray();
         await Eventually.TrueAsync(() => cache.GetStatistics().Total.Misses == 50 && Volatile.Read(ref loads) == 1, "all callers missed and one loads");
         release.SetResult();
 
