@@ -66,6 +66,31 @@ public sealed class CallDeadlinesTests
     }
 
     [Fact]
+    public async Task DeadlinesBeyondTheRingsFirstSizeAndAroundItsEndEachTimeOutTheirOwnCall()
+    {
+        const string Timeout = "Redis did not answer within the timeout.";
+        var deadlines = new CallDeadlines(TimeSpan.FromMilliseconds(50));
+        // Fifty calls time out first: the ring's head moves past its start, so the next ones wrap around its end as it grows.
+        foreach (var call in Enumerable.Range(0, 50).Select(_ => deadlines.Bound(new TaskCompletionSource<int>().Task).AsTask()).ToArray())
+            Assert.Equal(Timeout, (await Assert.ThrowsAsync<TimeoutException>(() => call.WaitAsync(TimeSpan.FromSeconds(20)))).Message);
+
+        var calls = Enumerable.Range(0, 300).Select(_ => new TaskCompletionSource<int>(TaskCreationOptions.RunContinuationsAsynchronously)).ToArray();
+        var bounded = calls.Select(c => deadlines.Bound(c.Task).AsTask()).ToArray();
+        // The even calls answer; the odd ones never do, and each must fail by its own deadline, not the test's.
+        for (var i = 0; i < calls.Length; i += 2)
+            calls[i].SetResult(i);
+
+        for (var i = 0; i < calls.Length; i++)
+        {
+            var call = bounded[i].WaitAsync(TimeSpan.FromSeconds(20));
+            if (i % 2 == 0)
+                Assert.Equal(i, await call);
+            else
+                Assert.Equal(Timeout, (await Assert.ThrowsAsync<TimeoutException>(() => call)).Message);
+        }
+    }
+
+    [Fact]
     public async Task ACallAlreadyAnsweredIsReturnedAsItIs()
     {
         var deadlines = new CallDeadlines(TimeSpan.FromMilliseconds(1));
