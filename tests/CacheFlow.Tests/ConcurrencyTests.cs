@@ -148,6 +148,63 @@ public abstract class ConcurrencyTests(IRedisBackend backend)
         Assert.Equal((CacheOutcome.Miss, "recovered"), (next.Outcome, next.Value!.Name));
     }
 
+    /// <remarks>
+    /// The owner gives up (its token fires) while the factory runs; the factory then fails. Nobody waits for the flight
+    /// or the owner's run any more: their failure is observed all the same, so the runtime never reports it as
+    /// unobserved (<see cref="TaskScheduler.UnobservedTaskException"/>, raised when the failed task is collected).
+    /// The failure's message is this test's own, so other tests' unobserved failures do not count.
+    /// </remarks>
+    [Fact]
+    public async Task ALoadThatFailsAfterEveryCallerGaveUpLeavesNoUnobservedFailure()
+    {
+        var message = $"failed after its callers left {Guid.NewGuid():N}";
+        var unobserved = 0;
+        EventHandler<UnobservedTaskExceptionEventArgs> seen = (_, e) =>
+        {
+            if (e.Exception.Flatten().InnerExceptions.Any(x => x.Message == message))
+                Interlocked.Increment(ref unobserved);
+        };
+        TaskScheduler.UnobservedTaskException += seen;
+        try
+        {
+            await GiveUpThenFailAsync(message);
+            // The failure reaches the flight a moment after the factory's (on the load's thread): the collections are
+            // repeated for a while, so a failed task left unobserved is collected and reported before the check.
+            for (var i = 0; i < 20; i++)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                await Task.Delay(10);
+            }
+
+            Assert.Equal(0, Volatile.Read(ref unobserved));
+        }
+        finally
+        {
+            TaskScheduler.UnobservedTaskException -= seen;
+        }
+    }
+
+    private async Task GiveUpThenFailAsync(string message)
+    {
+        using var cache = Create(Redis, configure: o => o.KeyPrefix = $"gaveup{Guid.NewGuid():N}:");
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var leave = new CancellationTokenSource();
+        var owner = cache.GetOrCreateAsync<Item>("item:1", async _ =>
+        {
+            entered.TrySetResult();
+            await release.Task;
+            throw new InvalidOperationException(message);
+        }, cancellationToken: leave.Token).AsTask();
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(20));
+
+        await leave.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => owner.WaitAsync(TimeSpan.FromSeconds(20)));
+        release.SetResult();
+        await Eventually.TrueAsync(() => cache.GetStatistics().Total.LoadFailures == 1, "the load failed after its owner left");
+    }
+
     [Fact]
     public async Task AHundredConcurrentReadsOfAMissingIdLoadOnceAndTheNullIsCachedUntilTheRowIsCreated()
     {

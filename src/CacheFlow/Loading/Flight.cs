@@ -76,13 +76,21 @@ internal sealed class Flight : TaskCompletionSource<FlightResult>
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
             if (Interlocked.Decrement(ref _waiting) == 0 && !Task.IsCompleted)
+            {
+                // Nobody waits for the flight any more: a failure it ends with is observed here, not reported unobserved.
+                Observe(Task);
                 Abandon();
+            }
+
             // The owner's run fails as the flight does; with its owner gone, its failure is observed here.
             if (result != Task)
-                _ = result.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+                Observe(result);
             throw;
         }
     }
+
+    private static void Observe(Task task) =>
+        task.ContinueWith(static t => t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
 
     /// <summary>Frees the factory's token source once the flight is over.</summary>
     public void Finish() => _abandoned?.Dispose();
