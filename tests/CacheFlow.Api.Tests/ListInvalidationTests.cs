@@ -12,11 +12,17 @@ public sealed class ListInvalidationTests
     public async Task ChangesThatAskDuringARemovalShareTheNextOneNotTheOneInFlight()
     {
         var removals = new List<TaskCompletionSource<long>>();
+        var secondStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var lists = new ListInvalidation(() =>
         {
             var removal = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
             lock (removals)
+            {
                 removals.Add(removal);
+                if (removals.Count == 2)
+                    secondStarted.TrySetResult();
+            }
+
             return removal.Task;
         });
 
@@ -28,7 +34,7 @@ public sealed class ListInvalidationTests
         // The removal in flight may have passed the second and third changes: it ends, and they still wait.
         removals[0].SetResult(1);
         Assert.Equal(1, await first);
-        await WaitUntilAsync(() => { lock (removals) return removals.Count == 2; });
+        await secondStarted.Task.WaitAsync(TimeSpan.FromSeconds(10));
         Assert.False(second.IsCompleted);
         Assert.False(third.IsCompleted);
 
@@ -46,12 +52,5 @@ public sealed class ListInvalidationTests
 
         await Assert.ThrowsAsync<InvalidOperationException>(lists.RemoveAsync);
         Assert.Equal(5, await lists.RemoveAsync());
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        while (!condition())
-            await Task.Delay(5, deadline.Token);
     }
 }
