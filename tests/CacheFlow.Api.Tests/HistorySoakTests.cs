@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using CacheFlow.Api.Tests.History;
 using CacheFlow.Testing;
+using Microsoft.Extensions.Logging;
 
 namespace CacheFlow.Api.Tests;
 
@@ -89,13 +90,16 @@ public sealed class HistorySoakTests
             };
             foreach (var (key, value) in extra ?? [])
                 settings[key] = value;
-            await using var first = new ApiFactory(data.CreateSubdirectory(sqlite ? "shared" : "a").FullName, redis.Configuration, users, settings);
-            await using var second = new ApiFactory(data.CreateSubdirectory(sqlite ? "shared" : "b").FullName, redis.Configuration, users, settings);
+            // What the hosts logged as errors goes in the report: a failed request's cause is in its host's log.
+            var logs = new CapturingLoggerProvider();
+            await using var first = new ApiFactory(data.CreateSubdirectory(sqlite ? "shared" : "a").FullName, redis.Configuration, users, settings, logs: logs);
+            await using var second = new ApiFactory(data.CreateSubdirectory(sqlite ? "shared" : "b").FullName, redis.Configuration, users, settings, logs: logs);
             // One at a time: the first creates and seeds the schema.
             HttpClient[] clients = [first.CreateClient(), second.CreateClient()];
 
             var soak = await new SoakRun(clients, redis, cancellationToken).RunAsync();
-            var report = soak.Report(name);
+            var report = soak.Report(name) + string.Join('\n', logs.Entries.Where(e => e.Level >= LogLevel.Error)
+                .Select(e => $"{e.Level} {e.Category}: {e.Message}\n{e.Exception}"));
             TestContext.Current.TestOutputHelper?.WriteLine(report);
             var artifacts = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "artifacts"));
             var file = Path.Combine(artifacts.FullName, $"history-soak-{name}");

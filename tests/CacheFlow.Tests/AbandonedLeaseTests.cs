@@ -66,6 +66,36 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
         Assert.True(await backend.Redis.GetDatabase().KeyTimeToLiveAsync($"{_prefix}{{item:1}}") > TimeSpan.FromMinutes(1));
     }
 
+    /// <summary>
+    /// The circuit opens while a load's factory runs (other calls fail meanwhile), so its write-back is refused before
+    /// it is sent: the caller still gets the value it loaded (a 500 from the API before), and the lease is left to be
+    /// released once Redis is tried again.
+    /// </summary>
+    [Fact]
+    public async Task AWriteBackRefusedByAnOpenCircuitStillGivesTheLoadedValue()
+    {
+        var chaos = ChaosRedis.Over(backend.Redis);
+        using var cache = Create(chaos.Connection, o =>
+        {
+            o.CircuitBreakDuration = TimeSpan.FromMinutes(1);
+            o.CircuitBreakerConsecutiveFailures = 1;
+        });
+        var loader = new HeldLoader<Item>(new Item(1, "v1"));
+        var read = cache.GetOrCreateAsync("item:1", loader.LoadAsync);
+        await loader.Reached;
+        chaos.Fault = RedisFault.Throw;
+        Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "db"))).Within()).Outcome);
+        chaos.Fault = RedisFault.None;
+        var callsBefore = chaos.Sent.Count;
+
+        loader.Release();
+        var result = await read.Within();
+
+        Assert.Equal((CacheOutcome.Miss, "v1"), (result.Outcome, result.Value!.Name));
+        Assert.Equal(callsBefore, chaos.Sent.Count);
+        Assert.True(await LeaseHeldAsync("item:1"), "the write-back was not sent, so the lease is still there");
+    }
+
     /// <summary>A read that takes the lease if it misses, sent into a hung Redis: it times out, then runs late.</summary>
     private async Task<CacheFlowCache> LeaseReadThatRanLateAsync(Action<CacheFlowOptions>? configure = null)
     {

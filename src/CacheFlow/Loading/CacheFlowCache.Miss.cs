@@ -246,24 +246,23 @@ public sealed partial class CacheFlowCache
 
                 var header = cache.NewHeader(loaded, _request.Options, loadMilliseconds, _lease, out var ttl);
                 var write = cache.StartWrite(_request.Key, loaded.Entry, header, _request.Options);
-                Verdict written;
-                if (_request.Options.Tags.Count == 0 && cache.BeginWrite(write, ttl, _lease) is { } script)
+                Verdict? scripted = null;
+                if (_request.Options.Tags.Count == 0)
                 {
                     // The untagged write-back's one script, awaited here: the write has no state machine of its own.
+                    // Sending it can fail as well as its answer (the circuit opened while the factory ran): both in the try.
                     try
                     {
-                        var landed = (int)await script.ConfigureAwait(false) == 1;
-                        written = cache.Written(write, _request.Options, _lease, _request.Paths, landed);
+                        if (cache.BeginWrite(write, ttl, _lease) is { } script)
+                            scripted = cache.Written(write, _request.Options, _lease, _request.Paths, (int)await script.ConfigureAwait(false) == 1);
                     }
                     catch (Exception ex) when (RedisGuard.IsFailure(ex))
                     {
-                        written = cache.WriteFailed(write, _request.Options, _lease, _request.Paths, Counters, ex);
+                        scripted = cache.WriteFailed(write, _request.Options, _lease, _request.Paths, Counters, ex);
                     }
                 }
-                else
-                {
-                    written = await cache.WriteEntryAsync(_request.Key, Counters, loaded.Entry, header, ttl, _request.Options, _lease, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
-                }
+
+                var written = scripted ?? await cache.WriteEntryAsync(_request.Key, Counters, loaded.Entry, header, ttl, _request.Options, _lease, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
 
                 commit?.SetTag(CacheActivities.CommitResult, written switch { Verdict.Done => "written", Verdict.Refused => "lease_lost", _ => "failed" });
                 if (written == Verdict.Refused)
