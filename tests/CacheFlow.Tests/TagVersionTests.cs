@@ -100,6 +100,47 @@ public abstract class TagVersionTests(IRedisBackend backend)
     }
 
     /// <summary>
+    /// A load of a tagged key reads the source (v1) and is held; the tag is removed (acknowledged); then a read of the
+    /// key starts, finds that load running here and joins it; the load ends. Returns what the joiner got. The load's
+    /// write-back carries the versions from before the removal, a miss for readers of Redis: its value is no newer for
+    /// a caller that joined after the removal.
+    /// </summary>
+    private static async Task<CacheResult<Item?>> JoinerOfALoadThatRacedARemovalByTagAsync(CacheFlowCache cache)
+    {
+        var loader = new HeldLoader<Item>(new Item(1, "v1"));
+        var load = cache.GetOrCreateAsync("page:1", loader.LoadAsync, Lists);
+        await loader.Reached;
+        await cache.RemoveByTagAsync("lists");
+        var joiner = cache.GetOrCreateAsync("page:1", _ => Source("v2"), Lists);
+        await Eventually.TrueAsync(() => cache.GetStatistics().Total.Misses == 2, "the second read missed and joined the load");
+
+        loader.Release();
+
+        Assert.Equal("v1", (await load.Within()).Value!.Name);
+        return await joiner.Within();
+    }
+
+    [Fact]
+    public async Task AReadThatStartedAfterARemovalByTagDoesNotTakeTheValueOfALoadThatReadTheSourceBefore()
+    {
+        using var cache = Create();
+
+        var joined = await JoinerOfALoadThatRacedARemovalByTagAsync(cache);
+
+        Assert.Equal((CacheOutcome.Miss, "v2"), (joined.Outcome, joined.Value!.Name));
+    }
+
+    [Fact]
+    public async Task ControlWithoutVersionsTheJoinerTakesTheValueReadBeforeTheRemoval()
+    {
+        using var cache = Create(versions: false);
+
+        var joined = await JoinerOfALoadThatRacedARemovalByTagAsync(cache);
+
+        Assert.Equal("v1", joined.Value!.Name);
+    }
+
+    /// <summary>
     /// An output-cache style entry (written with tags, read without naming them) whose tag index was evicted, then its
     /// tag removed. Returns whether the read still finds it.
     /// </summary>

@@ -286,10 +286,14 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     /// <summary>
     /// Writes an entry and its tag indexes: with a <paramref name="lease"/>, the lease-checked write-back of a load;
     /// without, a write-through. Returns false if refused (the lease was revoked, or an invalidation came within the
-    /// revocation window).
+    /// revocation window), and for a write-back whose <paramref name="recorded"/> tag versions are no longer all
+    /// current (a removal by tag came after the load recorded them): written, it is a miss for every reader, and
+    /// the load's value must not be shared with callers that joined it after that removal either.
     /// </summary>
-    public ValueTask<bool> WriteAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, Lease? lease, bool overwrite = false) =>
-        guard.RunAsync(static s => s.Store.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Lease, s.Overwrite), (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Lease: lease, Overwrite: overwrite));
+    public ValueTask<bool> WriteAsync(
+        string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, Lease? lease, bool overwrite = false, IReadOnlyList<long>? recorded = null) =>
+        guard.RunAsync(static s => s.Store.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Lease, s.Overwrite, s.Recorded),
+            (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Lease: lease, Overwrite: overwrite, Recorded: recorded));
 
     /// <summary>Replaces an entry holding exactly <paramref name="old"/> with <paramref name="replacement"/>, keeping its time to live.</summary>
     public async Task<bool> ReplaceAsync(string entryKey, ReadOnlyMemory<byte> old, ReadOnlyMemory<byte> replacement)
@@ -446,11 +450,12 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         : overwrite && _leases ? db.ScriptEvaluateAsync(RedisScripts.Overwrite, [entryKey, CacheKeys.Lease(entryKey)], [entry, ttlMs])
         : db.ScriptEvaluateAsync(RedisScripts.WriteThrough, [entryKey, CacheKeys.Lease(entryKey), CacheKeys.Revoked(entryKey)], [entry, ttlMs]);
 
-    private async Task<bool> WriteCoreAsync(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, Lease? lease, bool overwrite)
+    private async Task<bool> WriteCoreAsync(
+        string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, IReadOnlyList<string> tags, Lease? lease, bool overwrite, IReadOnlyList<long>? recorded)
     {
         var db = Database;
         // Sent in order on one connection: tag indexes first, so an entry is never in Redis without its index.
-        var indexes = tags.Count == 0 ? null : new Task[tags.Count];
+        var indexes = tags.Count == 0 ? null : new Task<RedisResult>[tags.Count];
         for (var i = 0; i < tags.Count; i++)
         {
             var tagKey = Keys.Tag(tags[i]);
@@ -461,10 +466,21 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         // Tests' controls: an unconditional SET (after revoking loads, for a write-through).
         var revoke = script is null && lease is null && _leases ? db.KeyDeleteAsync(CacheKeys.Lease(entryKey)) : null;
         var set = script is null ? db.StringSetAsync(entryKey, entry, TimeSpan.FromMilliseconds(ttlMs)) : null;
+        var current = true;
         if (indexes is not null)
-            await Task.WhenAll(indexes).ConfigureAwait(false);
+        {
+            var versions = await Task.WhenAll(indexes).ConfigureAwait(false);
+            // A write-back's versions were recorded before its source read; each index script returns the tag's version now.
+            if (lease is not null && recorded is not null && _tagVersions)
+            {
+                for (var i = 0; i < versions.Length; i++)
+                    current &= (long)versions[i] == recorded[i];
+            }
+        }
+
         if (revoke is not null)
             await revoke.ConfigureAwait(false);
-        return script is not null ? (int)await script.ConfigureAwait(false) == 1 : await set!.ConfigureAwait(false);
+        var written = script is not null ? (int)await script.ConfigureAwait(false) == 1 : await set!.ConfigureAwait(false);
+        return written && current;
     }
 }

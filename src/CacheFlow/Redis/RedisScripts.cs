@@ -145,7 +145,8 @@ internal static class RedisScripts
     /// <summary>
     /// Indexes an entry under a tag: a sorted set scored by each member's expiry (server time), so members whose
     /// entries expired are pruned at every add and the index expires with its last entry; its time to live is never
-    /// shorter than any member's. The tag's version, if it has one, is kept at least as long as the entry.
+    /// shorter than any member's. The tag's version, if it has one, is kept at least as long as the entry, and returned
+    /// (0 if none): a load's write-back compares it with the version it recorded.
     /// KEYS = tag index, tag version; ARGV = entry key, entry time to live ms.
     /// </summary>
     public const string Tag = """
@@ -159,11 +160,11 @@ internal static class RedisScripts
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
         local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
         redis.call('PEXPIRE', KEYS[1], math.max(1, tonumber(last[2]) - now))
-        local version = redis.call('PTTL', KEYS[2])
-        if version >= 0 and version < tonumber(ARGV[2]) then
+        local ttl = redis.call('PTTL', KEYS[2])
+        if ttl >= 0 and ttl < tonumber(ARGV[2]) then
             redis.call('PEXPIRE', KEYS[2], ARGV[2])
         end
-        return 1
+        return redis.call('GET', KEYS[2]) or '0'
         """;
 
     /// <summary>

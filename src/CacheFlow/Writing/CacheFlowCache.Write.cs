@@ -69,7 +69,7 @@ public sealed partial class CacheFlowCache
                 }
             }
 
-            return Written(write, options, lease, paths, await _store.WriteAsync(write.EntryKey, entry, TtlMs(ttl), options.Tags, lease, overwrite).ConfigureAwait(false));
+            return Written(write, options, lease, paths, await _store.WriteAsync(write.EntryKey, entry, TtlMs(ttl), options.Tags, lease, overwrite, tagVersions).ConfigureAwait(false));
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
