@@ -141,6 +141,45 @@ public abstract class TagVersionTests(IRedisBackend backend)
     }
 
     /// <summary>
+    /// As <see cref="JoinerOfALoadThatRacedARemovalByTagAsync"/>, with a load that finds nothing: a null, which is not
+    /// cached (the default), so there is no write-back to check; its lease's release checks the tags' versions instead.
+    /// </summary>
+    private static async Task<CacheResult<Item?>> JoinerOfANullLoadThatRacedARemovalByTagAsync(CacheFlowCache cache)
+    {
+        var loader = new HeldLoader<Item?>(null);
+        var load = cache.GetOrCreateAsync("page:9", loader.LoadAsync, Lists);
+        await loader.Reached;
+        await cache.RemoveByTagAsync("lists");
+        var joiner = cache.GetOrCreateAsync("page:9", _ => ValueTask.FromResult<Item?>(new Item(9, "created")), Lists);
+        await Eventually.TrueAsync(() => cache.GetStatistics().Total.Misses == 2, "the second read missed and joined the load");
+
+        loader.Release();
+
+        Assert.Null((await load.Within()).Value);
+        return await joiner.Within();
+    }
+
+    [Fact]
+    public async Task AReadThatStartedAfterARemovalByTagDoesNotTakeTheNullOfALoadThatReadTheSourceBefore()
+    {
+        using var cache = Create();
+
+        var joined = await JoinerOfANullLoadThatRacedARemovalByTagAsync(cache);
+
+        Assert.Equal("created", joined.Value?.Name);
+    }
+
+    [Fact]
+    public async Task ControlWithoutVersionsTheJoinerTakesTheNullReadBeforeTheRemoval()
+    {
+        using var cache = Create(versions: false);
+
+        var joined = await JoinerOfANullLoadThatRacedARemovalByTagAsync(cache);
+
+        Assert.Null(joined.Value);
+    }
+
+    /// <summary>
     /// An output-cache style entry (written with tags, read without naming them) whose tag index was evicted, then its
     /// tag removed. Returns whether the read still finds it.
     /// </summary>

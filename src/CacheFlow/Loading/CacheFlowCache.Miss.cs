@@ -126,11 +126,11 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>Frees a lease if this load still holds it (once Redis answers, if it does not now).</summary>
-    private async Task<Verdict> TryReleaseAsync(Lease lease, FamilyCounters counters)
+    private async Task<Verdict> TryReleaseAsync(Lease lease, FamilyCounters counters, IReadOnlyList<string>? tags = null, IReadOnlyList<long>? recorded = null)
     {
         try
         {
-            return await _store.ReleaseAsync(lease).ConfigureAwait(false) ? Verdict.Done : Verdict.Refused;
+            return await _store.ReleaseAsync(lease, tags, recorded).ConfigureAwait(false) ? Verdict.Done : Verdict.Refused;
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
@@ -238,8 +238,9 @@ public sealed partial class CacheFlowCache
                 using var commit = CacheActivities.Start(CacheActivities.Commit, cache._options, Counters.Family);
                 if (!Cacheable(loaded))
                 {
-                    // Nothing to cache. A null is still shareable if the lease held to the end: no invalidation came after the read.
-                    var released = await cache.TryReleaseAsync(_lease!.Value, Counters).ConfigureAwait(false);
+                    // Nothing to cache. A null is still shareable if the lease held to the end (no invalidation of the key came
+                    // after the read) and its tags' versions are the ones recorded before it (no removal by tag either).
+                    var released = await cache.TryReleaseAsync(_lease!.Value, Counters, _request.Options.Tags, _request.TagVersions).ConfigureAwait(false);
                     commit?.SetTag(CacheActivities.CommitResult, released == Verdict.Failed ? "failed" : "released");
                     return result = new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused, call);
                 }

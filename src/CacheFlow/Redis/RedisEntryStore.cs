@@ -273,14 +273,25 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         }, (Store: this, Lease: lease, Tags: tags, Versioned: versioned)).ConfigureAwait(false);
     }
 
-    /// <summary>Frees the lease if its key still holds this load's token or placeholder; false if it was revoked.</summary>
-    public async Task<bool> ReleaseAsync(Lease lease)
+    /// <summary>
+    /// Frees the lease if its key still holds this load's token or placeholder; false if it was revoked, or if a tag's
+    /// version is no longer the one the load <paramref name="recorded"/> for <paramref name="tags"/> (read in the same
+    /// round trip): a removal by tag does not revoke a lease, so a load's result is no newer than such a removal.
+    /// </summary>
+    public async Task<bool> ReleaseAsync(Lease lease, IReadOnlyList<string>? tags = null, IReadOnlyList<long>? recorded = null)
     {
-        if (!_leases)
+        var versioned = _tagVersions && tags is { Count: > 0 } && recorded is not null;
+        if (!_leases && !versioned)
             return true;
-        var released = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.Release, [s.Lease.Key], [s.Lease.Value]),
-            (Database, Lease: lease)).ConfigureAwait(false);
-        return (int)released == 1;
+        return await guard.RunAsync(static async s =>
+        {
+            var versions = s.Versioned ? s.Store.SendVersionReads(s.Store.Database, s.Tags!) : [];
+            var released = !s.Store._leases || (int)await s.Store.Database.ScriptEvaluateAsync(RedisScripts.Release, [s.Lease.Key], [s.Lease.Value]).ConfigureAwait(false) == 1;
+            var current = Current(await Task.WhenAll(versions).ConfigureAwait(false));
+            for (var i = 0; i < current.Length; i++)
+                released &= current[i] == s.Recorded![i];
+            return released;
+        }, (Store: this, Lease: lease, Tags: tags, Recorded: recorded, Versioned: versioned)).ConfigureAwait(false);
     }
 
     /// <summary>
