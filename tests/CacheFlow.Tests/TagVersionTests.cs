@@ -128,6 +128,8 @@ public abstract class TagVersionTests(IRedisBackend backend)
         var joined = await JoinerOfALoadThatRacedARemovalByTagAsync(cache);
 
         Assert.Equal((CacheOutcome.Miss, "v2"), (joined.Outcome, joined.Value!.Name));
+        // Only the raced write-back counts as refused: the joiner's own load recorded current versions, and its write-back stands.
+        Assert.Equal(1, cache.GetStatistics().Total.LeaseLost);
     }
 
     [Fact]
@@ -167,6 +169,24 @@ public abstract class TagVersionTests(IRedisBackend backend)
         var joined = await JoinerOfANullLoadThatRacedARemovalByTagAsync(cache);
 
         Assert.Equal("created", joined.Value?.Name);
+    }
+
+    /// <summary>With no removal between, the null is shared: the release found the versions it recorded.</summary>
+    [Fact]
+    public async Task ATaggedNullIsSharedWithTheCallersThatJoinedItsLoad()
+    {
+        using var cache = Create();
+        var loader = new HeldLoader<Item?>(null);
+        var load = cache.GetOrCreateAsync("page:9", loader.LoadAsync, Lists);
+        await loader.Reached;
+        var second = new CountingLoader<Item?>(n => new Item(9, "second"));
+        var joiner = cache.GetOrCreateAsync("page:9", second.LoadAsync, Lists);
+        await Eventually.TrueAsync(() => cache.GetStatistics().Total.Misses == 2, "the second read missed and joined the load");
+
+        loader.Release();
+
+        Assert.Null((await load.Within()).Value);
+        Assert.Equal((CacheOutcome.Miss, null, 0), ((await joiner.Within()).Outcome, (await joiner).Value, second.Calls));
     }
 
     [Fact]
