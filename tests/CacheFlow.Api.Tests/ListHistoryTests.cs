@@ -10,11 +10,13 @@ using Microsoft.Extensions.DependencyInjection;
 namespace CacheFlow.Api.Tests;
 
 /// <summary>
-/// List pages stay fresh under concurrent creates: writers create users while readers read cached list pages, and the
-/// history is checked. A page read that started after a create was acknowledged must count that user in its total,
-/// and must hold it if its id falls in the page (ids are given in order without gaps, checked, and nothing is deleted); a page the
-/// acknowledged creates make exist must not be a 404. On the embedded stack, on redis-server + PostgreSQL and on
-/// Redis Cluster; the control, with the list removal taken out, shows the check catching stale pages.
+/// List pages stay fresh under concurrent changes: writers create users and patch the emails of the first page's
+/// users while readers read cached list pages, and the history is checked. A page read that started after a create
+/// was acknowledged must count that user in its total, and must hold it if its id falls in the page (ids are given in
+/// order without gaps, checked, and nothing is deleted); a page the acknowledged creates make exist must not be a 404;
+/// a user a page shows must show an email no older than the last patch of it acknowledged before the read started.
+/// On the embedded stack, on redis-server + PostgreSQL and on Redis Cluster; the control, with the list removal taken
+/// out, shows the check catching stale pages.
 /// </summary>
 public abstract class ListHistoryTests(IApiStack stack)
 {
@@ -23,10 +25,11 @@ public abstract class ListHistoryTests(IApiStack stack)
     private const int Writers = 2;
     private const int Readers = 3;
     private const int CreatesPerWriter = 40;
+    private const int Patches = 150;
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(8);
 
     [Fact]
-    public async Task NoListPageMissesAUserCreatedBeforeItsReadStarted()
+    public async Task NoListPageMissesAChangeAcknowledgedBeforeItsReadStarted()
     {
         var history = await ListHistory.RunAsync(stack.Api.CreateClient(), TestContext.Current.CancellationToken);
 
@@ -36,10 +39,14 @@ public abstract class ListHistoryTests(IApiStack stack)
     }
 
     /// <summary>One page read: when it ran, what it asked and what it saw.</summary>
-    internal sealed record PageRead(TimeSpan Start, TimeSpan End, int Page, int Status, long Total, IReadOnlySet<long> Ids, string XCache);
+    internal sealed record PageRead(TimeSpan Start, TimeSpan End, int Page, int Status, long Total, IReadOnlyDictionary<long, long> Versions, string XCache)
+    {
+        public override string ToString() =>
+            string.Create(CultureInfo.InvariantCulture, $"page {Page} read {Start.TotalMilliseconds:F1}-{End.TotalMilliseconds:F1} ms: {Status} {XCache}, total {Total}");
+    }
 
-    /// <summary>One acknowledged create: the id given and when the 201 came.</summary>
-    internal sealed record Create(long Id, TimeSpan Acknowledged);
+    /// <summary>One acknowledged change: a create (version 0) or a patch of the user's email to a version; when its answer came.</summary>
+    internal sealed record Change(long Id, long Version, TimeSpan Acknowledged);
 
     /// <summary>The writers, readers and clock of one run, and the check of its history.</summary>
     internal sealed class ListHistory
@@ -47,7 +54,8 @@ public abstract class ListHistoryTests(IApiStack stack)
         private readonly HttpClient _client;
         private readonly CancellationToken _cancellationToken;
         private readonly long _origin = Stopwatch.GetTimestamp();
-        private readonly ConcurrentQueue<Create> _creates = new();
+        private readonly ConcurrentQueue<Change> _creates = new();
+        private readonly ConcurrentQueue<Change> _patches = new();
         private readonly ConcurrentQueue<PageRead> _reads = new();
         private long _baseline;
 
@@ -66,7 +74,7 @@ public abstract class ListHistoryTests(IApiStack stack)
             for (var page = 1; page <= Pages; page++)
                 await run.ReadAsync(page);
             run._baseline = run._reads.Max(r => r.Total);
-            var workers = Enumerable.Range(0, Writers).Select(w => run.WriteLoopAsync(w))
+            var workers = Enumerable.Range(0, Writers).Select(w => run.WriteLoopAsync(w)).Append(run.PatchLoopAsync(new Random(400)))
                 .Concat(Enumerable.Range(0, Readers).Select(r => run.ReadLoopAsync(new Random(300 + r))));
             await Task.WhenAll(workers);
             run.Reads = [.. run._reads.OrderBy(r => r.Start)];
@@ -81,8 +89,23 @@ public abstract class ListHistoryTests(IApiStack stack)
                 var username = string.Create(CultureInfo.InvariantCulture, $"lh{writer}x{i}x{Guid.NewGuid():N}")[..24];
                 using var response = await _client.PostAsJsonAsync("/users", new { username, email = $"{username}@example.com" }, _cancellationToken);
                 var created = await response.JsonAsync(HttpStatusCode.Created);
-                _creates.Enqueue(new Create((long)created["id"]!, Now));
+                _creates.Enqueue(new Change((long)created["id"]!, 0, Now));
                 await Task.Delay(20, _cancellationToken);
+            }
+        }
+
+        /// <summary>Patches the email of a random user of the first page to its next version (one writer: versions rise per user).</summary>
+        private async Task PatchLoopAsync(Random random)
+        {
+            var versions = new long[Limit + 1];
+            for (var i = 0; i < Patches && Now < Duration; i++)
+            {
+                var id = random.Next(1, Limit + 1);
+                var version = ++versions[id];
+                using var response = await _client.PatchAsJsonAsync($"/users/{id}", new { email = $"v{version}-u{id}@example.com" }, _cancellationToken);
+                await response.JsonAsync();
+                _patches.Enqueue(new Change(id, version, Now));
+                await Task.Delay(random.Next(5, 20), _cancellationToken);
             }
         }
 
@@ -104,13 +127,19 @@ public abstract class ListHistoryTests(IApiStack stack)
             var status = (int)response.StatusCode;
             Assert.True(status is 200 or 404, $"page {page}: {status} {body}");
             var json = JsonNode.Parse(body)!;
-            var (total, ids) = status == 200
-                ? ((long)json["total"]!, json["users"]!.AsArray().Select(u => (long)u!["id"]!).ToHashSet())
-                : (-1L, new HashSet<long>());
-            _reads.Enqueue(new PageRead(start, end, page, status, total, ids, response.XCache()));
+            var (total, versions) = status == 200
+                ? ((long)json["total"]!, json["users"]!.AsArray().ToDictionary(u => (long)u!["id"]!, u => VersionOf((string)u!["email"]!)))
+                : (-1L, new Dictionary<long, long>());
+            _reads.Enqueue(new PageRead(start, end, page, status, total, versions, response.XCache()));
         }
 
-        /// <summary>What each read missed of the creates acknowledged before it started.</summary>
+        /// <summary>The version an email carries (<c>v{n}-…</c>); 0 for any other.</summary>
+        private static long VersionOf(string email) =>
+            email.StartsWith('v') && email.IndexOf('-', StringComparison.Ordinal) is > 1 and var dash
+                ? long.Parse(email.AsSpan(1, dash - 1), CultureInfo.InvariantCulture)
+                : 0;
+
+        /// <summary>What each read missed of the changes acknowledged before it started.</summary>
         private List<string> Check()
         {
             var creates = _creates.OrderBy(c => c.Acknowledged).ToList();
@@ -129,8 +158,16 @@ public abstract class ListHistoryTests(IApiStack stack)
                     stale.Add($"{read}: a 404, though {before.Count} creates acknowledged before it make the page exist");
                 else if (read.Status == 200 && read.Total < expectedTotal)
                     stale.Add($"{read}: total {read.Total}, though {expectedTotal} users existed before it started");
-                else if (read.Status == 200 && inPage.Except(read.Ids).ToList() is { Count: > 0 } missing)
+                else if (read.Status == 200 && inPage.Except(read.Versions.Keys).ToList() is { Count: > 0 } missing)
                     stale.Add($"{read}: missing {string.Join(", ", missing)}, created before it started");
+            }
+
+            foreach (var read in Reads.Where(r => r.Status == 200))
+            {
+                var older = _patches.Where(p => p.Acknowledged < read.Start && read.Versions.TryGetValue(p.Id, out var shown) && shown < p.Version)
+                    .GroupBy(p => p.Id).Select(g => $"user {g.Key} at v{read.Versions[g.Key]}, v{g.Max(p => p.Version)} acknowledged before").ToList();
+                if (older.Count > 0)
+                    stale.Add($"{read}: {string.Join("; ", older)}");
             }
 
             return stale;
@@ -138,7 +175,7 @@ public abstract class ListHistoryTests(IApiStack stack)
 
         public string Report() =>
             string.Create(CultureInfo.InvariantCulture,
-                $"{_creates.Count} creates, {Reads.Count} page reads ({string.Join(", ", Reads.GroupBy(r => r.XCache).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"))}), {Stale.Count} stale");
+                $"{_creates.Count} creates, {_patches.Count} patches, {Reads.Count} page reads ({string.Join(", ", Reads.GroupBy(r => r.XCache).OrderBy(g => g.Key, StringComparer.Ordinal).Select(g => $"{g.Key} {g.Count()}"))}), {Stale.Count} stale");
     }
 }
 
@@ -164,7 +201,7 @@ public sealed class ListHistoryControlTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task ControlWithoutTheListRemovalPagesMissUsersCreatedBeforeTheirReadStarted()
+    public async Task ControlWithoutTheListRemovalPagesMissChangesAcknowledgedBeforeTheirReadStarted()
     {
         var history = await ListHistoryTests.ListHistory.RunAsync(_api.CreateClient(), TestContext.Current.CancellationToken);
 
