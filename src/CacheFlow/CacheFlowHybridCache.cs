@@ -178,18 +178,24 @@ public sealed class CacheFlowHybridCache : HybridCache
 
         async Task CompleteAsync()
         {
+            T value = default!;
+            Exception? failure = null;
             try
             {
-                mine.TrySetResult(await Read(key, state, factory, serializer, EntryOptions(options, tags), paths, CancellationToken.None).ConfigureAwait(false));
+                value = await Read(key, state, factory, serializer, EntryOptions(options, tags), paths, CancellationToken.None).ConfigureAwait(false);
             }
             catch (Exception ex)
             {
-                mine.TrySetException(ex);
+                failure = ex;
             }
-            finally
-            {
-                _sharedLoads.TryRemove(KeyValuePair.Create((key, flags), (Task)mine.Task));
-            }
+
+            // Out of the map before it completes: a caller that goes on from this result and reads the key again (its
+            // continuation may run before this method's next line) starts a read of its own, not this finished one.
+            _sharedLoads.TryRemove(KeyValuePair.Create((key, flags), (Task)mine.Task));
+            if (failure is null)
+                mine.TrySetResult(value);
+            else
+                mine.TrySetException(failure);
         }
     }
 

@@ -64,6 +64,51 @@ public abstract partial class HybridCacheConformance
         Assert.NotSame(second, third);
     }
 
+    /// <summary>
+    /// As <see cref="DisableLocalCacheNeverSharesAnInstance"/>, with a caller that goes on at once from the load it was
+    /// given: its awaits capture a synchronization context that runs what is posted to it inline, so its next read runs
+    /// as the first completes. Immutable values loaded by callers that cannot cancel share one load; a finished load
+    /// must not be handed to a read that starts after it (it was, when the load left the shared map after completing).
+    /// </summary>
+    [Fact]
+    public async Task DisableLocalCacheNeverSharesAnInstanceWithACallerThatGoesOnInline()
+    {
+        var cache = NewInstance();
+        var options = With(HybridCacheEntryFlags.DisableLocalCache);
+
+        var (first, second) = await Bounded(InlineAsync(async () =>
+        {
+            var first = await cache.GetOrCreateAsync(Key(), _ => Load(1, "v1"), options);
+            var second = await cache.GetOrCreateAsync(Key(), _ => Load(2, "factory"), options);
+            return (first, second);
+        }));
+
+        // The second read's value comes from the L2, or from its factory where the L2 write had not landed yet
+        // (Microsoft's writes it after returning, and this test cannot wait between the two reads): a new instance either way.
+        Assert.Equal(new Frozen(1, "v1"), first);
+        Assert.NotSame(first, second);
+    }
+
+    /// <summary>Runs <paramref name="body"/> with a synchronization context that runs every continuation posted to it at once, where it is posted.</summary>
+    private static async Task<T> InlineAsync<T>(Func<Task<T>> body)
+    {
+        var previous = SynchronizationContext.Current;
+        SynchronizationContext.SetSynchronizationContext(new InlineContext());
+        try
+        {
+            return await body().ConfigureAwait(false);
+        }
+        finally
+        {
+            SynchronizationContext.SetSynchronizationContext(previous);
+        }
+    }
+
+    private sealed class InlineContext : SynchronizationContext
+    {
+        public override void Post(SendOrPostCallback d, object? state) => d(state);
+    }
+
     [Fact]
     public async Task DisableDistributedCacheReadIgnoresAValueInTheL2()
     {
