@@ -40,9 +40,10 @@ namespace CacheFlow;
 /// (a source-generated context there gives each type's <c>JsonTypeInfo</c>), fields included for a type whose data is in
 /// fields only (a value tuple). A serializer's exception reaches the caller.</item>
 /// <item>Strings, value types holding no references and sealed types marked <c>[ImmutableObject(true)]</c> are
-/// immutable: the caller that loaded or set a value gets the instance it made, and so does every later L1 hit; callers
-/// that cannot be cancelled and wait for the same load share one task. Any other type is deserialized afresh for each
-/// caller.</item>
+/// immutable: the caller that loaded or set a value gets the instance it made, and so does every later L1 hit. Any other
+/// type is deserialized afresh for each caller. Unlike Microsoft's, callers that cannot be cancelled do not share one
+/// task for a load: a caller that starts after a removal would be handed a value read before it; each caller waits
+/// for the key's load under the rule every caller has (docs/correctness.md, "Joiners need the same care").</item>
 /// <item>Each caller may cancel its own wait; a load is cancelled only when every caller waiting for it has.</item>
 /// <item><c>RemoveByTagAsync("*")</c> removes every entry under the cache's key prefix, whichever API wrote it. With
 /// <see cref="HybridCacheOptions.ReportTagMetrics"/>, removals by tag are counted per tag (<c>cacheflow.hybrid.tag_removals</c>).</item>
@@ -62,7 +63,6 @@ public sealed class CacheFlowHybridCache : HybridCache
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<Type, object> _serializers = new();
     private readonly object _identity = new();
-    private readonly ConcurrentDictionary<(string Key, HybridCacheEntryFlags Flags), Task> _sharedLoads = new();
     private readonly CacheEntryOptions _defaultEntryOptions;
     private readonly Counter<long>? _tagRemovals;
     private readonly Lazy<JsonSerializerOptions> _fieldOptions;
@@ -103,8 +103,7 @@ public sealed class CacheFlowHybridCache : HybridCache
         string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, HybridCacheEntryOptions? options = null, IEnumerable<string>? tags = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(factory);
-        var canBeCanceled = cancellationToken.CanBeCanceled;
-        if (canBeCanceled)
+        if (cancellationToken.CanBeCanceled)
             cancellationToken.ThrowIfCancellationRequested();
         var flags = options?.Flags ?? _defaultFlags;
         var serializer = SerializerOf<T>();
@@ -115,8 +114,6 @@ public sealed class CacheFlowHybridCache : HybridCache
             return new ValueTask<T>(local!);
         if (!Cacheable(key))
             return (flags & HybridCacheEntryFlags.DisableUnderlyingData) == 0 ? factory(state, cancellationToken) : default;
-        if (!canBeCanceled && ImmutableType<T>.IsShared)
-            return new ValueTask<T>(SharedLoad(key, state, factory, serializer, options, tags, flags, paths));
         return Read(key, state, factory, serializer, EntryOptions(options, tags), paths, cancellationToken);
     }
 
@@ -159,44 +156,6 @@ public sealed class CacheFlowHybridCache : HybridCache
         return read.IsCompletedSuccessfully ? new ValueTask<T>(read.Result.Value!) : ValueOf(read);
 
         static async ValueTask<T> ValueOf(ValueTask<CacheResult<T?>> read) => (await read.ConfigureAwait(false)).Value!;
-    }
-
-    /// <summary>
-    /// Callers that cannot be cancelled and wait for the same key (with the same flags) share one task, as
-    /// Microsoft's do: the value is immutable, so one instance serves them all.
-    /// </summary>
-    private Task<T> SharedLoad<TState, T>(
-        string key, TState state, Func<TState, CancellationToken, ValueTask<T>> factory, IHybridCacheSerializer<T> serializer, HybridCacheEntryOptions? options,
-        IEnumerable<string>? tags, HybridCacheEntryFlags flags, EntryPaths paths)
-    {
-        var mine = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var shared = _sharedLoads.GetOrAdd((key, flags), mine.Task);
-        if (shared != mine.Task)
-            return shared as Task<T> ?? Read(key, state, factory, serializer, EntryOptions(options, tags), paths, CancellationToken.None).AsTask();
-        _ = CompleteAsync();
-        return mine.Task;
-
-        async Task CompleteAsync()
-        {
-            T value = default!;
-            Exception? failure = null;
-            try
-            {
-                value = await Read(key, state, factory, serializer, EntryOptions(options, tags), paths, CancellationToken.None).ConfigureAwait(false);
-            }
-            catch (Exception ex)
-            {
-                failure = ex;
-            }
-
-            // Out of the map before it completes: a caller that goes on from this result and reads the key again (its
-            // continuation may run before this method's next line) starts a read of its own, not this finished one.
-            _sharedLoads.TryRemove(KeyValuePair.Create((key, flags), (Task)mine.Task));
-            if (failure is null)
-                mine.TrySetResult(value);
-            else
-                mine.TrySetException(failure);
-        }
     }
 
     /// <summary>Whether a key may be cached (Microsoft's rules); a key that may not is logged.</summary>

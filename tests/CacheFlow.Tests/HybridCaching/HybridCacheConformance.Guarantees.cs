@@ -57,6 +57,42 @@ public abstract partial class HybridCacheConformance
         }
     }
 
+    /// <summary>
+    /// As <see cref="AValueLoadedBeforeARemovalIsNotServedAfterIt"/>, for a caller of the same instance that starts
+    /// after the removal while the load is still held, and cannot cancel (an immutable value's callers that cannot
+    /// cancel share one load): it must not be handed the value the held load read before the removal.
+    /// </summary>
+    [Fact]
+    public async Task ACallerThatStartsAfterARemovalIsNotHandedALoadThatReadBeforeIt()
+    {
+        var loader = NewInstance();
+        var writer = NewInstance();
+        var database = new Frozen(1, "v1");
+        var readTheDatabase = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var release = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        ValueTask<Frozen> FromDatabase(CancellationToken _) => ValueTask.FromResult(Volatile.Read(ref database));
+
+        var load = loader.GetOrCreateAsync(Key(), async _ =>
+        {
+            var read = Volatile.Read(ref database);
+            readTheDatabase.TrySetResult();
+            await release.Task;
+            return read;
+        }).AsTask();
+        await Bounded(readTheDatabase.Task);
+        Volatile.Write(ref database, new Frozen(2, "v2"));
+        await Bounded(writer.RemoveAsync(Key()));
+
+        var after = loader.GetOrCreateAsync(Key(), FromDatabase).AsTask();
+        release.SetResult();
+        await Bounded(load);
+
+        if (KeepsNoStaleSet)
+            Assert.Equal(new Frozen(2, "v2"), await Bounded(after));
+        else
+            Assert.Equal(new Frozen(1, "v1"), await Bounded(after));
+    }
+
     [Fact]
     public async Task ASetOnOneInstanceReachesTheL1OfAnother()
     {

@@ -146,6 +146,17 @@ public abstract partial class HybridCacheConformance
         var second = cache.GetOrCreateAsync(Key(), factory.CreateAsync).AsTask();
         factory.Open();
 
+        if (KeepsNoStaleSet)
+        {
+            // A deliberate departure: one task would hand a caller that started after a removal the value read before it
+            // (ACallerThatStartsAfterARemovalIsNotHandedALoadThatReadBeforeIt). Each caller has its own task, and the
+            // load is still one factory call, whose instance both get.
+            Assert.NotSame(first, second);
+            Assert.Same(await Bounded(first), await Bounded(second));
+            Assert.Equal(1, factory.Calls);
+            return;
+        }
+
         Assert.Same(first, second);
         Assert.Same(await Bounded(first), await Bounded(second));
     }
