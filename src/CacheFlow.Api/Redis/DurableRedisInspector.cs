@@ -1,4 +1,5 @@
 using System.Globalization;
+using CacheFlow.Redis;
 using StackExchange.Redis;
 
 namespace CacheFlow.Api.Redis;
@@ -24,7 +25,7 @@ internal static class DurableRedisInspector
         {
             return await Task.WhenAll(primaries.Select(server => ReadAsync(server).WaitAsync(timeout)));
         }
-        catch (Exception ex) when (ex is RedisConnectionException or TimeoutException)
+        catch (Exception ex) when (RedisGuard.Trips(ex))
         {
             return null;
         }
@@ -121,7 +122,7 @@ internal static class DurableRedisInspector
                 AppendFsync = appendFsync.Result,
             };
         }
-        catch (RedisException ex) when (ex is not RedisConnectionException)
+        catch (RedisException ex) when (!RedisGuard.Trips(ex))
         {
             // A managed Redis renames CONFIG, or an ACL denies it: the server answered, and told nothing.
             return new DurableServerSettings(endpoint, null, null) { Refused = ex.Message };

@@ -287,10 +287,8 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         {
             var versions = s.Versioned ? s.Store.SendVersionReads(s.Store.Database, s.Tags!) : [];
             var released = !s.Store._leases || (int)await s.Store.Database.ScriptEvaluateAsync(RedisScripts.Release, [s.Lease.Key], [s.Lease.Value]).ConfigureAwait(false) == 1;
-            var current = Current(await Task.WhenAll(versions).ConfigureAwait(false));
-            for (var i = 0; i < current.Length; i++)
-                released &= current[i] == s.Recorded![i];
-            return released;
+            var unchanged = !s.Versioned || Unchanged(Current(await Task.WhenAll(versions).ConfigureAwait(false)), s.Recorded!);
+            return released && unchanged;
         }, (Store: this, Lease: lease, Tags: tags, Recorded: recorded, Versioned: versioned)).ConfigureAwait(false);
     }
 
@@ -421,6 +419,18 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 
     private static long?[] Current(RedisValue[] versions) => Array.ConvertAll(versions, static v => v.IsNull ? (long?)null : (long)v);
 
+    /// <summary>Whether each tag's version now (null: it has none) is the one a load recorded before its source read.</summary>
+    private static bool Unchanged(IReadOnlyList<long?> now, IReadOnlyList<long> recorded)
+    {
+        for (var i = 0; i < now.Count; i++)
+        {
+            if (now[i] != recorded[i])
+                return false;
+        }
+
+        return true;
+    }
+
     private static long[] Taken(RedisValue[] versions) => Array.ConvertAll(versions, static v => v.IsNull ? 0 : (long)v);
 
     private async Task<long> DeleteMembersAsync(IDatabase db, RedisKey removingKey, RedisValue[] members)
@@ -483,10 +493,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
             var versions = await Task.WhenAll(indexes).ConfigureAwait(false);
             // A write-back's versions were recorded before its source read; each index script returns the tag's version now.
             if (lease is not null && recorded is not null && _tagVersions)
-            {
-                for (var i = 0; i < versions.Length; i++)
-                    current &= (long)versions[i] == recorded[i];
-            }
+                current = Unchanged(Array.ConvertAll(versions, static v => (long?)v), recorded);
         }
 
         if (revoke is not null)

@@ -83,8 +83,12 @@ public sealed class RedisGuard
     /// <param name="exception">What a Redis call threw.</param>
     public static bool IsFailure(Exception exception) => exception is RedisException or TimeoutException;
 
-    /// <summary>Whether a failed call counts against Redis (its connection or a timeout, not a script error).</summary>
-    internal static bool Trips(Exception exception) => exception is RedisConnectionException or TimeoutException;
+    /// <summary>
+    /// Whether a failed call counts against Redis: it did not answer (its connection failed, or it timed out). A
+    /// <see cref="RedisException"/> for which this is false is an answer: a refusal or an error reply.
+    /// </summary>
+    /// <param name="exception">What a Redis call threw.</param>
+    public static bool Trips(Exception exception) => exception is RedisConnectionException or TimeoutException;
 
     /// <summary>Runs one Redis call behind the breaker, bounded by <see cref="Timeout"/>.</summary>
     /// <typeparam name="T">The call's result.</typeparam>

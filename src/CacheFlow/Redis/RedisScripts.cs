@@ -146,7 +146,7 @@ internal static class RedisScripts
     /// Indexes an entry under a tag: a sorted set scored by each member's expiry (server time), so members whose
     /// entries expired are pruned at every add and the index expires with its last entry; its time to live is never
     /// shorter than any member's. The tag's version, if it has one, is kept at least as long as the entry, and returned
-    /// (0 if none): a load's write-back compares it with the version it recorded.
+    /// (nil if none, which no recorded version matches): a load's write-back compares it with the version it recorded.
     /// KEYS = tag index, tag version; ARGV = entry key, entry time to live ms.
     /// </summary>
     public const string Tag = """
@@ -164,7 +164,7 @@ internal static class RedisScripts
         if ttl >= 0 and ttl < tonumber(ARGV[2]) then
             redis.call('PEXPIRE', KEYS[2], ARGV[2])
         end
-        return redis.call('GET', KEYS[2]) or '0'
+        return redis.call('GET', KEYS[2])
         """;
 
     /// <summary>
