@@ -25,7 +25,7 @@ if (scenario is "read" or "all")
 if (scenario is "writes" or "all")
 {
     var seconds = int.Parse(Option("--seconds") ?? "5", System.Globalization.CultureInfo.InvariantCulture);
-    Console.WriteLine(await WritesScenario.RunAsync(servers, repeats, seconds));
+    Console.WriteLine(await WritesScenario.RunAsync(servers, repeats, seconds, Option("--only")));
 }
 
 if (scenario is "flood" or "all")

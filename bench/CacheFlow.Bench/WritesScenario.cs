@@ -29,7 +29,8 @@ public static class WritesScenario
 
     private sealed record Sample(double RequestsPerSecond, double P50Ms, double P99Ms, double? CommandsPerRequest, double? DelayP99Ms);
 
-    public static async Task<string> RunAsync(BenchServers servers, int repeats, int seconds)
+    /// <summary>Runs the rows whose names contain <paramref name="only"/> (all when null).</summary>
+    public static async Task<string> RunAsync(BenchServers servers, int repeats, int seconds, string? only = null)
     {
         var (redis, redisDescription, users) = await servers.StartWriteServersAsync();
         var port = ServerProcess.FreeLoopbackPort();
@@ -89,7 +90,8 @@ public static class WritesScenario
               return wrk.format("POST", path, {["Content-Type"] = "application/json"}, '{"username":"' .. name .. '","email":"' .. name .. '@example.com"}')
             end
             """);
-        var rows = new (string Name, string Path, string Mode)[] { (WriteThrough, "/users", "create"), (WriteBehind, "/users/async", "create"), (Logins, "/users", "logins") };
+        var rows = new (string Name, string Path, string Mode)[] { (WriteThrough, "/users", "create"), (WriteBehind, "/users/async", "create"), (Logins, "/users", "logins") }
+            .Where(r => only is null || r.Name.Contains(only, StringComparison.Ordinal)).ToArray();
         var samples = rows.ToDictionary(r => r.Name, _ => new List<Sample>());
         var run = 0;
         var warmup = await WarmUpAsync(port, script, rows.Select(r => (r.Name, r.Path, r.Mode)).ToList(), queue, () => ++run);
