@@ -17,6 +17,9 @@ internal sealed class InvalidationBus(IConnectionMultiplexer redis, CacheFlowOpt
     /// <summary>An entry (<c>{prefix}{user:42}</c>) was invalidated or written through.</summary>
     public void PublishKey(string entryKey) => Publish(BusMessageKind.Key, entryKey);
 
+    /// <summary>The message <see cref="PublishKey"/> sends, for a script to publish with the change it makes.</summary>
+    public BusMessage KeyMessage(string entryKey) => new(_channel.ToString(), Text(BusMessageKind.Key, entryKey));
+
     /// <summary>Every entry of a tag was invalidated.</summary>
     public void PublishTag(string tag) => Publish(BusMessageKind.Tag, tag);
 
@@ -38,14 +41,19 @@ internal sealed class InvalidationBus(IConnectionMultiplexer redis, CacheFlowOpt
     {
         try
         {
-            redis.GetSubscriber().Publish(_channel, $"{_instance}|{(char)kind}|{value}", CommandFlags.FireAndForget);
+            redis.GetSubscriber().Publish(_channel, Text(kind, value), CommandFlags.FireAndForget);
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
             // Redis is down: no instance can hear it, and each clears its L1 when it reconnects.
         }
     }
+
+    private string Text(BusMessageKind kind, string value) => $"{_instance}|{(char)kind}|{value}";
 }
+
+/// <summary>A bus message as a script publishes it: the channel's name and the message.</summary>
+internal readonly record struct BusMessage(string Channel, string Text);
 
 /// <summary>What a bus message invalidates; the value is its character on the wire.</summary>
 internal enum BusMessageKind

@@ -1,4 +1,5 @@
 using System.Globalization;
+using CacheFlow.Invalidation;
 using StackExchange.Redis;
 
 namespace CacheFlow.Redis;
@@ -304,11 +305,14 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
         guard.RunAsync(static s => s.Store.WriteCoreAsync(s.EntryKey, s.Entry, s.TtlMs, s.Tags, s.Lease, s.Overwrite, s.Recorded),
             (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Tags: tags, Lease: lease, Overwrite: overwrite, Recorded: recorded));
 
-    /// <summary>Replaces an entry holding exactly <paramref name="old"/> with <paramref name="replacement"/>, keeping its time to live.</summary>
-    public async Task<bool> ReplaceAsync(string entryKey, ReadOnlyMemory<byte> old, ReadOnlyMemory<byte> replacement)
+    /// <summary>
+    /// Replaces an entry holding exactly <paramref name="old"/> with <paramref name="replacement"/>, keeping its time
+    /// to live, and publishes the bus's <paramref name="message"/> if it did.
+    /// </summary>
+    public async Task<bool> ReplaceAsync(string entryKey, ReadOnlyMemory<byte> old, ReadOnlyMemory<byte> replacement, BusMessage message)
     {
-        var replaced = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.Replace, [s.Entry, s.Lease], [s.Old, s.New]),
-            (Database, Entry: (RedisKey)entryKey, Lease: (RedisKey)CacheKeys.Lease(entryKey), Old: (RedisValue)old, New: (RedisValue)replacement)).ConfigureAwait(false);
+        var replaced = await guard.RunAsync(static s => s.Database.ScriptEvaluateAsync(RedisScripts.Replace, [s.Entry, s.Lease], [s.Old, s.New, s.Message.Channel, s.Message.Text]),
+            (Database, Entry: (RedisKey)entryKey, Lease: (RedisKey)CacheKeys.Lease(entryKey), Old: (RedisValue)old, New: (RedisValue)replacement, Message: message)).ConfigureAwait(false);
         return (int)replaced == 1;
     }
 

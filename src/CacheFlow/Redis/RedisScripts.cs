@@ -112,13 +112,16 @@ internal static class RedisScripts
 
     /// <summary>
     /// Replaces an entry in place if it still holds exactly the bytes the caller read (compare-and-set), keeping its
-    /// time to live, and revokes any load in progress (its value predates this update). KEYS = entry, lease;
-    /// ARGV = old entry, new entry. Returns 1 if replaced.
+    /// time to live, revokes any load in progress (its value predates this update), and tells the other instances'
+    /// L1s on the invalidation bus: in the script, not as a command of its own, it costs the client no message and
+    /// reply of its own per update. KEYS = entry, lease; ARGV = old entry, new entry, bus channel, bus message.
+    /// Returns 1 if replaced.
     /// </summary>
     public const string Replace = """
         if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
         redis.call('SET', KEYS[1], ARGV[2], 'KEEPTTL')
         redis.call('DEL', KEYS[2])
+        redis.call('PUBLISH', ARGV[3], ARGV[4])
         return 1
         """;
 

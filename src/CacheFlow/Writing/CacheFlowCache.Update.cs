@@ -33,10 +33,9 @@ public sealed partial class CacheFlowCache
                 if (stored.Header.TagsLength > 0)
                     entry = EntryTags.Append(entry, stored.Tags);
                 (stored.Header with { Version = Random.Shared.NextInt64(1, long.MaxValue) }).WriteHeader(entry.Span);
-                if (await _store.ReplaceAsync(entryKey, stored.Bytes, entry).ConfigureAwait(false))
+                if (await _store.ReplaceAsync(entryKey, stored.Bytes, entry, _bus.KeyMessage(entryKey)).ConfigureAwait(false))
                 {
                     _local?.Drop(key);
-                    _bus.PublishKey(entryKey);
                     return true;
                 }
             }
