@@ -49,6 +49,10 @@ public sealed class RedisEndpoint : IDisposable
         options.ClientName ??= "cacheflow-api";
         // INFO and DBSIZE (for /cache/stats) are admin commands to StackExchange.Redis.
         options.AllowAdmin = true;
+        // StackExchange.Redis sends a SELECT after every MULTI/EXEC to restore the database (its issue #1988): one
+        // command more per login and per queued write. On database 0, all the API uses, that SELECT has nothing to do.
+        if (options.DefaultDatabase is null or 0 && ReferenceEquals(options.CommandMap, CommandMap.Default))
+            options.CommandMap = CommandMap.Create(["SELECT"], available: false);
         return ConnectionMultiplexer.Connect(options);
     }
 
