@@ -3,6 +3,7 @@ using System.Diagnostics.Metrics;
 using System.Runtime;
 using System.Globalization;
 using CacheFlow.Api.Http;
+using CacheFlow.Api.Data;
 using CacheFlow.WriteBehind;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -54,6 +55,7 @@ public static class WritesScenario
         app.MapCacheFlowApi();
         await app.StartAsync();
         var queue = app.Services.GetRequiredService<WriteBehindQueue>();
+        var repository = app.Services.GetRequiredService<IUserRepository>();
 
         // Per write: its write-behind delay (ours); per database command: one duration measure (Npgsql's).
         var delays = new List<double>();
@@ -94,7 +96,7 @@ public static class WritesScenario
             .Where(r => only is null || r.Name.Contains(only, StringComparison.Ordinal)).ToArray();
         var samples = rows.ToDictionary(r => r.Name, _ => new List<Sample>());
         var run = 0;
-        var warmup = await WarmUpAsync(port, script, rows.Select(r => (r.Name, r.Path, r.Mode)).ToList(), queue, () => ++run);
+        var warmup = await WarmUpAsync(port, script, rows.Select(r => (r.Name, r.Path, r.Mode)).ToList(), queue, repository, () => ++run);
         for (var repeat = 0; repeat < repeats; repeat++)
         {
             foreach (var row in rows)
@@ -103,7 +105,7 @@ public static class WritesScenario
                     delays.Clear();
                 var before = Interlocked.Read(ref commands);
                 var result = await Wrk.RunAsync(port, script, row.Path, row.Mode, SeedUsers, seconds, (++run).ToString(CultureInfo.InvariantCulture));
-                await SettleAsync(queue, row.Name);
+                await SettleAsync(queue, repository, row.Name);
                 var used = Interlocked.Read(ref commands) - before;
                 double? delayP99;
                 lock (delays)
@@ -127,7 +129,7 @@ public static class WritesScenario
             $"database: {(users is null ? "SQLite file" : "PostgreSQL (throwaway, loopback, fsync off)")}, {SeedUsers:N0} users; {seconds} s per row and repeat after {warmup} " +
             $"discarded passes of 2 s per row (until the JIT spent under {WarmJitShare:P0} of a pass compiling, at most {MaxWarmupPasses} passes). " +
             "Creates use a new username each; logins pick a user uniformly. Commands per request are the database commands Npgsql ran " +
-            "(its db.client.operation.duration count; none on SQLite) over requests, counted until the queue has drained and the login flush has run; " +
+            "(its db.client.operation.duration count; none on SQLite) over requests, counted until the queue has drained, the login flush has run and the cache outbox is empty; " +
             "the write-behind delay is from acceptance (202) to applied, per write (histogram cacheflow.write_behind.delay), p99 over the row's writes.",
             [
                 ("p50 ms", rows.ToDictionary(r => r.Name, r => Column(r.Name, s => s.P50Ms, "0.00"))),
@@ -143,7 +145,7 @@ public static class WritesScenario
     /// on a busy 2-core machine the JIT still took about a third of the API's CPU in the first measured row, and more
     /// the more code the request path has. Returns the passes run.
     /// </summary>
-    private static async Task<int> WarmUpAsync(int port, string script, List<(string Name, string Path, string Mode)> rows, WriteBehindQueue queue, Func<int> nextRun)
+    private static async Task<int> WarmUpAsync(int port, string script, List<(string Name, string Path, string Mode)> rows, WriteBehindQueue queue, IUserRepository repository, Func<int> nextRun)
     {
         for (var pass = 1; ; pass++)
         {
@@ -152,7 +154,7 @@ public static class WritesScenario
             foreach (var row in rows)
             {
                 await Wrk.RunAsync(port, script, row.Path, row.Mode, SeedUsers, 2, nextRun().ToString(CultureInfo.InvariantCulture));
-                await SettleAsync(queue, row.Name);
+                await SettleAsync(queue, repository, row.Name);
             }
 
             var compiling = JitInfo.GetCompilationTime() - compiled;
@@ -163,8 +165,12 @@ public static class WritesScenario
         }
     }
 
-    /// <summary>Waits until the queue has applied every accepted write (creates), or for the login flush to have run twice.</summary>
-    private static async Task SettleAsync(WriteBehindQueue queue, string row)
+    /// <summary>
+    /// Waits until the queue has applied every accepted write (creates), or for the login flush to have run twice; then
+    /// until the cache outbox is empty: each create leaves a row that the relay applies a second or two later (a
+    /// removal of the user and of the list pages), which would otherwise run during the next row.
+    /// </summary>
+    private static async Task SettleAsync(WriteBehindQueue queue, IUserRepository repository, string row)
     {
         using var deadline = new CancellationTokenSource(TimeSpan.FromMinutes(3));
         if (row == Logins)
@@ -175,6 +181,9 @@ public static class WritesScenario
                 throw new InvalidOperationException($"The write-behind queue did not drain in 3 minutes: {s}");
             await Task.Delay(50, CancellationToken.None);
         }
+
+        while ((await repository.OutboxUsersAsync(deadline.Token)).Count > 0)
+            await Task.Delay(50, deadline.Token);
     }
 
     private static double Percentile(List<double> values, double p)

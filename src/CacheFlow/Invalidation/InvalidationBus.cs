@@ -11,6 +11,7 @@ namespace CacheFlow.Invalidation;
 /// </summary>
 internal sealed class InvalidationBus(IConnectionMultiplexer redis, CacheFlowOptions options)
 {
+    private readonly string _channelName = options.KeyPrefix + "bus";
     private readonly RedisChannel _channel = RedisChannel.Literal(options.KeyPrefix + "bus");
     private readonly string _instance = Guid.NewGuid().ToString("N");
 
@@ -18,7 +19,7 @@ internal sealed class InvalidationBus(IConnectionMultiplexer redis, CacheFlowOpt
     public void PublishKey(string entryKey) => Publish(BusMessageKind.Key, entryKey);
 
     /// <summary>The message <see cref="PublishKey"/> sends, for a script to publish with the change it makes.</summary>
-    public BusMessage KeyMessage(string entryKey) => new(_channel.ToString(), Text(BusMessageKind.Key, entryKey));
+    public BusMessage KeyMessage(string entryKey) => new(_channelName, Text(BusMessageKind.Key, entryKey));
 
     /// <summary>Every entry of a tag was invalidated.</summary>
     public void PublishTag(string tag) => Publish(BusMessageKind.Tag, tag);
