@@ -15,7 +15,26 @@ public abstract class CacheFlowHybridCacheConformance(IRedisBackend backend) : H
         services.AddSingleton(redis);
         services.AddLogging();
         // A generous Redis timeout: test assemblies and servers share two cores (the L2 fault tests hang or kill theirs).
-        services.AddCacheFlow(o => { o.KeyPrefix = keyPrefix; o.LocalCacheEnabled = true; o.RedisTimeout = TimeSpan.FromSeconds(5); }).AsHybridCache();
+        services.AddCacheFlow(o =>
+        {
+            o.KeyPrefix = keyPrefix;
+            o.LocalCacheEnabled = true;
+            o.RedisTimeout = TimeSpan.FromSeconds(5);
+            if (_unprotected)
+                o.Protections = CacheProtections.All & ~(CacheProtections.Leases | CacheProtections.LocalStamps | CacheProtections.TagVersions);
+        }).AsHybridCache();
+    }
+
+    private bool _unprotected;
+
+    [Fact]
+    public async Task ControlWithoutLeasesStampsOrTagVersionsTheHistoryHasStaleReads()
+    {
+        _unprotected = true;
+
+        var history = await RunHistoryAsync(TimeSpan.FromSeconds(10), untilStale: true);
+
+        Assert.True(history.Stale > 0, $"the control found no stale read in {history.Reads} reads");
     }
 }
 
