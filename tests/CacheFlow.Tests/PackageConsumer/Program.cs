@@ -15,14 +15,21 @@ using StackExchange.Redis;
 
 var services = new ServiceCollection();
 services.AddLogging();
-// CacheFlow connects by itself with the configuration string given.
-services.AddCacheFlow(args[0], cache => { cache.KeyPrefix = $"package:{Guid.NewGuid():N}:"; cache.LocalCacheEnabled = true; }).AsHybridCache();
+// CacheFlow connects by itself with the configuration string given. A generous Redis timeout: the test runs this
+// program beside the rest of its suite on two cores, where a first script on the shared Garnet can outlast the
+// default second (CI once saw the first SetAsync refused so).
+services.AddCacheFlow(args[0], cache =>
+{
+    cache.KeyPrefix = $"package:{Guid.NewGuid():N}:";
+    cache.LocalCacheEnabled = true;
+    cache.RedisTimeout = TimeSpan.FromSeconds(10);
+}).AsHybridCache();
 services.AddOutputCache().AddCacheFlowOutputCacheStore();
 services.AddHealthChecks().AddCacheFlow();
 await using var provider = services.BuildServiceProvider(new ServiceProviderOptions { ValidateOnBuild = true, ValidateScopes = true });
 
 var cache = provider.GetRequiredService<ICacheFlow>();
-Check(await cache.SetAsync("greeting:1", new Greeting("hello")), "SetAsync wrote the value");
+Check(await cache.SetAsync("greeting:1", new Greeting("hello")), $"SetAsync wrote the value (Redis errors: {cache.GetStatistics().Total.Errors})");
 var read = await cache.GetOrCreateAsync<Greeting>("greeting:1", _ => throw new InvalidOperationException("a hit loads nothing"));
 Check(read is { Outcome: CacheOutcome.Hit, Value.Text: "hello" }, $"GetOrCreateAsync hit the value written (got {read.Outcome})");
 
