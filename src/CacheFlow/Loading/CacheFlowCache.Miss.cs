@@ -215,6 +215,10 @@ public sealed partial class CacheFlowCache
 
                 // The lease is read from the field where it is used, not kept in a local: the state machine stays smaller.
                 Loaded loaded;
+                // A write-back that fails (Redis hung or the circuit open) checked nothing: an invalidation may have
+                // come and been kept pending (here or in another instance), so its value goes only to the callers
+                // that joined before the source was read, as a load without Redis does.
+                var loading = _flight?.Issue() ?? 0;
                 var started = cache._time.GetTimestamp();
                 try
                 {
@@ -242,7 +246,8 @@ public sealed partial class CacheFlowCache
                     // after the read) and its tags' versions are the ones recorded before it (no removal by tag either).
                     var released = await cache.TryReleaseAsync(_lease!.Value, Counters, _request.Options.Tags, _request.TagVersions).ConfigureAwait(false);
                     commit?.SetTag(CacheActivities.CommitResult, released == Verdict.Failed ? "failed" : "released");
-                    return result = new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused, call);
+                    return result = new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: loaded.Kind == LoadedKind.Null && released != Verdict.Refused,
+                        released == Verdict.Failed ? loading : call);
                 }
 
                 var header = cache.NewHeader(loaded, _request.Options, loadMilliseconds, _lease, out var ttl);
@@ -268,7 +273,7 @@ public sealed partial class CacheFlowCache
                 commit?.SetTag(CacheActivities.CommitResult, written switch { Verdict.Done => "written", Verdict.Refused => "lease_lost", _ => "failed" });
                 if (written == Verdict.Refused)
                     Counters.AddLeaseLost();
-                return result = new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: written != Verdict.Refused, call);
+                return result = new FlightResult(loaded.Result(CacheOutcome.Miss), Shareable: written != Verdict.Refused, written == Verdict.Failed ? loading : call);
             }
             catch (Exception ex) when (_running)
             {

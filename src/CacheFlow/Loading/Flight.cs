@@ -114,7 +114,10 @@ internal sealed class Flight : TaskCompletionSource<FlightResult>
 /// Whether joiners may take it: false when the write-back was refused (an invalidation revoked the lease), when the
 /// factory's result may not be cached, or when nothing was loaded. Joiners of an unshareable flight start over.
 /// </param>
-/// <param name="DecidedBy">The number of the deciding call; joiners that joined after it was issued start over.</param>
+/// <param name="DecidedBy">
+/// The number of the deciding call; joiners that joined after it was issued start over. For a write-back that failed,
+/// the number taken before the source was read: nothing checked the value after that.
+/// </param>
 internal readonly record struct FlightResult(CacheResult Result, bool Shareable, long DecidedBy)
 {
     public static FlightResult Nothing => new(default, Shareable: false, 0);
