@@ -66,6 +66,26 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
         Assert.True(await backend.Redis.GetDatabase().KeyTimeToLiveAsync($"{_prefix}{{item:1}}") > TimeSpan.FromMinutes(1));
     }
 
+    private static void OpenAtOneFailure(CacheFlowOptions options)
+    {
+        options.CircuitBreakDuration = TimeSpan.FromMinutes(1);
+        options.CircuitBreakerConsecutiveFailures = 1;
+    }
+
+    /// <summary>
+    /// Starts a load of item:1 and holds it in its factory while the circuit opens (one failing read of another key,
+    /// the cache's breaker at one failure, <see cref="OpenAtOneFailure"/>): its write-back will be refused before it is sent.
+    /// </summary>
+    private static async Task<Task<CacheResult<Item?>>> LoadWhileTheCircuitOpensAsync(CacheFlowCache cache, ChaosRedis chaos, HeldLoader<Item> loader)
+    {
+        var read = cache.GetOrCreateAsync("item:1", loader.LoadAsync).AsTask();
+        await loader.Reached;
+        chaos.Fault = RedisFault.Throw;
+        Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "db"))).Within()).Outcome);
+        chaos.Fault = RedisFault.None;
+        return read;
+    }
+
     /// <summary>
     /// The circuit opens while a load's factory runs (other calls fail meanwhile), so its write-back is refused before
     /// it is sent: the caller still gets the value it loaded (a 500 from the API before), and the lease is left to be
@@ -75,21 +95,13 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
     public async Task AWriteBackRefusedByAnOpenCircuitStillGivesTheLoadedValue()
     {
         var chaos = ChaosRedis.Over(backend.Redis);
-        using var cache = Create(chaos.Connection, o =>
-        {
-            o.CircuitBreakDuration = TimeSpan.FromMinutes(1);
-            o.CircuitBreakerConsecutiveFailures = 1;
-        });
+        using var cache = Create(chaos.Connection, OpenAtOneFailure);
         var loader = new HeldLoader<Item>(new Item(1, "v1"));
-        var read = cache.GetOrCreateAsync("item:1", loader.LoadAsync);
-        await loader.Reached;
-        chaos.Fault = RedisFault.Throw;
-        Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "db"))).Within()).Outcome);
-        chaos.Fault = RedisFault.None;
+        var read = await LoadWhileTheCircuitOpensAsync(cache, chaos, loader);
         var callsBefore = chaos.Sent.Count;
 
         loader.Release();
-        var result = await read.Within();
+        var result = await read.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal((CacheOutcome.Miss, "v1"), (result.Outcome, result.Value!.Name));
         Assert.Equal(callsBefore, chaos.Sent.Count);
@@ -106,23 +118,15 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
     public async Task AReadThatJoinsALoadWhoseWriteBackFailsLoadsAgain()
     {
         var chaos = ChaosRedis.Over(backend.Redis);
-        using var cache = Create(chaos.Connection, o =>
-        {
-            o.CircuitBreakDuration = TimeSpan.FromMinutes(1);
-            o.CircuitBreakerConsecutiveFailures = 1;
-        });
+        using var cache = Create(chaos.Connection, OpenAtOneFailure);
         var loader = new HeldLoader<Item>(new Item(1, "v1"));
-        var first = cache.GetOrCreateAsync("item:1", loader.LoadAsync);
-        await loader.Reached;
-        chaos.Fault = RedisFault.Throw;
-        Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "db"))).Within()).Outcome);
-        chaos.Fault = RedisFault.None;
+        var read = await LoadWhileTheCircuitOpensAsync(cache, chaos, loader);
 
         var joiner = cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
         Assert.False(joiner.IsCompleted, "the read joined the load");
         loader.Release();
 
-        var loaded = await first.Within();
+        var loaded = await read.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal((CacheOutcome.Miss, "v1"), (loaded.Outcome, loaded.Value!.Name));
         var joined = await joiner.Within();
         Assert.Equal((CacheOutcome.Bypass, "v2"), (joined.Outcome, joined.Value!.Name));
