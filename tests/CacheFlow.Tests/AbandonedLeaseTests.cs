@@ -66,24 +66,31 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
         Assert.True(await backend.Redis.GetDatabase().KeyTimeToLiveAsync($"{_prefix}{{item:1}}") > TimeSpan.FromMinutes(1));
     }
 
-    private static void OpenAtOneFailure(CacheFlowOptions options)
+    /// <summary>A load of item:1 (v1) held in its factory while the circuit opened; disposing it disposes its cache.</summary>
+    private sealed record OpenCircuitLoad(CacheFlowCache Cache, ChaosRedis Chaos, HeldLoader<Item> Loader, Task<CacheResult<Item?>> Read) : IDisposable
     {
-        options.CircuitBreakDuration = TimeSpan.FromMinutes(1);
-        options.CircuitBreakerConsecutiveFailures = 1;
+        public void Dispose() => Cache.Dispose();
     }
 
     /// <summary>
     /// Starts a load of item:1 and holds it in its factory while the circuit opens (one failing read of another key,
-    /// the cache's breaker at one failure, <see cref="OpenAtOneFailure"/>): its write-back will be refused before it is sent.
+    /// the breaker at one failure): its write-back will be refused before it is sent.
     /// </summary>
-    private static async Task<Task<CacheResult<Item?>>> LoadWhileTheCircuitOpensAsync(CacheFlowCache cache, ChaosRedis chaos, HeldLoader<Item> loader)
+    private async Task<OpenCircuitLoad> LoadWhileTheCircuitOpensAsync()
     {
+        var chaos = ChaosRedis.Over(backend.Redis);
+        var cache = Create(chaos.Connection, o =>
+        {
+            o.CircuitBreakDuration = TimeSpan.FromMinutes(1);
+            o.CircuitBreakerConsecutiveFailures = 1;
+        });
+        var loader = new HeldLoader<Item>(new Item(1, "v1"));
         var read = cache.GetOrCreateAsync("item:1", loader.LoadAsync).AsTask();
         await loader.Reached;
         chaos.Fault = RedisFault.Throw;
         Assert.Equal(CacheOutcome.Bypass, (await cache.GetOrCreateAsync("item:2", _ => ValueTask.FromResult(new Item(2, "db"))).Within()).Outcome);
         chaos.Fault = RedisFault.None;
-        return read;
+        return new OpenCircuitLoad(cache, chaos, loader, read);
     }
 
     /// <summary>
@@ -94,17 +101,14 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
     [Fact]
     public async Task AWriteBackRefusedByAnOpenCircuitStillGivesTheLoadedValue()
     {
-        var chaos = ChaosRedis.Over(backend.Redis);
-        using var cache = Create(chaos.Connection, OpenAtOneFailure);
-        var loader = new HeldLoader<Item>(new Item(1, "v1"));
-        var read = await LoadWhileTheCircuitOpensAsync(cache, chaos, loader);
-        var callsBefore = chaos.Sent.Count;
+        using var load = await LoadWhileTheCircuitOpensAsync();
+        var callsBefore = load.Chaos.Sent.Count;
 
-        loader.Release();
-        var result = await read.WaitAsync(TimeSpan.FromSeconds(20));
+        load.Loader.Release();
+        var result = await load.Read.WaitAsync(TimeSpan.FromSeconds(20));
 
         Assert.Equal((CacheOutcome.Miss, "v1"), (result.Outcome, result.Value!.Name));
-        Assert.Equal(callsBefore, chaos.Sent.Count);
+        Assert.Equal(callsBefore, load.Chaos.Sent.Count);
         Assert.True(await LeaseHeldAsync("item:1"), "the write-back was not sent, so the lease is still there");
     }
 
@@ -117,16 +121,13 @@ public abstract class AbandonedLeaseTests(IRedisBackend backend)
     [Fact]
     public async Task AReadThatJoinsALoadWhoseWriteBackFailsLoadsAgain()
     {
-        var chaos = ChaosRedis.Over(backend.Redis);
-        using var cache = Create(chaos.Connection, OpenAtOneFailure);
-        var loader = new HeldLoader<Item>(new Item(1, "v1"));
-        var read = await LoadWhileTheCircuitOpensAsync(cache, chaos, loader);
+        using var load = await LoadWhileTheCircuitOpensAsync();
 
-        var joiner = cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
+        var joiner = load.Cache.GetOrCreateAsync("item:1", _ => ValueTask.FromResult(new Item(1, "v2")));
         Assert.False(joiner.IsCompleted, "the read joined the load");
-        loader.Release();
+        load.Loader.Release();
 
-        var loaded = await read.WaitAsync(TimeSpan.FromSeconds(20));
+        var loaded = await load.Read.WaitAsync(TimeSpan.FromSeconds(20));
         Assert.Equal((CacheOutcome.Miss, "v1"), (loaded.Outcome, loaded.Value!.Name));
         var joined = await joiner.Within();
         Assert.Equal((CacheOutcome.Bypass, "v2"), (joined.Outcome, joined.Value!.Name));
