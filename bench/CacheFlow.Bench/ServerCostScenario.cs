@@ -80,14 +80,15 @@ public static class ServerCostScenario
     }
 
     /// <summary>
-    /// The embedded servers' command lines (the cache's, durable data's), and options of the durable one's taken away
-    /// one at a time. Measured once and left out of the table: without the storage tier and with
-    /// <c>--lua-transaction-mode</c> nothing moved beyond the noise; <c>--aof-commit-freq 1</c> (group commits every
-    /// millisecond, waited for) made every write slower (a script 124 calls/s, a transaction 4.3–6k/s).
+    /// The embedded servers' command lines (the cache's, durable data's), and options taken away one at a time.
+    /// Measured once and left out of the table: without the storage tier nothing moved beyond the noise;
+    /// <c>--aof-commit-freq 1</c> (group commits every millisecond, waited for) made every write slower (a script 124
+    /// calls/s, a transaction 4.3–6k/s).
     /// </summary>
     private static readonly (string Name, Func<int, string, List<string>> Arguments)[] GarnetVariants =
     [
         ("Garnet for the cache, as embedded", (port, _) => EmbeddedGarnet.CacheArguments(port)),
+        ("cache, no --lua-transaction-mode", (port, _) => Without(EmbeddedGarnet.CacheArguments(port), "--lua-transaction-mode")),
         ("Garnet for durable data, as embedded", Durable(a => a)),
         ("durable, no --aof-commit-wait", Durable(a => Without(a, "--aof-commit-wait"))),
         ("durable, no AOF", Durable(a => Without(Without(a, "--aof-commit-wait"), "--aof"))),

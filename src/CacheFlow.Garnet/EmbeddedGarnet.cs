@@ -69,11 +69,16 @@ public sealed class EmbeddedGarnet : IDisposable
     /// <summary>The cache server's command line.</summary>
     internal static List<string> CacheArguments(int port) => Common(port, memory: "256m", page: "16m");
 
-    /// <summary>What both servers run with: loopback, Lua on, quiet, sizes, and hits and misses sampled for INFO every second.</summary>
+    /// <summary>
+    /// What both servers run with: loopback, Lua on and run as a transaction, quiet, sizes, and hits and misses sampled
+    /// for INFO every second. Without <c>--lua-transaction-mode</c> Garnet runs a script's commands one by one, its keys
+    /// unlocked, and another client's command can land between them: a compare-and-set script is then not atomic.
+    /// </summary>
     private static List<string> Common(int port, string memory, string page) =>
     [
         "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-        "-q", "--lua", "--logger-level", "Warning", "--index", "16m", "--memory", memory, "--page", page, "--metrics-sampling-freq", "1",
+        "-q", "--lua", "--lua-transaction-mode", "--logger-level", "Warning", "--index", "16m", "--memory", memory, "--page", page,
+        "--metrics-sampling-freq", "1",
     ];
 
     /// <summary>Starts a server with this command line.</summary>
