@@ -252,28 +252,28 @@ public sealed partial class CacheFlowCache
 
                 var header = cache.NewHeader(loaded, _request.Options, loadMilliseconds, _lease, out var ttl);
                 var write = cache.StartWrite(_request.Key, loaded.Entry, header, _request.Options);
-                Verdict? scripted = null;
-                if (_request.Options.Tags.Count == 0)
+                Verdict written;
+                if (cache.WritesOneScript(_request.Options, _lease))
                 {
                     // The untagged write-back's one script, awaited here: the write has no state machine of its own.
-                    // Sending it can fail as well as its answer (the circuit opened while the factory ran): both in the try.
+                    // Sending it can fail as well as its answer (the circuit opened while the factory ran): both in the
+                    // try. Its reply is awaited before the call that takes it, not among the call's arguments, and the
+                    // other branch alone uses the header and time to live: either would keep more in this state machine
+                    // (440 bytes with both, 384 without).
                     try
                     {
-                        if (cache.BeginWrite(write, ttl, _lease) is { } script)
-                        {
-                            // Awaited before the call, not among its arguments: those before an await would be kept in
-                            // the load's state machine (110 bytes more per miss, measured).
-                            var landed = (int)await script.ConfigureAwait(false) == 1;
-                            scripted = cache.Written(write, _request.Options, _lease, _request.Paths, landed);
-                        }
+                        var landed = (int)await cache.BeginWrite(write, ttl, _lease).ConfigureAwait(false) == 1;
+                        written = cache.Written(write, _request.Options, _lease, _request.Paths, landed);
                     }
                     catch (Exception ex) when (RedisGuard.IsFailure(ex))
                     {
-                        scripted = cache.WriteFailed(write, _request.Options, _lease, _request.Paths, Counters, ex);
+                        written = cache.WriteFailed(write, _request.Options, _lease, _request.Paths, Counters, ex);
                     }
                 }
-
-                var written = scripted ?? await cache.WriteEntryAsync(_request.Key, Counters, loaded.Entry, header, ttl, _request.Options, _lease, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
+                else
+                {
+                    written = await cache.WriteEntryAsync(_request.Key, Counters, loaded.Entry, header, ttl, _request.Options, _lease, _request.Paths, tagVersions: _request.TagVersions).ConfigureAwait(false);
+                }
 
                 commit?.SetTag(CacheActivities.CommitResult, written switch { Verdict.Done => "written", Verdict.Refused => "lease_lost", _ => "failed" });
                 if (written == Verdict.Refused)

@@ -124,12 +124,11 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
 
     /// <summary>
     /// The write of an untagged entry as one script (a write-back, a write-through, an overwrite), awaited as
-    /// <see cref="BeginRead"/> is: its reply is 1 if written. Null when the write is not one script (tests' controls):
-    /// the caller then uses <see cref="WriteAsync"/>.
+    /// <see cref="BeginRead"/> is: its reply is 1 if written. Only where <see cref="WritesByScript"/>; elsewhere (tests'
+    /// controls) the caller uses <see cref="WriteAsync"/>.
     /// </summary>
-    public ValueTask<RedisResult>? BeginWrite(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, Lease? lease, bool overwrite) =>
-        !WritesByScript(lease, overwrite) ? null
-        : Begin(static (s, db) => s.Store.SendWrite(db, s.EntryKey, s.Entry, s.TtlMs, s.Lease, s.Overwrite)!, (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Lease: lease, Overwrite: overwrite));
+    public ValueTask<RedisResult> BeginWrite(string entryKey, ReadOnlyMemory<byte> entry, long ttlMs, Lease? lease, bool overwrite) =>
+        Begin(static (s, db) => s.Store.SendWrite(db, s.EntryKey, s.Entry, s.TtlMs, s.Lease, s.Overwrite)!, (Store: this, EntryKey: entryKey, Entry: entry, TtlMs: ttlMs, Lease: lease, Overwrite: overwrite));
 
     /// <summary>A call admitted by the guard (or <see cref="RedisCircuitOpenException"/>), sent, bounded and recorded, for its caller to await.</summary>
     private ValueTask<T> Begin<T, TState>(Func<TState, IDatabase, Task<T>> send, TState state)
@@ -462,7 +461,7 @@ internal sealed class RedisEntryStore(IConnectionMultiplexer redis, CacheFlowOpt
     }
 
     /// <summary>Whether a write is one script (with the protections on), or, in tests' controls, a plain SET.</summary>
-    private bool WritesByScript(Lease? lease, bool overwrite) => lease is null ? (overwrite && _leases) || _revocations : _leases;
+    public bool WritesByScript(Lease? lease, bool overwrite) => lease is null ? (overwrite && _leases) || _revocations : _leases;
 
     /// <summary>
     /// The script that writes an entry, sent: a miss's write-back (fill), a refresh's (commit), an overwrite, a

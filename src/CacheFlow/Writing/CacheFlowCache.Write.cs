@@ -51,11 +51,11 @@ public sealed partial class CacheFlowCache
         var write = StartWrite(key, entry, header, options);
         try
         {
-            if (options.Tags.Count == 0 && BeginWrite(write, ttl, lease, overwrite) is { } script)
+            if (WritesOneScript(options, lease, overwrite))
             {
                 // One script, awaited here as on the read path: no state machine but this one's. Awaited before the
                 // call, not among its arguments, which would be copied into the state machine (CacheFlowCache.Miss).
-                var landed = (int)await script.ConfigureAwait(false) == 1;
+                var landed = (int)await BeginWrite(write, ttl, lease, overwrite).ConfigureAwait(false) == 1;
                 return Written(write, options, lease, paths, landed);
             }
 
@@ -91,8 +91,12 @@ public sealed partial class CacheFlowCache
     /// An untagged write's one script, sent, for its caller to await in its own state machine (as the read is); null
     /// where the write is not one script (tests' controls): the caller then uses <see cref="WriteEntryAsync"/>.
     /// </summary>
-    private ValueTask<RedisResult>? BeginWrite(in EntryWrite write, TimeSpan ttl, Lease? lease, bool overwrite = false) =>
+    private ValueTask<RedisResult> BeginWrite(in EntryWrite write, TimeSpan ttl, Lease? lease, bool overwrite = false) =>
         _store.BeginWrite(write.EntryKey, write.Stored.Bytes, TtlMs(ttl), lease, overwrite);
+
+    /// <summary>Whether an entry's write is one script (<see cref="BeginWrite"/>): untagged, with the protections on.</summary>
+    private bool WritesOneScript(CacheEntryOptions options, Lease? lease, bool overwrite = false) =>
+        options.Tags.Count == 0 && _store.WritesByScript(lease, overwrite);
 
     /// <summary>
     /// A write Redis answered: if it landed, a write-through drops the other instances' copies (a load's write-back
