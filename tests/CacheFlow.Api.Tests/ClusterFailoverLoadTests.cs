@@ -70,9 +70,11 @@ public sealed class ClusterFailoverLoadTests(PostgresFixture postgres, ITestOutp
             await loading.WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken);
 
             // The users read around the kill, then every other one read so far, read again: a key whose lease was left
-            // behind makes its reader wait.
-            var read = Math.Min(Volatile.Read(ref nextId), 5000);
-            var around = Enumerable.Range(Math.Max(1, atKill - 200), Math.Min(read, atKill + 200) - Math.Max(1, atKill - 200) + 1).ToList();
+            // behind makes its reader wait. Reads are numbered on past 5,000 (the second round), their users wrap.
+            var issued = Volatile.Read(ref nextId);
+            var read = Math.Min(issued, 5000);
+            var first = Math.Max(1, atKill - 200);
+            var around = Enumerable.Range(first, Math.Min(issued, atKill + 200) - first + 1).Select(n => 1 + (n % 5000)).Distinct().ToList();
             await Parallel.ForEachAsync(around.Concat(Enumerable.Range(1, read).Except(around)), new ParallelOptions { MaxDegreeOfParallelism = Workers, CancellationToken = TestContext.Current.CancellationToken },
                 async (id, _) => reads.Add(await ReadAsync(client, id)));
         }

@@ -1,6 +1,5 @@
-using System.Net;
-using System.Net.Sockets;
 using CacheFlow.Garnet;
+using CacheFlow.Testing;
 using StackExchange.Redis;
 
 namespace CacheFlow.Api.Tests;
@@ -48,7 +47,7 @@ public sealed class EmbeddedGarnetScriptTests
     [Fact]
     public async Task ControlWithoutLuaTransactionModeIncrementsLandBetweenAndAreLost()
     {
-        var port = FreeLoopbackPort();
+        var port = ServerProcess.FreeLoopbackPort();
         using var server = EmbeddedGarnet.StartServer(EmbeddedGarnet.CacheArguments(port).Where(a => a != "--lua-transaction-mode"));
         var (increments, counter) = await RaceAsync(port);
 
@@ -84,12 +83,5 @@ public sealed class EmbeddedGarnetScriptTests
         var counter = (long)await db.StringGetAsync(key);
         TestContext.Current.TestOutputHelper?.WriteLine($"{Scripts} scripts and {total:N0} increments: counter {counter:N0} ({Scripts + total - counter:N0} lost)");
         return (total, counter);
-    }
-
-    private static int FreeLoopbackPort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
 }
