@@ -60,6 +60,7 @@ public sealed class EmbeddedGarnetScriptTests
         await using var scripts = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
         await using var incrementer = await ConnectionMultiplexer.ConnectAsync($"127.0.0.1:{port}");
         RedisKey key = "counter";
+        var started = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var incrementing = Task.Run(async () =>
         {
@@ -70,11 +71,14 @@ public sealed class EmbeddedGarnetScriptTests
             {
                 await db.StringIncrementAsync(key);
                 increments++;
+                started.TrySetResult();
             }
 
             return increments;
         });
 
+        // The scripts start once the increments run.
+        await started.Task.WaitAsync(TimeSpan.FromSeconds(20), TestContext.Current.CancellationToken);
         var db = scripts.GetDatabase();
         for (var i = 0; i < Scripts; i++)
             await db.ScriptEvaluateAsync(ReadSpinWrite, [key], [Spin]);
