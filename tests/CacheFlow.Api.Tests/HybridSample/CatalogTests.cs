@@ -55,6 +55,10 @@ public abstract class CatalogTests(IRedisBackend backend) : IAsyncDisposable
         await using var app = await StartAsync();
         await ProductAsync(app, 2);
         await app.Client.GetFromJsonAsync<Product[]>("/categories/even");
+        // Microsoft's writes the shared cache after it answered: a rename before that write lands would be undone by it
+        // (the stale set it leaves open, shown in the conformance suite's history case). Here the cache has settled.
+        await InSharedCacheAsync<Product>("product:2");
+        await InSharedCacheAsync<Product[]>("category:even");
 
         (await app.Client.PutAsync("/products/2/name?name=renamed", null)).EnsureSuccessStatusCode();
 
@@ -97,7 +101,7 @@ public abstract class CatalogTests(IRedisBackend backend) : IAsyncDisposable
         await using var second = await StartAsync(store);
         await ProductAsync(first, 5);
         // The first server may write the shared cache after it answered (Microsoft's does so in the background).
-        await InSharedCacheAsync("product:5");
+        await InSharedCacheAsync<Product>("product:5");
 
         var read = await ProductAsync(second, 5);
 
@@ -105,7 +109,8 @@ public abstract class CatalogTests(IRedisBackend backend) : IAsyncDisposable
     }
 
     /// <summary>Waits until a HybridCache of a third server, registered the same way, finds the key without calling its factory.</summary>
-    private async Task InSharedCacheAsync(string key)
+    private async Task InSharedCacheAsync<T>(string key)
+        where T : class
     {
         var services = new ServiceCollection();
         services.AddLogging();
@@ -115,7 +120,7 @@ public abstract class CatalogTests(IRedisBackend backend) : IAsyncDisposable
         var cacheOnly = new HybridCacheEntryOptions { Flags = HybridCacheEntryFlags.DisableUnderlyingData };
         for (var attempt = 0; attempt < 500; attempt++)
         {
-            if (await probe.GetOrCreateAsync<Product?>(key, _ => default, cacheOnly) is not null)
+            if (await probe.GetOrCreateAsync<T?>(key, _ => default, cacheOnly) is not null)
                 return;
             await Task.Delay(20);
         }
