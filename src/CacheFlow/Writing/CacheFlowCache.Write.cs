@@ -88,8 +88,8 @@ public sealed partial class CacheFlowCache
     }
 
     /// <summary>
-    /// An untagged write's one script, sent, for its caller to await in its own state machine (as the read is); null
-    /// where the write is not one script (tests' controls): the caller then uses <see cref="WriteEntryAsync"/>.
+    /// An untagged write's one script, sent, for its caller to await in its own state machine (as the read is). Only
+    /// where <see cref="WritesOneScript"/>; elsewhere (tags, or tests' controls) the write is <see cref="WriteEntryAsync"/>'s.
     /// </summary>
     private ValueTask<RedisResult> BeginWrite(in EntryWrite write, TimeSpan ttl, Lease? lease, bool overwrite = false) =>
         _store.BeginWrite(write.EntryKey, write.Stored.Bytes, TtlMs(ttl), lease, overwrite);
